@@ -1,0 +1,287 @@
+import { parseDurationMs } from '../util/duration.js';
+import { LOG_LEVELS, type LogLevel } from './types.js';
+
+/** Turns one raw value (flag string, env string or YAML scalar) into a typed value, or throws a message. */
+type Parser<T> = (raw: unknown) => T;
+
+/** One setting: its flag name is the single source for the env variable and the YAML key. */
+export interface FieldSpec<T = unknown> {
+  readonly flag: string;
+  readonly doc: string;
+  readonly defaultValue: T;
+  readonly parse: Parser<T>;
+  /** Cluster-scoped settings may also appear inside each `clusters[]` entry of the YAML file. */
+  readonly perCluster?: boolean;
+  readonly kind: 'string' | 'number' | 'boolean' | 'list';
+}
+
+const text = (raw: unknown): string => {
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  if (typeof raw !== 'string') throw new Error(`expected a string, got ${describe(raw)}`);
+  return raw;
+};
+
+const duration: Parser<number> = (raw) => {
+  const ms = parseDurationMs(typeof raw === 'number' ? raw : text(raw));
+  if (ms <= 0) throw new Error('must be greater than zero');
+  return ms;
+};
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw) => {
+    const value = typeof raw === 'number' ? raw : Number(text(raw).trim());
+    if (!Number.isInteger(value)) throw new Error(`expected a whole number, got ${describe(raw)}`);
+    if (value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+
+const boolean: Parser<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const value = text(raw).trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new Error(`expected true or false, got ${describe(raw)}`);
+};
+
+const list: Parser<string[]> = (raw) => {
+  const items = Array.isArray(raw) ? raw.map(text) : text(raw).split(',');
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+};
+
+const endpoints: Parser<string[]> = (raw) => {
+  const items = list(raw);
+  if (items.length === 0) throw new Error('needs at least one endpoint');
+  return items.map((item) => {
+    const withScheme = /^[a-z]+:\/\//i.test(item) ? item : `http://${item}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      throw new Error(`"${item}" is not a URL or host:port`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`"${item}" must use http or https`);
+    }
+    if (!url.port) throw new Error(`"${item}" needs a port (etcd's client port is usually 2379)`);
+    return `${url.protocol}//${url.host}`;
+  });
+};
+
+const oneOf =
+  <T extends string>(values: readonly T[]): Parser<T> =>
+  (raw) => {
+    const value = text(raw).trim() as T;
+    if (!values.includes(value)) throw new Error(`must be one of ${values.join(', ')}, got "${value}"`);
+    return value;
+  };
+
+const regexList: Parser<string[]> = (raw) => {
+  const items = list(raw);
+  for (const item of items) {
+    try {
+      new RegExp(item);
+    } catch {
+      throw new Error(`"${item}" is not a valid regular expression`);
+    }
+  }
+  return items;
+};
+
+const nonEmpty: Parser<string> = (raw) => {
+  const value = text(raw).trim();
+  if (!value) throw new Error('must not be empty');
+  return value;
+};
+
+const labelValue: Parser<string> = (raw) => {
+  const value = nonEmpty(raw);
+  if (!/^[A-Za-z0-9_.:-]+$/.test(value)) throw new Error(`"${value}" may only contain letters, digits, _ . : -`);
+  return value;
+};
+
+function describe(raw: unknown): string {
+  if (raw === null) return 'null';
+  if (Array.isArray(raw)) return 'a list';
+  if (typeof raw === 'object') return 'a mapping';
+  return JSON.stringify(raw);
+}
+
+/** Every setting of the exporter, with its default. Order is the order of `--help`. */
+export const FIELDS = {
+  endpoints: {
+    flag: 'endpoints',
+    doc: 'Comma-separated etcd client URLs of one cluster (host:port defaults to http)',
+    defaultValue: ['http://127.0.0.1:2379'],
+    parse: endpoints,
+    perCluster: true,
+    kind: 'list',
+  },
+  clusterName: {
+    flag: 'cluster-name',
+    doc: 'Value of the cluster label for the cluster given by --endpoints',
+    defaultValue: 'default',
+    parse: labelValue,
+    kind: 'string',
+  },
+  expectedMembers: {
+    flag: 'expected-members',
+    doc: 'Number of voting members the cluster should have (0 = whatever the member list says)',
+    defaultValue: 0,
+    parse: integer(0, 99),
+    perCluster: true,
+    kind: 'number',
+  },
+  dialTimeout: {
+    flag: 'dial-timeout',
+    doc: 'Timeout for connecting to a member',
+    defaultValue: 5000,
+    parse: duration,
+    kind: 'string',
+  },
+  requestTimeout: {
+    flag: 'request-timeout',
+    doc: 'Deadline for each request to one member; a hung member costs at most this much',
+    defaultValue: 3000,
+    parse: duration,
+    kind: 'string',
+  },
+  cert: {
+    flag: 'cert',
+    doc: 'Client certificate file for TLS to etcd',
+    defaultValue: '',
+    parse: text,
+    perCluster: true,
+    kind: 'string',
+  },
+  key: {
+    flag: 'key',
+    doc: 'Client private key file for TLS to etcd',
+    defaultValue: '',
+    parse: text,
+    perCluster: true,
+    kind: 'string',
+  },
+  cacert: {
+    flag: 'cacert',
+    doc: 'CA bundle that signed the etcd server certificates',
+    defaultValue: '',
+    parse: text,
+    perCluster: true,
+    kind: 'string',
+  },
+  healthCheckInterval: {
+    flag: 'health-check-interval',
+    doc: 'How often member health, quorum and the read/write probe are checked',
+    defaultValue: 30_000,
+    parse: duration,
+    kind: 'string',
+  },
+  metricsInterval: {
+    flag: 'metrics-interval',
+    doc: "How often each member's /metrics, status, member list and alarms are collected",
+    defaultValue: 10_000,
+    parse: duration,
+    kind: 'string',
+  },
+  maxLatencyMs: {
+    flag: 'max-latency-ms',
+    doc: 'Probe latency above this many milliseconds is reported as too slow',
+    defaultValue: 100,
+    parse: integer(1, 600_000),
+    kind: 'number',
+  },
+  maxDbSizeMb: {
+    flag: 'max-db-size-mb',
+    doc: 'Database size in MiB above which a member is reported as too large',
+    defaultValue: 8192,
+    parse: integer(1, 1_048_576),
+    kind: 'number',
+  },
+  minAvailableNodes: {
+    flag: 'min-available-nodes',
+    doc: 'Fewer healthy voting members than this is reported',
+    defaultValue: 2,
+    parse: integer(1, 99),
+    kind: 'number',
+  },
+  maxLeaderChanges: {
+    flag: 'max-leader-changes',
+    doc: 'More leader changes than this within one hour is reported',
+    defaultValue: 3,
+    parse: integer(0, 1_000_000),
+    kind: 'number',
+  },
+  apiHost: {
+    flag: 'api-host',
+    doc: 'Address the HTTP server (metrics and REST API) listens on',
+    defaultValue: '0.0.0.0',
+    parse: nonEmpty,
+    kind: 'string',
+  },
+  apiPort: {
+    flag: 'api-port',
+    doc: 'Port of the HTTP server (0 picks a free port)',
+    defaultValue: 8080,
+    parse: integer(0, 65_535),
+    kind: 'number',
+  },
+  logLevel: {
+    flag: 'log-level',
+    doc: 'Log level',
+    defaultValue: 'info' as LogLevel,
+    parse: oneOf(LOG_LEVELS),
+    kind: 'string',
+  },
+  logFormat: {
+    flag: 'log-format',
+    doc: 'json (one object per line) or pretty (human-readable)',
+    defaultValue: 'json' as 'json' | 'pretty',
+    parse: oneOf(['json', 'pretty'] as const),
+    kind: 'string',
+  },
+  probe: {
+    flag: 'probe',
+    doc: 'Run the active read/write probe (disable with --no-probe for read-only credentials)',
+    defaultValue: true,
+    parse: boolean,
+    kind: 'boolean',
+  },
+  probePrefix: {
+    flag: 'probe-prefix',
+    doc: 'Key prefix for the probe; its keys live on a short lease so nothing accumulates',
+    defaultValue: '/etcd-monitor/probe/',
+    parse: nonEmpty,
+    kind: 'string',
+  },
+  reexpose: {
+    flag: 'reexpose',
+    doc: "Re-expose each member's own etcd series with cluster and member labels",
+    defaultValue: true,
+    parse: boolean,
+    kind: 'boolean',
+  },
+  reexposeAllow: {
+    flag: 'reexpose-allow',
+    doc: 'Comma-separated regular expressions; member series whose name matches one are re-exposed',
+    defaultValue: ['^etcd_', '^grpc_server_', '^process_', '^os_fd_'],
+    parse: regexList,
+    kind: 'list',
+  },
+  dataDir: {
+    flag: 'data-dir',
+    doc: 'Directory for alert history and benchmark results',
+    defaultValue: './data',
+    parse: nonEmpty,
+    kind: 'string',
+  },
+} satisfies Record<string, FieldSpec<unknown>>;
+
+export type FieldName = keyof typeof FIELDS;
+export type FieldValues = { -readonly [K in FieldName]: ReturnType<(typeof FIELDS)[K]['parse']> };
+
+/** Environment variable of a setting: ETCD_MONITOR_ + flag in upper snake case. */
+export const envName = (flag: string): string => `ETCD_MONITOR_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** YAML key of a setting: the flag in snake case. */
+export const yamlKey = (flag: string): string => flag.replace(/-/g, '_');

@@ -1,0 +1,230 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { ConfigError } from '../util/errors.js';
+import { FIELDS, envName, yamlKey, type FieldName, type FieldSpec, type FieldValues } from './fields.js';
+import type { ClusterConfig, MonitorConfig, TlsFiles } from './types.js';
+
+/** Raw inputs of configuration, kept apart so precedence (flags > environment > file > defaults) is testable. */
+export interface ConfigSources {
+  /** Flags as parsed from the command line; only flags the user actually gave may be present. */
+  readonly flags?: Readonly<Record<string, unknown>>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Path of the YAML file (from --config or ETCD_MONITOR_CONFIG); read here. */
+  readonly configFile?: string;
+}
+
+const CLUSTER_KEYS = new Set(['name', 'endpoints', 'cert', 'key', 'cacert', 'tags', 'expected_members']);
+const FIELD_BY_YAML_KEY = new Map(
+  (Object.entries(FIELDS) as [FieldName, FieldSpec][]).map(([name, spec]) => [yamlKey(spec.flag), name]),
+);
+
+/** Loads, merges and validates configuration; throws ConfigError naming the offending field. */
+export function resolveConfig(sources: ConfigSources): MonitorConfig {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? {};
+  const configFile = pickString(flags['config']) ?? pickString(env['ETCD_MONITOR_CONFIG']);
+  const file = configFile ? readConfigFile(configFile) : {};
+  const fileLabel = configFile ?? 'config file';
+
+  const values = {} as FieldValues;
+  const origin = {} as Record<FieldName, 'flag' | 'env' | 'file' | 'default'>;
+  for (const [name, spec] of Object.entries(FIELDS) as [FieldName, FieldSpec][]) {
+    const envKey = envName(spec.flag);
+    const fileKey = yamlKey(spec.flag);
+    let raw: unknown;
+    let where: string;
+    if (flags[spec.flag] !== undefined) {
+      raw = flags[spec.flag];
+      where = `--${spec.flag}`;
+      origin[name] = 'flag';
+    } else if (env[envKey] !== undefined && env[envKey] !== '') {
+      raw = env[envKey];
+      where = envKey;
+      origin[name] = 'env';
+    } else if (file[fileKey] !== undefined) {
+      raw = file[fileKey];
+      where = `${fileLabel}: ${fileKey}`;
+      origin[name] = 'file';
+    } else {
+      (values as Record<string, unknown>)[name] = spec.defaultValue;
+      origin[name] = 'default';
+      continue;
+    }
+    (values as Record<string, unknown>)[name] = parseField(spec, raw, where);
+  }
+
+  const clusters = resolveClusters(values, origin, file, fileLabel);
+  return Object.freeze({
+    clusters,
+    dialTimeoutMs: values.dialTimeout,
+    requestTimeoutMs: values.requestTimeout,
+    healthCheckIntervalMs: values.healthCheckInterval,
+    metricsIntervalMs: values.metricsInterval,
+    thresholds: Object.freeze({
+      maxLatencyMs: values.maxLatencyMs,
+      maxDbSizeBytes: values.maxDbSizeMb * 1024 * 1024,
+      minAvailableNodes: values.minAvailableNodes,
+      maxLeaderChangesPerHour: values.maxLeaderChanges,
+    }),
+    api: Object.freeze({ host: values.apiHost, port: values.apiPort }),
+    log: Object.freeze({ level: values.logLevel, format: values.logFormat }),
+    probe: Object.freeze({ enabled: values.probe, prefix: values.probePrefix, leaseTtlSeconds: 60 }),
+    reexpose: Object.freeze({
+      enabled: values.reexpose,
+      allow: Object.freeze(values.reexposeAllow.map((pattern) => new RegExp(pattern))),
+    }),
+    dataDir: values.dataDir,
+  });
+}
+
+function parseField(spec: FieldSpec, raw: unknown, where: string): unknown {
+  try {
+    return spec.parse(raw);
+  } catch (err) {
+    throw new ConfigError(where, (err as Error).message, { cause: err });
+  }
+}
+
+function pickString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+      cause: err,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = yaml.load(source, { filename: path });
+  } catch (err) {
+    throw new ConfigError(path, `not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (parsed === undefined || parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(path, 'the top level must be a mapping of settings');
+  }
+  const record = parsed as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key !== 'clusters' && !FIELD_BY_YAML_KEY.has(key)) {
+      throw new ConfigError(`${path}: ${key}`, `unknown setting (known: clusters, ${[...FIELD_BY_YAML_KEY.keys()].join(', ')})`);
+    }
+  }
+  return record;
+}
+
+function resolveClusters(
+  values: FieldValues,
+  origin: Record<FieldName, string>,
+  file: Record<string, unknown>,
+  fileLabel: string,
+): readonly ClusterConfig[] {
+  const globalTls = tlsFrom(values.cert, values.key, values.cacert, '--');
+  const fromFlags = origin.endpoints === 'flag' || origin.endpoints === 'env';
+  if (!fromFlags && file['clusters'] !== undefined) {
+    if (origin.endpoints === 'file') {
+      throw new ConfigError(`${fileLabel}: endpoints`, 'give either top-level endpoints or clusters, not both');
+    }
+    return parseFileClusters(file['clusters'], fileLabel, globalTls, values.expectedMembers);
+  }
+  const cluster: ClusterConfig = {
+    name: values.clusterName,
+    endpoints: Object.freeze([...values.endpoints]),
+    ...(globalTls ? { tls: globalTls } : {}),
+    tags: Object.freeze({}),
+    ...(values.expectedMembers > 0 ? { expectedMembers: values.expectedMembers } : {}),
+  };
+  return Object.freeze([Object.freeze(cluster)]);
+}
+
+function parseFileClusters(
+  raw: unknown,
+  fileLabel: string,
+  globalTls: TlsFiles | undefined,
+  globalExpected: number,
+): readonly ClusterConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new ConfigError(`${fileLabel}: clusters`, 'must be a non-empty list of clusters');
+  }
+  const names = new Set<string>();
+  const clusters = raw.map((entry, index): ClusterConfig => {
+    const at = `${fileLabel}: clusters[${index}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(at, 'must be a mapping with name and endpoints');
+    }
+    const record = entry as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (!CLUSTER_KEYS.has(key)) {
+        throw new ConfigError(`${at}.${key}`, `unknown setting (known: ${[...CLUSTER_KEYS].join(', ')})`);
+      }
+    }
+    if (record['name'] === undefined) throw new ConfigError(`${at}.name`, 'is required');
+    const name = parseField(FIELDS.clusterName, record['name'], `${at}.name`) as string;
+    if (names.has(name)) throw new ConfigError(`${at}.name`, `duplicate cluster name "${name}"`);
+    names.add(name);
+    if (record['endpoints'] === undefined) throw new ConfigError(`${at}.endpoints`, 'is required');
+    const endpoints = parseField(FIELDS.endpoints, record['endpoints'], `${at}.endpoints`) as string[];
+    const str = (key: string) =>
+      record[key] === undefined ? '' : (parseField(FIELDS.cert, record[key], `${at}.${key}`) as string);
+    const ownTls = tlsFrom(str('cert'), str('key'), str('cacert'), `${at}.`);
+    const expected =
+      record['expected_members'] === undefined
+        ? globalExpected
+        : (parseField(FIELDS.expectedMembers, record['expected_members'], `${at}.expected_members`) as number);
+    const tls = ownTls ?? globalTls;
+    return Object.freeze({
+      name,
+      endpoints: Object.freeze(endpoints),
+      ...(tls ? { tls } : {}),
+      tags: Object.freeze(parseTags(record['tags'], `${at}.tags`)),
+      ...(expected > 0 ? { expectedMembers: expected } : {}),
+    });
+  });
+  return Object.freeze(clusters);
+}
+
+function parseTags(raw: unknown, where: string): Record<string, string> {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(where, 'must be a mapping of tag names to values');
+  }
+  const tags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key) || key.startsWith('__')) {
+      throw new ConfigError(`${where}.${key}`, 'tag names must be valid Prometheus label names');
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`${where}.${key}`, 'tag values must be scalars');
+    }
+    tags[key] = String(value);
+  }
+  return tags;
+}
+
+function tlsFrom(cert: string, key: string, cacert: string, prefix: string): TlsFiles | undefined {
+  if (!cert && !key && !cacert) return undefined;
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new ConfigError(`${prefix}${cert ? 'key' : 'cert'}`, 'cert and key must be given together');
+  }
+  for (const [field, path] of [
+    ['cert', cert],
+    ['key', key],
+    ['cacert', cacert],
+  ] as const) {
+    if (!path) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      throw new ConfigError(`${prefix}${field}`, `cannot read file ${path}`);
+    }
+  }
+  return Object.freeze({
+    ...(cert ? { certFile: cert } : {}),
+    ...(key ? { keyFile: key } : {}),
+    ...(cacert ? { caFile: cacert } : {}),
+  });
+}

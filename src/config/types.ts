@@ -1,0 +1,44 @@
+/** Client TLS files for talking to one cluster's members (paths, read at connect time). */
+export interface TlsFiles {
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly caFile?: string;
+}
+
+/** One monitored etcd cluster. */
+export interface ClusterConfig {
+  /** Value of the `cluster` label on every series of this cluster. */
+  readonly name: string;
+  readonly endpoints: readonly string[];
+  readonly tls?: TlsFiles;
+  /** Extra constant labels the user attaches (exposed on etcd_monitor_cluster_info). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Number of voting members the operator expects; when unset the member list decides. */
+  readonly expectedMembers?: number;
+}
+
+/** Thresholds from the original design; also rendered into the bundled alert rules. */
+export interface Thresholds {
+  readonly maxLatencyMs: number;
+  readonly maxDbSizeBytes: number;
+  readonly minAvailableNodes: number;
+  readonly maxLeaderChangesPerHour: number;
+}
+
+/** The validated, immutable configuration everything else consumes. */
+export interface MonitorConfig {
+  readonly clusters: readonly ClusterConfig[];
+  readonly dialTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly healthCheckIntervalMs: number;
+  readonly metricsIntervalMs: number;
+  readonly thresholds: Thresholds;
+  readonly api: { readonly host: string; readonly port: number };
+  readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };
+  readonly probe: { readonly enabled: boolean; readonly prefix: string; readonly leaseTtlSeconds: number };
+  readonly reexpose: { readonly enabled: boolean; readonly allow: readonly RegExp[] };
+  readonly dataDir: string;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -1,0 +1,115 @@
+import type { AlarmType } from '../etcd/types.js';
+
+/**
+ * What the derive layer produces from snapshots: plain numbers with their meaning in the name.
+ * `undefined` means "not known this round" and the series is left out rather than exported as 0.
+ */
+
+/** Derived state of one member. `member` is its etcd name, or its endpoint until the name is known. */
+export interface MemberView {
+  readonly member: string;
+  readonly endpoint: string;
+  readonly memberId?: string;
+  /** The exporter reached the member's status API this round. */
+  readonly up: boolean;
+  /** /health answered {"health":"true"}. */
+  readonly healthy: boolean;
+  readonly isLeader?: boolean;
+  readonly isLearner?: boolean;
+  readonly leaderId?: string;
+  readonly raftTerm?: number;
+  readonly raftIndex?: number;
+  readonly raftAppliedIndex?: number;
+  /** raftIndex − raftAppliedIndex from Status. */
+  readonly applyLagEntries?: number;
+  readonly revision?: number;
+  readonly dbSizeBytes?: number;
+  readonly dbSizeInUseBytes?: number;
+  /** (size − in use) / size: share of the file a defragmentation would give back. */
+  readonly fragmentationRatio?: number;
+  readonly quotaBytes?: number;
+  /** size / quota. */
+  readonly quotaUsageRatio?: number;
+  /** Least-squares slope of DB size over the growth window, bytes per second; reset after a shrink. */
+  readonly dbGrowthBytesPerSecond?: number;
+  /** (quota − size) / growth, only while growing. */
+  readonly secondsUntilQuotaFull?: number;
+  readonly dbAboveMaxSize?: boolean;
+  readonly alarms: readonly Exclude<AlarmType, 'NONE'>[];
+  readonly version?: string;
+  // USE
+  readonly cpuSecondsPerSecond?: number;
+  readonly residentMemoryBytes?: number;
+  readonly openFds?: number;
+  readonly maxFds?: number;
+  readonly peerSentBytesPerSecond?: number;
+  readonly peerReceivedBytesPerSecond?: number;
+  readonly clientSentBytesPerSecond?: number;
+  readonly clientReceivedBytesPerSecond?: number;
+  // RED
+  /** Unary gRPC requests started per second. */
+  readonly requestsPerSecond?: number;
+  /** Unary requests per second that ended in a failure code (Canceled and stream ends excluded). */
+  readonly requestErrorsPerSecond?: number;
+  // Raft and disk
+  readonly proposalsCommittedPerSecond?: number;
+  readonly proposalsAppliedPerSecond?: number;
+  readonly proposalsPending?: number;
+  readonly proposalsFailedPerSecond?: number;
+  readonly walFsyncP99Seconds?: number;
+  readonly backendCommitP99Seconds?: number;
+  /** Worst p99 over this member's peers. */
+  readonly peerRoundTripP99Seconds?: number;
+  readonly snapshotSaveP99Seconds?: number;
+  readonly compactionP99Seconds?: number;
+  readonly watchers?: number;
+  readonly watchStreams?: number;
+  readonly leaseStreams?: number;
+  readonly leaderChangesSeen?: number;
+}
+
+export type PartitionReason =
+  | 'leader_disagreement'
+  | 'term_disagreement'
+  | 'member_without_leader'
+  | 'unreachable_but_peers_connected';
+
+/** Derived state of one cluster. */
+export interface ClusterView {
+  readonly cluster: string;
+  readonly takenAt: number;
+  readonly members: readonly MemberView[];
+  readonly votingMembers: number;
+  readonly learners: number;
+  readonly expectedMembers?: number;
+  readonly membersReachable: number;
+  readonly membersHealthy: number;
+  readonly quorumSize: number;
+  readonly quorumAvailable: boolean;
+  /** How many more voting members may fail before quorum is lost (0 when already lost). */
+  readonly failureTolerance: number;
+  readonly belowMinAvailable: boolean;
+  readonly hasLeader: boolean;
+  readonly leaderId?: string;
+  readonly leaderMember?: string;
+  readonly distinctLeadersClaimed: number;
+  readonly splitBrain: boolean;
+  readonly staleLeader: boolean;
+  readonly partitionReasons: readonly PartitionReason[];
+  readonly leaderChangesTotal: number;
+  readonly leaderChangesLastHour: number;
+  readonly leaderChangesExceeded: boolean;
+  readonly lastLeaderChangeAt?: number;
+  readonly clusterIds: readonly string[];
+  readonly versions: readonly string[];
+  readonly alarms: readonly { readonly member: string; readonly alarm: Exclude<AlarmType, 'NONE'> }[];
+  readonly probe: {
+    readonly readP50Seconds?: number;
+    readonly readP95Seconds?: number;
+    readonly readP99Seconds?: number;
+    readonly writeP50Seconds?: number;
+    readonly writeP95Seconds?: number;
+    readonly writeP99Seconds?: number;
+    readonly aboveMaxLatency: boolean;
+  };
+}
