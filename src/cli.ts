@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from './config/fields.js';
+import { ctlCommand } from './ctl/commands.js';
 import { ConfigError, MonitorError } from './util/errors.js';
 
 /** Exit status for bad configuration or usage, as the issue tracker and scripts expect. */
@@ -8,7 +9,11 @@ export const EXIT_CONFIG = 2;
 
 /** Declares every exporter setting as a flag without yargs defaults, so precedence is decided in one place. */
 export function withConfigFlags<T>(y: Argv<T>): Argv<T> {
-  let out = y.option('config', { type: 'string', describe: 'YAML configuration file', group: 'Configuration:' });
+  let out = y.option('config', {
+    type: 'string',
+    describe: 'YAML configuration file',
+    group: 'Configuration:',
+  });
   for (const spec of Object.values(FIELDS) as FieldSpec[]) {
     const def = Array.isArray(spec.defaultValue) ? spec.defaultValue.join(',') : String(spec.defaultValue);
     out = out.option(spec.flag, {
@@ -32,7 +37,8 @@ export function givenFlags(argv: Record<string, unknown>): Record<string, unknow
 
 const serveCommand: CommandModule = {
   command: ['serve', '$0'],
-  describe: 'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
+  describe:
+    'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
   builder: (y) => withConfigFlags(y),
   handler: async (argv) => {
     const { runExporter } = await import('./server/run-exporter.js');
@@ -41,7 +47,7 @@ const serveCommand: CommandModule = {
 };
 
 /** Subcommands besides the exporter; each module adds its own. */
-const COMMANDS: CommandModule[] = [serveCommand];
+const COMMANDS: CommandModule[] = [serveCommand, ctlCommand()];
 
 /** Entry point of the `etcd-monitor` binary. */
 export async function main(args: string[]): Promise<void> {

@@ -111,7 +111,10 @@ function readConfigFile(path: string): Record<string, unknown> {
   const record = parsed as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (key !== 'clusters' && !FIELD_BY_YAML_KEY.has(key)) {
-      throw new ConfigError(`${path}: ${key}`, `unknown setting (known: clusters, ${[...FIELD_BY_YAML_KEY.keys()].join(', ')})`);
+      throw new ConfigError(
+        `${path}: ${key}`,
+        `unknown setting (known: clusters, ${[...FIELD_BY_YAML_KEY.keys()].join(', ')})`,
+      );
     }
   }
   return record;
@@ -127,7 +130,10 @@ function resolveClusters(
   const fromFlags = origin.endpoints === 'flag' || origin.endpoints === 'env';
   if (!fromFlags && file['clusters'] !== undefined) {
     if (origin.endpoints === 'file') {
-      throw new ConfigError(`${fileLabel}: endpoints`, 'give either top-level endpoints or clusters, not both');
+      throw new ConfigError(
+        `${fileLabel}: endpoints`,
+        'give either top-level endpoints or clusters, not both',
+      );
     }
     return parseFileClusters(file['clusters'], fileLabel, globalTls, values.expectedMembers);
   }
@@ -174,7 +180,11 @@ function parseFileClusters(
     const expected =
       record['expected_members'] === undefined
         ? globalExpected
-        : (parseField(FIELDS.expectedMembers, record['expected_members'], `${at}.expected_members`) as number);
+        : (parseField(
+            FIELDS.expectedMembers,
+            record['expected_members'],
+            `${at}.expected_members`,
+          ) as number);
     const tls = ownTls ?? globalTls;
     return Object.freeze({
       name,

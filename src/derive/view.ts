@@ -69,10 +69,7 @@ export interface MemberView {
 }
 
 export type PartitionReason =
-  | 'leader_disagreement'
-  | 'term_disagreement'
-  | 'member_without_leader'
-  | 'unreachable_but_peers_connected';
+  'leader_disagreement' | 'term_disagreement' | 'member_without_leader' | 'unreachable_but_peers_connected';
 
 /** Derived state of one cluster. */
 export interface ClusterView {

@@ -32,10 +32,25 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       sendError(res, err.status, err.code, err.message);
       return;
     }
-    const status = typeof err?.status === 'number' ? err.status : typeof err?.statusCode === 'number' ? err.statusCode : 500;
+    const status =
+      typeof err?.status === 'number'
+        ? err.status
+        : typeof err?.statusCode === 'number'
+          ? err.statusCode
+          : 500;
     if (status >= 400 && status < 500) {
-      const code = err?.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : err?.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : 'BAD_REQUEST';
-      sendError(res, status, code, err?.expose && typeof err.message === 'string' ? err.message : 'bad request');
+      const code =
+        err?.type === 'entity.too.large'
+          ? 'BODY_TOO_LARGE'
+          : err?.type === 'entity.parse.failed'
+            ? 'MALFORMED_JSON'
+            : 'BAD_REQUEST';
+      sendError(
+        res,
+        status,
+        code,
+        err?.expose && typeof err.message === 'string' ? err.message : 'bad request',
+      );
       return;
     }
     log.error({ err }, 'unhandled error in HTTP handler');

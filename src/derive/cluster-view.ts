@@ -1,0 +1,211 @@
+import type { ClusterSnapshot } from '../collect/snapshot.js';
+import type { Thresholds } from '../config/types.js';
+import { ALARM_TYPES } from '../etcd/types.js';
+import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
+import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
+import { deriveLeadership } from './leadership.js';
+import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
+import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
+import { PARTITION_REASONS, partitionSignals } from './partition.js';
+import { addProbe, EMPTY_PROBE_WINDOW, percentile, type ProbeWindow } from './probe-window.js';
+import { deriveQuorum, isHealthy } from './quorum.js';
+import type { ClusterView, MemberView, PartitionReason } from './view.js';
+
+/** Rounds a partition sign must persist before it is reported (elections cause one-round blips). */
+export const PARTITION_PERSIST_ROUNDS = 2;
+
+/** What derivation remembers between rounds of one cluster. Plain data, replaced on every round. */
+export interface DeriveState {
+  readonly identities: ReadonlyMap<string, EndpointIdentity>;
+  /** Per endpoint: the newest /metrics and the one before it, and the rates derived from the pair. */
+  readonly metrics: ReadonlyMap<
+    string,
+    { readonly previous?: TimedMetrics; readonly current: TimedMetrics; readonly rates: MemberRates }
+  >;
+  readonly dbSizes: ReadonlyMap<string, SizeSamples>;
+  readonly leaders: LeaderHistory;
+  readonly partitionStreaks: ReadonlyMap<PartitionReason, number>;
+  readonly probes: ProbeWindow;
+  readonly probeSeenAt: ReadonlyMap<string, number>;
+  readonly lastHealthRoundAt?: number;
+}
+
+export const INITIAL_DERIVE_STATE: DeriveState = {
+  identities: new Map(),
+  metrics: new Map(),
+  dbSizes: new Map(),
+  leaders: EMPTY_LEADER_HISTORY,
+  partitionStreaks: new Map(),
+  probes: EMPTY_PROBE_WINDOW,
+  probeSeenAt: new Map(),
+};
+
+/** Turns one snapshot into the cluster's view; pure: the same state and snapshot give the same result. */
+export function deriveCluster(
+  state: DeriveState,
+  snapshot: ClusterSnapshot,
+  thresholds: Thresholds,
+): { view: ClusterView; state: DeriveState } {
+  const memberList = latestMemberList(snapshot);
+  const members = resolveMembers(snapshot, memberList, state.identities);
+  const identities = new Map(state.identities);
+  for (const m of members) if (m.id) identities.set(m.endpoint, { id: m.id, name: m.name });
+
+  const metrics = nextMetricsState(state, members);
+  const dbSizes = new Map(state.dbSizes);
+  let probes = state.probes;
+  const probeSeenAt = new Map(state.probeSeenAt);
+  for (const m of members) {
+    if (m.status && m.snapshot.status?.ok) {
+      dbSizes.set(
+        m.endpoint,
+        addSizeSample(dbSizes.get(m.endpoint) ?? [], m.snapshot.status.at, m.status.dbSizeBytes),
+      );
+    }
+    const probe = m.snapshot.probe;
+    if (probe?.ok && probe.at !== probeSeenAt.get(m.endpoint)) {
+      probes = addProbe(probes, probe.value.readSeconds, probe.value.writeSeconds);
+      probeSeenAt.set(m.endpoint, probe.at);
+    }
+  }
+
+  const quorum = deriveQuorum(members, memberList, thresholds.minAvailableNodes);
+  const leadership = deriveLeadership(members);
+  const leaders = observeLeader(
+    state.leaders,
+    leadership.leaderId !== undefined
+      ? { id: leadership.leaderId, term: leadership.leaderTerm ?? 0 }
+      : undefined,
+    snapshot.takenAt,
+  );
+  const signals = partitionSignals(members);
+  const partitionStreaks = new Map(
+    PARTITION_REASONS.map((r) => [r, signals.has(r) ? (state.partitionStreaks.get(r) ?? 0) + 1 : 0]),
+  );
+  const memberViews = members.map((m) =>
+    memberView(
+      m,
+      metrics.get(m.endpoint)?.rates ?? {},
+      dbSizes.get(m.endpoint) ?? [],
+      leadership.leaderId,
+      thresholds,
+    ),
+  );
+  const leaderMember =
+    members.find((m) => m.id !== undefined && m.id === leadership.leaderId)?.name ??
+    memberList?.find((m) => m.id === leadership.leaderId)?.name;
+  const readP99 = percentile(probes.read, 0.99);
+  const writeP99 = percentile(probes.write, 0.99);
+  const maxLatencySeconds = thresholds.maxLatencyMs / 1000;
+
+  const view: ClusterView = {
+    cluster: snapshot.cluster,
+    takenAt: snapshot.takenAt,
+    members: memberViews,
+    ...quorum,
+    ...(snapshot.expectedMembers ? { expectedMembers: snapshot.expectedMembers } : {}),
+    hasLeader: leadership.hasLeader,
+    ...(leadership.leaderId ? { leaderId: leadership.leaderId } : {}),
+    ...(leaderMember ? { leaderMember } : {}),
+    distinctLeadersClaimed: leadership.distinctLeadersClaimed,
+    splitBrain: leadership.splitBrain,
+    staleLeader: leadership.staleLeader,
+    partitionReasons: PARTITION_REASONS.filter(
+      (r) => (partitionStreaks.get(r) ?? 0) >= PARTITION_PERSIST_ROUNDS,
+    ),
+    leaderChangesTotal: leaders.total,
+    leaderChangesLastHour: leaders.recent.length,
+    leaderChangesExceeded: leaders.recent.length > thresholds.maxLeaderChangesPerHour,
+    ...(leaders.lastChangeAt ? { lastLeaderChangeAt: leaders.lastChangeAt } : {}),
+    clusterIds: [...new Set(members.flatMap((m) => (m.status ? [m.status.clusterId] : [])))],
+    versions: [...new Set(members.flatMap((m) => (m.status ? [m.status.version] : [])))],
+    alarms: memberViews.flatMap((m) => m.alarms.map((alarm) => ({ member: m.member, alarm }))),
+    probe: {
+      ...defined('readP50Seconds', percentile(probes.read, 0.5)),
+      ...defined('readP95Seconds', percentile(probes.read, 0.95)),
+      ...defined('readP99Seconds', readP99),
+      ...defined('writeP50Seconds', percentile(probes.write, 0.5)),
+      ...defined('writeP95Seconds', percentile(probes.write, 0.95)),
+      ...defined('writeP99Seconds', writeP99),
+      aboveMaxLatency: (readP99 ?? 0) > maxLatencySeconds || (writeP99 ?? 0) > maxLatencySeconds,
+    },
+  };
+  return {
+    view,
+    state: { identities, metrics, dbSizes, leaders, partitionStreaks, probes, probeSeenAt },
+  };
+}
+
+function nextMetricsState(state: DeriveState, members: readonly ResolvedMember[]): DeriveState['metrics'] {
+  const next = new Map(state.metrics);
+  for (const m of members) {
+    const result = m.snapshot.metrics;
+    if (!result?.ok) {
+      // Rates must not bridge an outage: keep nothing, start over when the member is back.
+      if (result) next.delete(m.endpoint);
+      continue;
+    }
+    const known = next.get(m.endpoint);
+    if (known && known.current.at === result.at) continue;
+    const current: TimedMetrics = { at: result.at, metrics: result.value };
+    next.set(m.endpoint, {
+      ...(known ? { previous: known.current } : {}),
+      current,
+      rates: deriveMemberRates(known?.current, current),
+    });
+  }
+  return next;
+}
+
+function memberView(
+  m: ResolvedMember,
+  rates: MemberRates,
+  sizes: SizeSamples,
+  leaderId: string | undefined,
+  thresholds: Thresholds,
+): MemberView {
+  const s = m.status;
+  const alarmsKnown = m.snapshot.alarms?.ok ? m.snapshot.alarms.value : undefined;
+  // The alarm list is cluster-wide; each member's answer includes the alarms of every member.
+  const alarms = ALARM_TYPES.filter((type) =>
+    alarmsKnown?.some((a) => a.alarm === type && a.memberId === m.id),
+  );
+  const growth = growthBytesPerSecond(sizes);
+  const quota = rates.quotaBytes;
+  const { quotaBytes: _q, ...rest } = rates;
+  return {
+    member: m.name,
+    endpoint: m.endpoint,
+    ...(m.id ? { memberId: m.id } : {}),
+    up: s !== undefined,
+    healthy: isHealthy(m),
+    ...(s
+      ? {
+          isLeader: leaderId !== undefined && s.memberId === leaderId,
+          isLearner: s.isLearner,
+          leaderId: s.leaderId,
+          raftTerm: s.raftTerm,
+          raftIndex: s.raftIndex,
+          raftAppliedIndex: s.raftAppliedIndex,
+          applyLagEntries: Math.max(0, s.raftIndex - s.raftAppliedIndex),
+          revision: s.revision,
+          dbSizeBytes: s.dbSizeBytes,
+          dbSizeInUseBytes: s.dbSizeInUseBytes,
+          ...(s.dbSizeBytes > 0
+            ? { fragmentationRatio: (s.dbSizeBytes - s.dbSizeInUseBytes) / s.dbSizeBytes }
+            : {}),
+          ...(quota ? { quotaBytes: quota, quotaUsageRatio: s.dbSizeBytes / quota } : {}),
+          ...defined('dbGrowthBytesPerSecond', growth),
+          ...defined('secondsUntilQuotaFull', secondsUntilFull(s.dbSizeBytes, quota, growth)),
+          dbAboveMaxSize: s.dbSizeBytes > thresholds.maxDbSizeBytes,
+          version: s.version,
+        }
+      : {}),
+    alarms: alarmsKnown ? alarms : [],
+    ...rest,
+  };
+}
+
+function defined<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}

@@ -1,0 +1,126 @@
+import { Agent, request } from 'undici';
+import { MemberRequestError } from '../util/errors.js';
+import type { TlsMaterial } from './member-client.js';
+import type { MemberHealth } from './types.js';
+
+/** Upper bound on a /metrics body: etcd serves ≈150–250 KB; anything near this is not etcd. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Plain HTTP(S) access to members' /metrics and /health, one connection pool per cluster. */
+export class MemberHttpClient {
+  private readonly agent: Agent;
+
+  constructor(
+    tls: TlsMaterial | undefined,
+    private readonly options: { readonly dialTimeoutMs: number; readonly requestTimeoutMs: number },
+  ) {
+    this.agent = new Agent({
+      connect: {
+        timeout: options.dialTimeoutMs,
+        ...(tls?.ca ? { ca: tls.ca } : {}),
+        ...(tls?.cert ? { cert: tls.cert } : {}),
+        ...(tls?.key ? { key: tls.key } : {}),
+      },
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
+      connections: 4,
+    });
+  }
+
+  /** Raw text of `${endpoint}/metrics`. */
+  async fetchMetricsText(endpoint: string): Promise<string> {
+    return this.getText(endpoint, '/metrics');
+  }
+
+  /** GET /health; a member that answers but reports unhealthy is a result, not an error. */
+  async health(endpoint: string): Promise<MemberHealth> {
+    const text = await this.getText(endpoint, '/health', true);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new MemberRequestError(
+        'MEMBER_BAD_RESPONSE',
+        endpoint,
+        `/health did not return JSON: ${text.slice(0, 80)}`,
+      );
+    }
+    const health = (body as Record<string, unknown>)?.['health'];
+    if (health !== 'true' && health !== 'false' && health !== true && health !== false) {
+      throw new MemberRequestError('MEMBER_BAD_RESPONSE', endpoint, '/health answer has no "health" field');
+    }
+    return {
+      healthy: health === 'true' || health === true,
+      reason: String((body as Record<string, unknown>)['reason'] ?? ''),
+    };
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async getText(endpoint: string, path: string, allowServerError = false): Promise<string> {
+    const signal = AbortSignal.timeout(this.options.requestTimeoutMs);
+    let response;
+    try {
+      response = await request(`${endpoint}${path}`, { dispatcher: this.agent, signal });
+    } catch (err) {
+      throw classifyHttpError(endpoint, path, err, this.options.requestTimeoutMs);
+    }
+    // etcd answers /health with 503 and a JSON body when unhealthy; that body is the answer we want.
+    if (response.statusCode !== 200 && !(allowServerError && response.statusCode === 503)) {
+      await response.body.dump();
+      throw new MemberRequestError(
+        'MEMBER_BAD_RESPONSE',
+        endpoint,
+        `${path} answered HTTP ${response.statusCode}`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) {
+          response.body.destroy();
+          throw new MemberRequestError(
+            'MEMBER_BAD_RESPONSE',
+            endpoint,
+            `${path} body larger than ${MAX_BODY_BYTES} bytes`,
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      throw classifyHttpError(endpoint, path, err, this.options.requestTimeoutMs);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+function classifyHttpError(
+  endpoint: string,
+  path: string,
+  err: unknown,
+  timeoutMs: number,
+): MemberRequestError {
+  if (err instanceof MemberRequestError) return err;
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || /TIMEOUT/.test(e?.code ?? '')) {
+    return new MemberRequestError('MEMBER_TIMEOUT', endpoint, `${path}: no answer within ${timeoutMs} ms`, {
+      cause: err,
+    });
+  }
+  if (/CERT|SSL|TLS|EPROTO/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`)) {
+    return new MemberRequestError('MEMBER_TLS', endpoint, `${path}: TLS failure: ${e?.message ?? e?.code}`, {
+      cause: err,
+    });
+  }
+  return new MemberRequestError(
+    'MEMBER_UNREACHABLE',
+    endpoint,
+    `${path}: ${e?.code ?? e?.message ?? String(err)}`,
+    { cause: err },
+  );
+}

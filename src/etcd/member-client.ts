@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { noop } from 'cockatiel';
+import { Etcd3, LeaseClient, type IOptions } from 'etcd3';
+import type { TlsFiles } from '../config/types.js';
+import { MemberRequestError } from '../util/errors.js';
+import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';
+import type { AlarmEntry, MemberListEntry, MemberStatus, ProbeResult } from './types.js';
+
+/** TLS material read once from the configured files. */
+export interface TlsMaterial {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+/** Reads the TLS files of a cluster; errors name the file so a bad mount is obvious. */
+export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | undefined {
+  if (!files) return undefined;
+  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  return { ca: read(files.caFile), cert: read(files.certFile), key: read(files.keyFile) };
+}
+
+export interface MemberClientOptions {
+  readonly dialTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Upper bound for gRPC's reconnect backoff, so a restarted member is seen again within a round or two. */
+  readonly maxReconnectBackoffMs: number;
+}
+
+/**
+ * gRPC access to exactly one member. The client is bound to a single host so every answer is that
+ * member's own view, and etcd3's retry and circuit-breaker policies are off: a failure must show as
+ * a failure of this member, not be hidden or moved to another one.
+ */
+export class MemberClient {
+  private readonly client: Etcd3;
+  private readonly lease: LeaseClient;
+
+  constructor(
+    readonly endpoint: string,
+    tls: TlsMaterial | undefined,
+    private readonly options: MemberClientOptions,
+  ) {
+    const etcdOptions: IOptions = {
+      hosts: endpoint,
+      dialTimeout: options.dialTimeoutMs,
+      faultHandling: { host: () => noop, global: noop },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + options.requestTimeoutMs }),
+      grpcOptions: {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': options.maxReconnectBackoffMs,
+        // A channel of its own per member client, so tests and multi-cluster setups never share a socket.
+        'grpc.use_local_subchannel_pool': 1,
+      },
+    };
+    if (endpoint.startsWith('https:')) {
+      etcdOptions.credentials = {
+        rootCertificate: tls?.ca ?? Buffer.alloc(0),
+        ...(tls?.key ? { privateKey: tls.key } : {}),
+        ...(tls?.cert ? { certChain: tls.cert } : {}),
+      };
+      if (!tls?.ca) delete (etcdOptions.credentials as { rootCertificate?: Buffer }).rootCertificate;
+    }
+    this.client = new Etcd3(etcdOptions);
+    // LeaseClient is etcd3's plain RPC stub: a one-shot grant without the keep-alive machinery.
+    this.lease = new LeaseClient(
+      (this.client as unknown as { pool: ConstructorParameters<typeof LeaseClient>[0] }).pool,
+    );
+  }
+
+  /** Maintenance.Status answered by this member. */
+  async status(): Promise<MemberStatus> {
+    return normaliseStatus(await this.call('status', () => this.client.maintenance.status()));
+  }
+
+  /** Cluster.MemberList as this member knows it (3.4 always answers from its local view). */
+  async memberList(): Promise<MemberListEntry[]> {
+    return normaliseMemberList(await this.call('member list', () => this.client.cluster.memberList({})));
+  }
+
+  /** Active alarms (Maintenance.Alarm GET). */
+  async alarms(): Promise<AlarmEntry[]> {
+    return normaliseAlarms(
+      await this.call('alarm list', () => this.client.maintenance.alarm({ action: 'Get' })),
+    );
+  }
+
+  /**
+   * Writes then linearizably reads one key through this member, timing each as a client sees it.
+   * The key hangs on a fresh short lease so probe keys expire on their own even if the exporter dies.
+   */
+  async probe(key: string, leaseTtlSeconds: number): Promise<ProbeResult> {
+    const grant = await this.call('probe lease grant', () => this.lease.leaseGrant({ TTL: leaseTtlSeconds }));
+    const value = String(Date.now());
+    const writeStart = process.hrtime.bigint();
+    await this.call('probe write', () => this.client.put(key).value(value).lease(grant.ID).exec());
+    const writeSeconds = Number(process.hrtime.bigint() - writeStart) / 1e9;
+    const readStart = process.hrtime.bigint();
+    const read = await this.call('probe read', () => this.client.get(key).string());
+    const readSeconds = Number(process.hrtime.bigint() - readStart) / 1e9;
+    if (read !== value) {
+      throw new MemberRequestError(
+        'MEMBER_BAD_RESPONSE',
+        this.endpoint,
+        `probe read returned ${JSON.stringify(read)}, expected what was just written`,
+      );
+    }
+    return { writeSeconds, readSeconds };
+  }
+
+  /** Closes the gRPC channel. */
+  close(): void {
+    this.client.close();
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw classifyGrpcError(this.endpoint, what, err, this.options.requestTimeoutMs);
+    }
+  }
+}
+
+function classifyGrpcError(
+  endpoint: string,
+  what: string,
+  err: unknown,
+  timeoutMs: number,
+): MemberRequestError {
+  if (err instanceof MemberRequestError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/deadline|timed? ?out/i.test(message)) {
+    return new MemberRequestError('MEMBER_TIMEOUT', endpoint, `${what}: no answer within ${timeoutMs} ms`, {
+      cause: err,
+    });
+  }
+  if (/certificate|ssl|tls|handshake|alert/i.test(message)) {
+    return new MemberRequestError('MEMBER_TLS', endpoint, `${what}: TLS failure: ${message}`, { cause: err });
+  }
+  return new MemberRequestError('MEMBER_UNREACHABLE', endpoint, `${what}: ${message}`, { cause: err });
+}

@@ -1,0 +1,525 @@
+import type { ClusterSnapshot } from '../collect/snapshot.js';
+import type { ClusterView, MemberView } from '../derive/view.js';
+import { ALARM_TYPES } from '../etcd/types.js';
+import { PARTITION_REASONS } from '../derive/partition.js';
+
+/** One label set and its value. */
+export type Point = readonly [labels: Readonly<Record<string, string>>, value: number];
+
+/** One exported metric: its name and HELP are defined here and nowhere else. */
+export interface MetricDef {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge' | 'counter';
+  readonly labels: readonly string[];
+  readonly points: (view: ClusterView, snapshot: ClusterSnapshot) => Point[];
+}
+
+const bool = (b: boolean) => (b ? 1 : 0);
+const cluster =
+  (fn: (v: ClusterView) => number | undefined) =>
+  (v: ClusterView): Point[] => {
+    const value = fn(v);
+    return value === undefined ? [] : [[{ cluster: v.cluster }, value]];
+  };
+const member =
+  (fn: (m: MemberView) => number | boolean | undefined) =>
+  (v: ClusterView): Point[] =>
+    v.members.flatMap((m): Point[] => {
+      const value = fn(m);
+      if (value === undefined) return [];
+      return [[{ cluster: v.cluster, member: m.member }, typeof value === 'boolean' ? bool(value) : value]];
+    });
+
+const C = ['cluster'] as const;
+const M = ['cluster', 'member'] as const;
+
+/** Cluster-level series derived from all members' answers together. */
+export const CLUSTER_METRICS: readonly MetricDef[] = [
+  {
+    name: 'etcd_monitor_cluster_info',
+    type: 'gauge',
+    labels: ['cluster', 'cluster_id'],
+    help: 'Always 1; cluster_id as reported in Status headers (more than one series means members disagree).',
+    points: (v) => v.clusterIds.map((id) => [{ cluster: v.cluster, cluster_id: id }, 1]),
+  },
+  {
+    name: 'etcd_monitor_cluster_members',
+    type: 'gauge',
+    labels: ['cluster', 'role'],
+    help: 'Members in the member list by role (voting, learner), from Cluster.MemberList.',
+    points: (v) => [
+      [{ cluster: v.cluster, role: 'voting' }, v.votingMembers],
+      [{ cluster: v.cluster, role: 'learner' }, v.learners],
+    ],
+  },
+  {
+    name: 'etcd_monitor_cluster_expected_members',
+    type: 'gauge',
+    labels: C,
+    help: 'Voting members the operator expects (--expected-members); absent when not configured.',
+    points: cluster((v) => v.expectedMembers),
+  },
+  {
+    name: 'etcd_monitor_cluster_reachable',
+    type: 'gauge',
+    labels: C,
+    help: '1 if the exporter reached at least one member this round (Maintenance.Status).',
+    points: cluster((v) => bool(v.membersReachable > 0)),
+  },
+  {
+    name: 'etcd_monitor_cluster_members_reachable',
+    type: 'gauge',
+    labels: C,
+    help: 'Configured members whose Maintenance.Status answered in the last round.',
+    points: cluster((v) => v.membersReachable),
+  },
+  {
+    name: 'etcd_monitor_cluster_members_healthy',
+    type: 'gauge',
+    labels: C,
+    help: 'Members that answered Status and whose /health reported true.',
+    points: cluster((v) => v.membersHealthy),
+  },
+  {
+    name: 'etcd_monitor_cluster_quorum_size',
+    type: 'gauge',
+    labels: C,
+    help: 'Voting members needed for quorum: floor(voting/2)+1 (learners excluded).',
+    points: cluster((v) => v.quorumSize),
+  },
+  {
+    name: 'etcd_monitor_cluster_quorum_available',
+    type: 'gauge',
+    labels: C,
+    help: '1 if healthy voting members >= quorum size.',
+    points: cluster((v) => bool(v.quorumAvailable)),
+  },
+  {
+    name: 'etcd_monitor_cluster_failure_tolerance',
+    type: 'gauge',
+    labels: C,
+    help: 'How many more voting members may fail before quorum is lost: healthy voting − quorum size, at least 0.',
+    points: cluster((v) => v.failureTolerance),
+  },
+  {
+    name: 'etcd_monitor_cluster_below_min_available',
+    type: 'gauge',
+    labels: C,
+    help: '1 if healthy voting members < --min-available-nodes.',
+    points: cluster((v) => bool(v.belowMinAvailable)),
+  },
+  {
+    name: 'etcd_monitor_cluster_has_leader',
+    type: 'gauge',
+    labels: C,
+    help: '1 if reachable members in the newest raft term name a leader (Maintenance.Status leader field).',
+    points: cluster((v) => bool(v.hasLeader)),
+  },
+  {
+    name: 'etcd_monitor_cluster_leaders_claimed',
+    type: 'gauge',
+    labels: C,
+    help: 'Distinct non-zero leader IDs named by reachable members; more than 1 means they disagree.',
+    points: cluster((v) => v.distinctLeadersClaimed),
+  },
+  {
+    name: 'etcd_monitor_cluster_split_brain',
+    type: 'gauge',
+    labels: C,
+    help: '1 if two members claim leadership in the same raft term (Status leader == own ID).',
+    points: cluster((v) => bool(v.splitBrain)),
+  },
+  {
+    name: 'etcd_monitor_cluster_stale_leader',
+    type: 'gauge',
+    labels: C,
+    help: '1 if a member still claims leadership in an older term than other members report.',
+    points: cluster((v) => bool(v.staleLeader)),
+  },
+  {
+    name: 'etcd_monitor_cluster_partition_suspected',
+    type: 'gauge',
+    labels: ['cluster', 'reason'],
+    help: '1 per reason that held for 2 consecutive rounds: members disagree on leader or term, a member knows no leader while others do, or a member is unreachable while its peers keep a raft stream to it.',
+    points: (v) =>
+      PARTITION_REASONS.map((reason): Point => [
+        { cluster: v.cluster, reason },
+        bool(v.partitionReasons.includes(reason)),
+      ]),
+  },
+  {
+    name: 'etcd_monitor_cluster_leader_changes_total',
+    type: 'counter',
+    labels: C,
+    help: 'Leader changes (new leader or new term) observed by this exporter since it started.',
+    points: cluster((v) => v.leaderChangesTotal),
+  },
+  {
+    name: 'etcd_monitor_cluster_leader_changes_last_hour',
+    type: 'gauge',
+    labels: C,
+    help: 'Leader changes observed by this exporter within the last hour (compare with --max-leader-changes).',
+    points: cluster((v) => v.leaderChangesLastHour),
+  },
+  {
+    name: 'etcd_monitor_cluster_last_leader_change_timestamp_seconds',
+    type: 'gauge',
+    labels: C,
+    help: 'Unix time of the last leader change this exporter observed.',
+    points: cluster((v) => (v.lastLeaderChangeAt === undefined ? undefined : v.lastLeaderChangeAt / 1000)),
+  },
+  {
+    name: 'etcd_monitor_cluster_distinct_versions',
+    type: 'gauge',
+    labels: C,
+    help: 'Distinct server versions among reachable members (Status version); above 1 means version skew.',
+    points: cluster((v) => v.versions.length),
+  },
+  {
+    name: 'etcd_monitor_last_collection_timestamp_seconds',
+    type: 'gauge',
+    labels: C,
+    help: 'Unix time when the newest collection result of this cluster arrived.',
+    points: cluster((v) => v.takenAt / 1000),
+  },
+];
+
+/** Per-member series, from that member's own Status, /health, alarms and /metrics. */
+export const MEMBER_METRICS: readonly MetricDef[] = [
+  {
+    name: 'etcd_monitor_member_info',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'member_id', 'endpoint', 'version'],
+    help: 'Always 1; member ID (hex), configured endpoint and server version from Status.',
+    points: (v) =>
+      v.members.map((m): Point => [
+        {
+          cluster: v.cluster,
+          member: m.member,
+          member_id: m.memberId ?? '',
+          endpoint: m.endpoint,
+          version: m.version ?? '',
+        },
+        1,
+      ]),
+  },
+  {
+    name: 'etcd_monitor_member_up',
+    type: 'gauge',
+    labels: M,
+    help: "1 if the member's Maintenance.Status answered in the last round.",
+    points: member((m) => m.up),
+  },
+  {
+    name: 'etcd_monitor_member_healthy',
+    type: 'gauge',
+    labels: M,
+    help: '1 if the member\'s /health answered {"health":"true"}.',
+    points: member((m) => m.healthy),
+  },
+  {
+    name: 'etcd_monitor_member_is_leader',
+    type: 'gauge',
+    labels: M,
+    help: '1 if this member is the leader the cluster agrees on.',
+    points: member((m) => m.isLeader),
+  },
+  {
+    name: 'etcd_monitor_member_is_learner',
+    type: 'gauge',
+    labels: M,
+    help: '1 if Status reports the member as a raft learner (non-voting).',
+    points: member((m) => m.isLearner),
+  },
+  {
+    name: 'etcd_monitor_member_raft_term',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft term from Status.',
+    points: member((m) => m.raftTerm),
+  },
+  {
+    name: 'etcd_monitor_member_raft_index',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft committed index from Status.',
+    points: member((m) => m.raftIndex),
+  },
+  {
+    name: 'etcd_monitor_member_raft_applied_index',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft applied index from Status.',
+    points: member((m) => m.raftAppliedIndex),
+  },
+  {
+    name: 'etcd_monitor_member_apply_lag_entries',
+    type: 'gauge',
+    labels: M,
+    help: 'Committed but not yet applied raft entries: Status raftIndex − raftAppliedIndex.',
+    points: member((m) => m.applyLagEntries),
+  },
+  {
+    name: 'etcd_monitor_member_revision',
+    type: 'gauge',
+    labels: M,
+    help: 'MVCC store revision from the Status header.',
+    points: member((m) => m.revision),
+  },
+  {
+    name: 'etcd_monitor_member_db_size_bytes',
+    type: 'gauge',
+    labels: M,
+    help: 'Physically allocated backend size from Status dbSize.',
+    points: member((m) => m.dbSizeBytes),
+  },
+  {
+    name: 'etcd_monitor_member_db_size_in_use_bytes',
+    type: 'gauge',
+    labels: M,
+    help: 'Logically used backend size from Status dbSizeInUse.',
+    points: member((m) => m.dbSizeInUseBytes),
+  },
+  {
+    name: 'etcd_monitor_member_db_fragmentation_ratio',
+    type: 'gauge',
+    labels: M,
+    help: 'Share of the file a defragmentation would free: (dbSize − dbSizeInUse) / dbSize.',
+    points: member((m) => m.fragmentationRatio),
+  },
+  {
+    name: 'etcd_monitor_member_db_quota_bytes',
+    type: 'gauge',
+    labels: M,
+    help: 'Backend quota from the member metric etcd_server_quota_backend_bytes.',
+    points: member((m) => m.quotaBytes),
+  },
+  {
+    name: 'etcd_monitor_member_db_quota_usage_ratio',
+    type: 'gauge',
+    labels: M,
+    help: 'dbSize / quota; etcd raises NOSPACE when it reaches 1.',
+    points: member((m) => m.quotaUsageRatio),
+  },
+  {
+    name: 'etcd_monitor_member_db_growth_bytes_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Least-squares slope of dbSize over up to the last hour, restarted whenever the DB shrinks (defragmentation).',
+    points: member((m) => m.dbGrowthBytesPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_db_seconds_until_quota_full',
+    type: 'gauge',
+    labels: M,
+    help: '(quota − dbSize) / growth rate; present only while the DB grows.',
+    points: member((m) => m.secondsUntilQuotaFull),
+  },
+  {
+    name: 'etcd_monitor_member_alarm',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'alarm'],
+    help: '1 per active alarm of this member (NOSPACE, CORRUPT) from Maintenance.Alarm; absent while the alarm list is unknown.',
+    points: (v) =>
+      v.members.flatMap((m) =>
+        m.up || m.alarms.length
+          ? ALARM_TYPES.map((alarm): Point => [
+              { cluster: v.cluster, member: m.member, alarm },
+              bool(m.alarms.includes(alarm)),
+            ])
+          : [],
+      ),
+  },
+  {
+    name: 'etcd_monitor_member_cpu_cores_used',
+    type: 'gauge',
+    labels: M,
+    help: 'CPU seconds per second used by the member process: rate of process_cpu_seconds_total between scrapes.',
+    points: member((m) => m.cpuSecondsPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_resident_memory_bytes',
+    type: 'gauge',
+    labels: M,
+    help: 'Resident memory of the member process (process_resident_memory_bytes).',
+    points: member((m) => m.residentMemoryBytes),
+  },
+  {
+    name: 'etcd_monitor_member_open_fds',
+    type: 'gauge',
+    labels: M,
+    help: 'Open file descriptors of the member process (process_open_fds).',
+    points: member((m) => m.openFds),
+  },
+  {
+    name: 'etcd_monitor_member_max_fds',
+    type: 'gauge',
+    labels: M,
+    help: 'File descriptor limit of the member process (process_max_fds).',
+    points: member((m) => m.maxFds),
+  },
+  {
+    name: 'etcd_monitor_member_peer_sent_bytes_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft traffic sent to peers: rate of etcd_network_peer_sent_bytes_total summed over peers.',
+    points: member((m) => m.peerSentBytesPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_peer_received_bytes_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft traffic received from peers: rate of etcd_network_peer_received_bytes_total.',
+    points: member((m) => m.peerReceivedBytesPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_client_sent_bytes_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Bytes sent to gRPC clients: rate of etcd_network_client_grpc_sent_bytes_total.',
+    points: member((m) => m.clientSentBytesPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_client_received_bytes_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Bytes received from gRPC clients: rate of etcd_network_client_grpc_received_bytes_total.',
+    points: member((m) => m.clientReceivedBytesPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_requests_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Unary gRPC requests started per second (grpc_server_started_total, grpc_type="unary").',
+    points: member((m) => m.requestsPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_request_errors_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Unary gRPC requests per second that ended in a server-side failure code; Canceled and Watch/Lease stream ends are not counted.',
+    points: member((m) => m.requestErrorsPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_proposals_committed_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft proposals committed per second: change of the etcd_server_proposals_committed_total gauge.',
+    points: member((m) => m.proposalsCommittedPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_proposals_applied_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Raft proposals applied per second: change of the etcd_server_proposals_applied_total gauge.',
+    points: member((m) => m.proposalsAppliedPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_proposals_pending',
+    type: 'gauge',
+    labels: M,
+    help: 'Proposals queued and not yet committed (etcd_server_proposals_pending).',
+    points: member((m) => m.proposalsPending),
+  },
+  {
+    name: 'etcd_monitor_member_proposals_failed_per_second',
+    type: 'gauge',
+    labels: M,
+    help: 'Failed proposals per second: rate of etcd_server_proposals_failed_total.',
+    points: member((m) => m.proposalsFailedPerSecond),
+  },
+  {
+    name: 'etcd_monitor_member_wal_fsync_p99_seconds',
+    type: 'gauge',
+    labels: M,
+    help: '99th percentile WAL fsync latency between the last two scrapes (etcd_disk_wal_fsync_duration_seconds); absent without new fsyncs.',
+    points: member((m) => m.walFsyncP99Seconds),
+  },
+  {
+    name: 'etcd_monitor_member_backend_commit_p99_seconds',
+    type: 'gauge',
+    labels: M,
+    help: '99th percentile backend commit latency between the last two scrapes (etcd_disk_backend_commit_duration_seconds).',
+    points: member((m) => m.backendCommitP99Seconds),
+  },
+  {
+    name: 'etcd_monitor_member_peer_round_trip_p99_seconds',
+    type: 'gauge',
+    labels: M,
+    help: 'Worst per-peer 99th percentile round trip between the last two scrapes (etcd_network_peer_round_trip_time_seconds).',
+    points: member((m) => m.peerRoundTripP99Seconds),
+  },
+  {
+    name: 'etcd_monitor_member_snapshot_save_p99_seconds',
+    type: 'gauge',
+    labels: M,
+    help: '99th percentile raft snapshot save time between the last two scrapes (etcd_debugging_snap_save_total_duration_seconds).',
+    points: member((m) => m.snapshotSaveP99Seconds),
+  },
+  {
+    name: 'etcd_monitor_member_compaction_p99_seconds',
+    type: 'gauge',
+    labels: M,
+    help: '99th percentile DB compaction time between the last two scrapes (etcd_debugging_mvcc_db_compaction_total_duration_milliseconds, converted).',
+    points: member((m) => m.compactionP99Seconds),
+  },
+  {
+    name: 'etcd_monitor_member_watchers',
+    type: 'gauge',
+    labels: M,
+    help: 'Watchers on this member (etcd_debugging_mvcc_watcher_total).',
+    points: member((m) => m.watchers),
+  },
+  {
+    name: 'etcd_monitor_member_watch_streams',
+    type: 'gauge',
+    labels: M,
+    help: 'Open Watch streams: grpc_server_started_total − grpc_server_handled_total for Watch.',
+    points: member((m) => m.watchStreams),
+  },
+  {
+    name: 'etcd_monitor_member_lease_streams',
+    type: 'gauge',
+    labels: M,
+    help: 'Open LeaseKeepAlive streams: started − handled for LeaseKeepAlive.',
+    points: member((m) => m.leaseStreams),
+  },
+];
+
+/** The exporter's own view of each collector against each member. */
+export const SELF_METRICS: readonly MetricDef[] = [
+  {
+    name: 'etcd_monitor_collector_success',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'collector'],
+    help: '1 if the last run of this collector against this member succeeded.',
+    points: (v, s) => collectorPoints(v, s, (r) => (r.ok ? 1 : 0)),
+  },
+  {
+    name: 'etcd_monitor_collector_duration_seconds',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'collector'],
+    help: 'Wall time of the last run of this collector against this member.',
+    points: (v, s) => collectorPoints(v, s, (r) => r.durationSeconds),
+  },
+];
+
+function collectorPoints(
+  v: ClusterView,
+  s: ClusterSnapshot,
+  value: (r: { ok: boolean; durationSeconds: number }) => number,
+): Point[] {
+  return s.members.flatMap((m) => {
+    const name = v.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
+    return (['metrics', 'status', 'members', 'alarms', 'health', 'probe'] as const).flatMap(
+      (collector): Point[] => {
+        const result = m[collector];
+        return result ? [[{ cluster: v.cluster, member: name, collector }, value(result)]] : [];
+      },
+    );
+  });
+}
+
+/** Every table above, in exposition order. */
+export const ALL_METRICS: readonly MetricDef[] = [...CLUSTER_METRICS, ...MEMBER_METRICS, ...SELF_METRICS];

@@ -1,0 +1,101 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClusterSnapshot } from '../collect/snapshot.js';
+import type { ClusterView } from '../derive/view.js';
+import { describeError } from '../util/errors.js';
+import { ALL_METRICS, type MetricDef } from './metric-table.js';
+
+/** The latest derived state of every cluster, as the registry reads it at scrape time. */
+export interface ExposedState {
+  readonly view: ClusterView;
+  readonly snapshot: ClusterSnapshot;
+}
+
+/** Prometheus registry of the exporter plus the probe histogram the monitor observes into. */
+export interface ExporterMetrics {
+  readonly registry: Registry;
+  readonly probeDuration: Histogram<'cluster' | 'member' | 'operation'>;
+  readonly probeSuccess: Gauge<'cluster' | 'member' | 'operation'>;
+}
+
+/** Buckets with edges at 10, 25 and 100 ms so the usual latency targets are judged exactly. */
+export const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * Builds the registry. Derived series are rebuilt from the latest state on every scrape (reset, then
+ * set), so members that disappear leave no stale label sets; a failure while building one metric is
+ * logged and leaves that metric empty instead of failing the whole scrape.
+ */
+export function createExporterMetrics(
+  getState: () => readonly ExposedState[],
+  log: { warn: (obj: object, msg: string) => void },
+  version: string,
+): ExporterMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'etcd_monitor_' });
+  // prom-client exports these gauges with a _total suffix, which Prometheus' lint rejects.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+    registry.removeSingleMetric(`etcd_monitor_nodejs_${name}`);
+  }
+  for (const def of ALL_METRICS) register(def, registry, getState, log);
+  new Gauge({
+    name: 'etcd_monitor_build_info',
+    help: 'Always 1; version of etcd-monitor and of the Node.js runtime it runs on.',
+    labelNames: ['version', 'nodejs_version'],
+    registers: [registry],
+  }).set({ version, nodejs_version: process.version }, 1);
+  const probeDuration = new Histogram({
+    name: 'etcd_monitor_probe_duration_seconds',
+    help: 'Client-seen latency of the active probe: a put (write) and a linearizable get (read) of a lease-bound key through each member.',
+    labelNames: ['cluster', 'member', 'operation'],
+    buckets: PROBE_BUCKETS,
+    registers: [registry],
+  });
+  const probeSuccess = new Gauge({
+    name: 'etcd_monitor_probe_success',
+    help: '1 if the last probe write and read through this member succeeded.',
+    labelNames: ['cluster', 'member', 'operation'],
+    registers: [registry],
+  });
+  return { registry, probeDuration, probeSuccess };
+}
+
+function register(
+  def: MetricDef,
+  registry: Registry,
+  getState: () => readonly ExposedState[],
+  log: { warn: (obj: object, msg: string) => void },
+): void {
+  const fill = (metric: Gauge<string> | Counter<string>) => {
+    metric.reset();
+    try {
+      for (const { view, snapshot } of getState()) {
+        for (const [labels, value] of def.points(view, snapshot)) {
+          if (metric instanceof Gauge) metric.set(labels, value);
+          else metric.inc(labels, value);
+        }
+      }
+    } catch (err) {
+      log.warn(
+        { metric: def.name, err: describeError(err) },
+        'could not build metric; leaving it empty this scrape',
+      );
+      metric.reset();
+    }
+  };
+  const options = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] };
+  if (def.type === 'counter') {
+    new Counter({
+      ...options,
+      collect() {
+        fill(this);
+      },
+    });
+  } else {
+    new Gauge({
+      ...options,
+      collect() {
+        fill(this);
+      },
+    });
+  }
+}

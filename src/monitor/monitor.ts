@@ -1,0 +1,169 @@
+import { ClusterCollector } from '../collect/cluster-collector.js';
+import type { ClusterSnapshot } from '../collect/snapshot.js';
+import type { MonitorConfig } from '../config/types.js';
+import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
+import type { ClusterView } from '../derive/view.js';
+import { ALL_METRICS } from '../expose/metric-table.js';
+import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
+import { renderReexposed } from '../expose/reexpose.js';
+import type { Logger } from '../util/logger.js';
+import { VERSION } from '../version.js';
+
+interface ClusterRuntime {
+  readonly collector: ClusterCollector;
+  state: DeriveState;
+  latest?: ExposedState;
+  metricsRunning: boolean;
+  healthRunning: boolean;
+  probeSeenAt: Map<string, number>;
+}
+
+/** Names our own metrics use; a member series with one of these names is never re-exposed over them. */
+const OWN_NAMES = new Set(ALL_METRICS.map((d) => d.name));
+
+/**
+ * Runs collection rounds for every configured cluster on their intervals, derives each cluster's view
+ * after every round, and keeps the latest view, snapshot and re-exposed text for the HTTP layer.
+ */
+export class Monitor {
+  readonly metrics: ExporterMetrics;
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private reexposed = '';
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    readonly config: MonitorConfig,
+    private readonly log: Logger,
+  ) {
+    for (const cluster of config.clusters) {
+      this.clusters.set(cluster.name, {
+        collector: new ClusterCollector(cluster, config),
+        state: INITIAL_DERIVE_STATE,
+        metricsRunning: false,
+        healthRunning: false,
+        probeSeenAt: new Map(),
+      });
+    }
+    this.metrics = createExporterMetrics(() => this.states(), log, VERSION);
+  }
+
+  /** Runs the first rounds (so /ready means data is there), then schedules the rest. */
+  async start(): Promise<void> {
+    await Promise.all(
+      [...this.clusters.keys()].map((name) =>
+        Promise.all([this.round(name, 'metrics'), this.round(name, 'health')]),
+      ),
+    );
+    if (this.stopped) return;
+    this.started = true;
+    for (const name of this.clusters.keys()) {
+      this.timers.push(setInterval(() => void this.round(name, 'metrics'), this.config.metricsIntervalMs));
+      this.timers.push(setInterval(() => void this.round(name, 'health'), this.config.healthCheckIntervalMs));
+    }
+  }
+
+  /** True once every cluster has completed its first rounds. */
+  get ready(): boolean {
+    return this.started;
+  }
+
+  /** Latest view and snapshot of every cluster that has one. */
+  states(): readonly ExposedState[] {
+    return [...this.clusters.values()].flatMap((c) => (c.latest ? [c.latest] : []));
+  }
+
+  /** Latest view of one cluster (the first configured one when no name is given). */
+  view(cluster?: string): ClusterView | undefined {
+    const name = cluster ?? this.config.clusters[0]?.name;
+    return name === undefined ? undefined : this.clusters.get(name)?.latest?.view;
+  }
+
+  /** Names of the configured clusters. */
+  clusterNames(): string[] {
+    return [...this.clusters.keys()];
+  }
+
+  /** Members' own series with cluster/member labels, as rendered after the last metrics round. */
+  reexposedText(): string {
+    return this.reexposed;
+  }
+
+  /** Stops the timers and closes every etcd connection. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all([...this.clusters.values()].map((c) => c.collector.close()));
+  }
+
+  private async round(name: string, kind: 'metrics' | 'health'): Promise<void> {
+    const runtime = this.clusters.get(name) as ClusterRuntime;
+    const flag = kind === 'metrics' ? 'metricsRunning' : 'healthRunning';
+    if (runtime[flag] || this.stopped) {
+      this.log.debug({ cluster: name, kind }, 'previous round still running; skipping this one');
+      return;
+    }
+    runtime[flag] = true;
+    try {
+      if (kind === 'metrics') await runtime.collector.collectMetricsRound();
+      else await runtime.collector.collectHealthRound();
+      if (this.stopped) return;
+      const snapshot = runtime.collector.snapshot();
+      const { view, state } = deriveCluster(runtime.state, snapshot, this.config.thresholds);
+      runtime.state = state;
+      runtime.latest = { view, snapshot };
+      this.observeProbes(runtime, view, snapshot);
+      if (kind === 'metrics' && this.config.reexpose.enabled) this.renderReexposed();
+      this.logRound(kind, view);
+    } catch (err) {
+      // Collectors never throw; reaching this is a bug, and the next round must still run.
+      this.log.error({ cluster: name, kind, err }, 'collection round failed');
+    } finally {
+      runtime[flag] = false;
+    }
+  }
+
+  private observeProbes(runtime: ClusterRuntime, view: ClusterView, snapshot: ClusterSnapshot): void {
+    for (const member of snapshot.members) {
+      const probe = member.probe;
+      if (!probe || runtime.probeSeenAt.get(member.endpoint) === probe.at) continue;
+      runtime.probeSeenAt.set(member.endpoint, probe.at);
+      const name = view.members.find((m) => m.endpoint === member.endpoint)?.member ?? member.endpoint;
+      for (const operation of ['read', 'write'] as const) {
+        const labels = { cluster: view.cluster, member: name, operation };
+        this.metrics.probeSuccess.set(labels, probe.ok ? 1 : 0);
+        if (probe.ok)
+          this.metrics.probeDuration.observe(
+            labels,
+            operation === 'read' ? probe.value.readSeconds : probe.value.writeSeconds,
+          );
+      }
+    }
+  }
+
+  private renderReexposed(): void {
+    const sources = this.states().flatMap(({ view, snapshot }) =>
+      snapshot.members.flatMap((m) => {
+        if (!m.metrics?.ok) return [];
+        const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
+        return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
+      }),
+    );
+    this.reexposed = renderReexposed(sources, this.config.reexpose.allow, OWN_NAMES);
+  }
+
+  private logRound(kind: string, view: ClusterView): void {
+    this.log.debug(
+      {
+        cluster: view.cluster,
+        kind,
+        reachable: view.membersReachable,
+        healthy: view.membersHealthy,
+        quorum: view.quorumAvailable,
+        leader: view.leaderMember,
+      },
+      'collection round done',
+    );
+  }
+}

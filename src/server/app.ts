@@ -1,0 +1,55 @@
+import express, { type Router } from 'express';
+import type { Monitor } from '../monitor/monitor.js';
+import type { Logger } from '../util/logger.js';
+import { createClusterRoutes } from './cluster-routes.js';
+import { errorHandler, sendError } from './http-errors.js';
+import { landingPage } from './landing-page.js';
+
+/** What the HTTP layer needs; extra API routers (alerts, benchmark, ...) are mounted under /api/v1. */
+export interface AppDeps {
+  readonly monitor: Monitor;
+  readonly log: Logger;
+  readonly apiRouters?: readonly Router[];
+}
+
+/** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
+export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(monitor));
+  });
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const own = await monitor.metrics.registry.metrics();
+      res.set('Content-Type', monitor.metrics.registry.contentType).send(own + monitor.reexposedText());
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Liveness of the exporter process itself, never of etcd: a sick cluster must not get us restarted.
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/ready', (_req, res) => {
+    if (monitor.ready) res.json({ status: 'ready', clusters: monitor.clusterNames() });
+    else sendError(res, 503, 'NOT_READY', 'the first collection round has not finished yet');
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '64kb', strict: true }));
+  api.use(createClusterRoutes(monitor));
+  for (const router of apiRouters) api.use(router);
+  app.use('/api/v1', api);
+
+  app.use((req, res) => {
+    sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(log));
+  return app;
+}

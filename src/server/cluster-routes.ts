@@ -1,0 +1,154 @@
+import { Router, type Request } from 'express';
+import type { ClusterView } from '../derive/view.js';
+import type { Monitor } from '../monitor/monitor.js';
+import { HttpError } from './http-errors.js';
+
+const ms = (seconds: number | undefined) => (seconds === undefined ? null : Math.round(seconds * 1e6) / 1e3);
+const sum = (values: (number | undefined)[]) => values.reduce<number>((total, v) => total + (v ?? 0), 0);
+const iso = (at: number | undefined) => (at === undefined ? null : new Date(at).toISOString());
+
+/** The view selected by ?cluster= (default: the first configured cluster). */
+function selectView(monitor: Monitor, req: Request): ClusterView {
+  const requested = req.query['cluster'];
+  if (requested !== undefined && typeof requested !== 'string')
+    throw new HttpError(400, 'BAD_PARAMETER', 'cluster must be given once');
+  if (requested !== undefined && !monitor.clusterNames().includes(requested)) {
+    throw new HttpError(
+      404,
+      'UNKNOWN_CLUSTER',
+      `no cluster named "${requested}" (known: ${monitor.clusterNames().join(', ')})`,
+    );
+  }
+  const view = monitor.view(requested);
+  if (!view) throw new HttpError(503, 'NOT_READY', 'the first collection round has not finished yet');
+  return view;
+}
+
+/** GET endpoints of the original design: cluster status, leader, members, current metrics, latency. */
+export function createClusterRoutes(monitor: Monitor): Router {
+  const router = Router();
+
+  router.get('/clusters', (_req, res) => {
+    res.json({
+      clusters: monitor
+        .states()
+        .map(({ view }) => ({
+          name: view.cluster,
+          healthy: view.quorumAvailable && view.hasLeader,
+          members: view.votingMembers,
+        })),
+    });
+  });
+
+  router.get('/cluster/status', (req, res) => {
+    const v = selectView(monitor, req);
+    res.json({
+      cluster: v.cluster,
+      healthy: v.quorumAvailable && v.hasLeader && !v.splitBrain && v.alarms.length === 0,
+      leader_id: v.leaderId ?? null,
+      member_count: v.votingMembers + v.learners,
+      members_healthy: v.membersHealthy,
+      quorum_size: v.quorumSize,
+      quorum_available: v.quorumAvailable,
+      failure_tolerance: v.failureTolerance,
+      has_leader: v.hasLeader,
+      split_brain: v.splitBrain,
+      stale_leader: v.staleLeader,
+      leader_changes: v.leaderChangesTotal,
+      leader_changes_last_hour: v.leaderChangesLastHour,
+      last_leader_change: iso(v.lastLeaderChangeAt),
+      network_partition: v.partitionReasons.length > 0,
+      partition_reasons: v.partitionReasons,
+      alarms: v.alarms.map((a) => ({ member: a.member, type: a.alarm })),
+      last_check: iso(v.takenAt),
+    });
+  });
+
+  router.get('/cluster/leader', (req, res) => {
+    const v = selectView(monitor, req);
+    const leader = v.members.find((m) => m.isLeader);
+    res.json({
+      cluster: v.cluster,
+      has_leader: v.hasLeader,
+      leader_id: v.leaderId ?? null,
+      leader_name: v.leaderMember ?? null,
+      endpoint: leader?.endpoint ?? null,
+      raft_term: leader?.raftTerm ?? null,
+      leader_changes: v.leaderChangesTotal,
+      last_leader_change: iso(v.lastLeaderChangeAt),
+    });
+  });
+
+  router.get('/cluster/members', (req, res) => {
+    const v = selectView(monitor, req);
+    res.json({
+      cluster: v.cluster,
+      members: v.members.map((m) => ({
+        id: m.memberId ?? null,
+        name: m.member,
+        endpoint: m.endpoint,
+        up: m.up,
+        healthy: m.healthy,
+        is_leader: m.isLeader ?? false,
+        is_learner: m.isLearner ?? false,
+        version: m.version ?? null,
+        raft_term: m.raftTerm ?? null,
+        raft_index: m.raftIndex ?? null,
+        raft_applied_index: m.raftAppliedIndex ?? null,
+        revision: m.revision ?? null,
+        db_size: m.dbSizeBytes ?? null,
+        db_size_in_use: m.dbSizeInUseBytes ?? null,
+        alarms: m.alarms,
+      })),
+    });
+  });
+
+  router.get('/metrics/current', (req, res) => {
+    const v = selectView(monitor, req);
+    const leader = v.members.find((m) => m.isLeader) ?? v.members.find((m) => m.up);
+    res.json({
+      cluster: v.cluster,
+      timestamp: iso(v.takenAt),
+      request_rate: sum(v.members.map((m) => m.requestsPerSecond)),
+      error_rate: sum(v.members.map((m) => m.requestErrorsPerSecond)),
+      read_latency_p50: ms(v.probe.readP50Seconds),
+      read_latency_p95: ms(v.probe.readP95Seconds),
+      read_latency_p99: ms(v.probe.readP99Seconds),
+      write_latency_p50: ms(v.probe.writeP50Seconds),
+      write_latency_p95: ms(v.probe.writeP95Seconds),
+      write_latency_p99: ms(v.probe.writeP99Seconds),
+      db_size: leader?.dbSizeBytes ?? null,
+      db_size_in_use: leader?.dbSizeInUseBytes ?? null,
+      latency_unit: 'ms',
+    });
+  });
+
+  router.get('/metrics/latency', (req, res) => {
+    const v = selectView(monitor, req);
+    res.json({
+      cluster: v.cluster,
+      timestamp: iso(v.takenAt),
+      unit: 'ms',
+      max_latency_ms: monitor.config.thresholds.maxLatencyMs,
+      above_max_latency: v.probe.aboveMaxLatency,
+      read: {
+        p50: ms(v.probe.readP50Seconds),
+        p95: ms(v.probe.readP95Seconds),
+        p99: ms(v.probe.readP99Seconds),
+      },
+      write: {
+        p50: ms(v.probe.writeP50Seconds),
+        p95: ms(v.probe.writeP95Seconds),
+        p99: ms(v.probe.writeP99Seconds),
+      },
+      members: v.members.map((m) => ({
+        name: m.member,
+        wal_fsync_p99: ms(m.walFsyncP99Seconds),
+        backend_commit_p99: ms(m.backendCommitP99Seconds),
+        peer_round_trip_p99: ms(m.peerRoundTripP99Seconds),
+      })),
+    });
+  });
+
+  return router;
+}

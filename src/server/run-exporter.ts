@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolveConfig } from '../config/resolve.js';
+import { Monitor } from '../monitor/monitor.js';
+import { createLogger } from '../util/logger.js';
+import { createApp } from './app.js';
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_LIMIT_MS = 5000;
+
+/** The `serve` command: load config, start collecting, serve HTTP, stop cleanly on SIGTERM/SIGINT. */
+export async function runExporter(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<void> {
+  const config = resolveConfig({ flags, env });
+  const log = createLogger(config.log.level, config.log.format);
+  mkdirSync(config.dataDir, { recursive: true });
+  const monitor = new Monitor(config, log);
+  const app = createApp({ monitor, log });
+  const server = app.listen(config.api.port, config.api.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info(
+    {
+      url: `http://${config.api.host}:${port}`,
+      clusters: config.clusters.map((c) => ({ name: c.name, endpoints: c.endpoints })),
+    },
+    'etcd-monitor listening',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    server.closeAllConnections?.();
+    Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), monitor.stop()])
+      .then(() => {
+        log.info('stopped');
+        log.flush?.();
+        process.exit(0);
+      })
+      .catch((err) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  await monitor.start();
+  log.info({ clusters: monitor.clusterNames() }, 'first collection round complete');
+}
