@@ -1,0 +1,92 @@
+import type { WebhookPayload } from './webhook-payload.js';
+
+/** One alert's state as carried by one Alertmanager notification: the unit of alert history. */
+export interface AlertEvent {
+  /** Increases by one per event, across restarts, so clients can page and order without clocks. */
+  readonly seq: number;
+  /** When the exporter received the notification (ISO 8601). */
+  readonly receivedAt: string;
+  readonly receiver: string;
+  readonly groupKey: string;
+  readonly status: 'firing' | 'resolved';
+  readonly alertname: string;
+  readonly cluster: string;
+  readonly severity: string;
+  /** Set for member-level alerts only. */
+  readonly member?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly generatorURL: string;
+  readonly fingerprint: string;
+}
+
+/** Flattens a notification into one event per alert, numbered from `firstSeq`. */
+export function eventsFromPayload(payload: WebhookPayload, receivedAt: Date, firstSeq: number): AlertEvent[] {
+  return payload.alerts.map((alert, i) => {
+    const member = alert.labels.member;
+    return {
+      seq: firstSeq + i,
+      receivedAt: receivedAt.toISOString(),
+      receiver: payload.receiver,
+      groupKey: payload.groupKey,
+      status: alert.status,
+      alertname: alert.labels.alertname ?? '',
+      cluster: alert.labels.cluster ?? '',
+      severity: alert.labels.severity ?? '',
+      ...(member !== undefined ? { member } : {}),
+      labels: alert.labels,
+      annotations: alert.annotations,
+      startsAt: alert.startsAt,
+      endsAt: alert.endsAt,
+      generatorURL: alert.generatorURL,
+      fingerprint: alert.fingerprint,
+    };
+  });
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
+}
+
+const STRING_FIELDS = [
+  'receivedAt',
+  'receiver',
+  'groupKey',
+  'alertname',
+  'cluster',
+  'severity',
+  'startsAt',
+  'endsAt',
+  'generatorURL',
+  'fingerprint',
+] as const;
+
+/**
+ * Parses one persisted JSON line back into an event; returns a reason string instead when the line is
+ * not a well-formed event (torn write, hand edit, disk corruption) so the caller can skip and report it.
+ */
+export function parseEventLine(line: string): AlertEvent | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 0) return 'missing or bad "seq"';
+  for (const field of STRING_FIELDS) {
+    if (typeof v[field] !== 'string') return `missing or bad "${field}"`;
+  }
+  if (v.status !== 'firing' && v.status !== 'resolved') return 'missing or bad "status"';
+  if (v.member !== undefined && typeof v.member !== 'string') return 'bad "member"';
+  if (!isStringMap(v.labels) || !isStringMap(v.annotations)) return 'missing or bad "labels"/"annotations"';
+  return v as unknown as AlertEvent;
+}

@@ -1,0 +1,142 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { fetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHistoryStore, type HistoryStore } from '../../src/alerts/history-store.js';
+import { createAlertRoutes } from '../../src/alerts/routes.js';
+import { errorHandler } from '../../src/server/http-errors.js';
+import { createLogger } from '../../src/util/logger.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/alertmanager-0.25');
+const fixtureText = (name: string): Promise<string> => readFile(path.join(FIXTURES, name), 'utf8');
+
+let dir: string;
+let server: Server;
+let base: string;
+let store: HistoryStore;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'alert-routes-'));
+  const log = createLogger('info', 'json', {
+    write: (s: string) => logLines.push(s),
+  } as unknown as NodeJS.WritableStream);
+  store = await openHistoryStore(dir, log);
+  const app = express();
+  app.use('/api/v1', createAlertRoutes({ log, store }));
+  app.use(errorHandler(log));
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const post = (body: string, type = 'application/json') =>
+  fetch(`${base}/alerts/webhook`, { method: 'POST', headers: { 'content-type': type }, body });
+const getJson = async (p: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const res = await fetch(`${base}${p}`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('alert routes over HTTP', () => {
+  it('records real Alertmanager notifications and serves firing alerts and history', async () => {
+    for (const name of ['webhook-firing-critical.json', 'webhook-firing-member.json']) {
+      const res = await post(await fixtureText(name));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok', recorded: 1, persisted: true });
+    }
+    let firing = await getJson('/alerts');
+    expect(firing.status).toBe(200);
+    expect(firing.body.count).toBe(2);
+    expect((firing.body.alerts as Array<{ alertname: string }>).map((a) => a.alertname)).toEqual([
+      'EtcdMemberDown',
+      'EtcdQuorumLost',
+    ]);
+    expect((await getJson('/alerts?alertname=EtcdQuorumLost')).body.count).toBe(1);
+
+    expect((await post(await fixtureText('webhook-resolved-critical.json'))).status).toBe(200);
+    firing = await getJson('/alerts');
+    expect(firing.body.alerts).toMatchObject([
+      { alertname: 'EtcdMemberDown', cluster: 'c1', member: 'm1', severity: 'warning' },
+    ]);
+
+    const history = await getJson('/alerts/history?cluster=c1&alertname=EtcdQuorumLost');
+    expect(history.status).toBe(200);
+    expect(history.body).toMatchObject({
+      count: 2,
+      capacity: 1000,
+      corruptLinesSkipped: 0,
+      persistFailures: 0,
+    });
+    expect((history.body.events as Array<{ status: string }>).map((e) => e.status)).toEqual([
+      'resolved',
+      'firing',
+    ]);
+    expect(((await getJson('/alerts/history?limit=1')).body.events as unknown[]).length).toBe(1);
+  });
+
+  it('logs each notification through pino (the console channel)', () => {
+    const lines = logLines.map((l) => JSON.parse(l) as { level: number; msg: string; receiver?: string });
+    const notes = lines.filter((l) => l.msg.startsWith('alert notification'));
+    expect(notes.map((l) => l.msg)).toEqual([
+      'alert notification [FIRING:1] EtcdQuorumLost cluster=c1',
+      'alert notification [FIRING:1] EtcdMemberDown cluster=c1',
+      'alert notification [RESOLVED] EtcdQuorumLost cluster=c1',
+    ]);
+    expect(notes.map((l) => l.level)).toEqual([40, 40, 30]);
+    expect(notes[0]?.receiver).toBe('etcd-monitor-history');
+  });
+
+  it.each([
+    ['malformed JSON', '{"version": "4",', 'application/json', 400, 'MALFORMED_JSON'],
+    [
+      'a payload of another version',
+      '{"version":"3","alerts":[]}',
+      'application/json',
+      400,
+      'INVALID_ALERT_PAYLOAD',
+    ],
+    [
+      'an alert without labels',
+      '{"version":"4","groupKey":"g","status":"firing","receiver":"r","alerts":[{"status":"firing","startsAt":"2026-01-01T00:00:00Z"}]}',
+      'application/json',
+      400,
+      'INVALID_ALERT_PAYLOAD',
+    ],
+    ['a form body', 'version=4', 'application/x-www-form-urlencoded', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  ])('rejects %s with a JSON error', async (_name, body, type, status, code) => {
+    const res = await post(body, type);
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ error: { code } });
+  });
+
+  it('rejects a body over the size limit', async () => {
+    const res = await post(JSON.stringify({ version: '4', pad: 'x'.repeat(6 * 1024 * 1024) }));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'BODY_TOO_LARGE' } });
+  });
+
+  it.each([
+    '/alerts/history?limit=0',
+    '/alerts/history?limit=1001',
+    '/alerts/history?limit=ten',
+    '/alerts?cluster=',
+    '/alerts/history?cluster=a&cluster=b',
+  ])('rejects the bad query %s', async (p) => {
+    const res = await getJson(p);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: { code: 'INVALID_QUERY' } });
+  });
+
+  it('rejected requests were not recorded', () => {
+    expect(store.history()).toHaveLength(3);
+  });
+});
