@@ -1,5 +1,5 @@
 import { ClusterCollector } from '../collect/cluster-collector.js';
-import type { ClusterSnapshot } from '../collect/snapshot.js';
+import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { MonitorConfig } from '../config/types.js';
 import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
 import type { ClusterView } from '../derive/view.js';
@@ -110,6 +110,7 @@ export class Monitor {
       else await runtime.collector.collectHealthRound();
       if (this.stopped) return;
       const snapshot = runtime.collector.snapshot();
+      this.logTransitions(runtime.latest?.snapshot, snapshot);
       const { view, state } = deriveCluster(runtime.state, snapshot, this.config.thresholds);
       runtime.state = state;
       runtime.latest = { view, snapshot };
@@ -151,6 +152,21 @@ export class Monitor {
       }),
     );
     this.reexposed = renderReexposed(sources, this.config.reexpose.allow, OWN_NAMES);
+  }
+
+  /** One log line when a collector starts failing against a member and one when it recovers, not one per round. */
+  private logTransitions(previous: ClusterSnapshot | undefined, current: ClusterSnapshot): void {
+    for (const member of current.members) {
+      const before = previous?.members.find((m) => m.endpoint === member.endpoint);
+      for (const collector of COLLECTORS) {
+        const now = member[collector];
+        const then = before?.[collector];
+        if (!now || now.ok === then?.ok) continue;
+        const fields = { cluster: current.cluster, endpoint: member.endpoint, collector };
+        if (!now.ok) this.log.warn({ ...fields, error: now.error }, 'collector failing for member');
+        else if (then) this.log.info(fields, 'collector recovered for member');
+      }
+    }
   }
 
   private logRound(kind: string, view: ClusterView): void {
