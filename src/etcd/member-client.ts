@@ -136,7 +136,23 @@ function classifyGrpcError(
     });
   }
   if (/certificate|ssl|tls|handshake|alert/i.test(message)) {
-    return new MemberRequestError('MEMBER_TLS', endpoint, `${what}: TLS failure: ${message}`, { cause: err });
+    return new MemberRequestError('MEMBER_TLS', endpoint, `${what}: TLS failure: ${tlsHint(message)}`, {
+      cause: err,
+    });
   }
   return new MemberRequestError('MEMBER_UNREACHABLE', endpoint, `${what}: ${message}`, { cause: err });
+}
+
+/** Shortens OpenSSL's error text to its reason and says which setting usually fixes it. */
+export function tlsHint(message: string): string {
+  const reason =
+    /(alert [a-z ]+|unable to verify[a-z ]+|self[- ]signed[a-z ]+|certificate has expired|wrong version number|Hostname\/IP does not match[^.]*)/i
+      .exec(message)?.[1]
+      ?.trim() ?? message;
+  if (/bad certificate|certificate required|handshake failure/i.test(reason)) {
+    return `${reason} (the member rejected the client certificate or none was sent: check --cert and --key)`;
+  }
+  if (/unable to verify|self[- ]signed/i.test(reason))
+    return `${reason} (the server certificate is not trusted: check --cacert)`;
+  return reason;
 }
