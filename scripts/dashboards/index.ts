@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import prettier from 'prettier';
+import { benchmark } from './benchmark.js';
+import { clusterOverview } from './cluster-overview.js';
+import { renderDashboard, type DashboardSpec } from './lib.js';
+import { memberDetail } from './member-detail.js';
+import { monitorSelf } from './monitor-self.js';
+import { multiCluster } from './multi-cluster.js';
+
+/** The bundled dashboards; each is written to `dashboards/<uid>.json`. */
+export const DASHBOARDS: readonly DashboardSpec[] = [
+  clusterOverview,
+  memberDetail,
+  multiCluster,
+  benchmark,
+  monitorSelf,
+];
+
+/** Repository directory the JSON files are written to. */
+export const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dashboards');
+
+/** File name of a dashboard inside {@link DASHBOARD_DIR}. */
+export const fileName = (spec: DashboardSpec): string => `${spec.uid}.json`;
+
+/** The JSON text of a dashboard exactly as committed (prettier-formatted, so `prettier --check` passes). */
+export async function renderText(spec: DashboardSpec): Promise<string> {
+  const file = path.join(DASHBOARD_DIR, fileName(spec));
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(JSON.stringify(renderDashboard(spec)), { ...options, filepath: file });
+}

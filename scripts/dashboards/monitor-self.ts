@@ -1,0 +1,181 @@
+import { C, CM, OK_BAD, UID, clusterVar, memberVar } from './common.js';
+import type { DashboardSpec, PanelSpec } from './lib.js';
+
+// The exporter's process series carry no cluster label (one exporter may watch several clusters); keep
+// only the exporter targets that report the chosen cluster, so this dashboard still honours $cluster.
+const ofThisExporter = `and on (job, instance) etcd_monitor_cluster_info{${C}}`;
+
+const series = (
+  title: string,
+  description: string,
+  unit: string,
+  targets: PanelSpec['targets'],
+): PanelSpec => ({
+  kind: 'timeseries',
+  title,
+  description,
+  unit,
+  targets,
+  w: 8,
+  h: 8,
+});
+
+/** Is the exporter itself healthy: collector success and duration per member, freshness, and its own process. */
+export const monitorSelf: DashboardSpec = {
+  uid: UID.self,
+  title: 'etcd / etcd-monitor exporter',
+  description:
+    "The exporter's own health: success and duration of each collector (metrics, status, members, alarms, health, probe) against each member, data freshness, Prometheus' scrape of the exporter, and the exporter process.",
+  tags: ['exporter'],
+  variables: [clusterVar, memberVar],
+  rows: [
+    {
+      title: 'Collectors',
+      panels: [
+        {
+          kind: 'stat',
+          title: 'Failing collectors',
+          description: 'Collector runs against the chosen members whose last attempt failed.',
+          w: 4,
+          h: 8,
+          targets: [{ expr: `count(etcd_monitor_collector_success{${CM}} == 0) or vector(0)` }],
+          thresholds: [
+            [null, 'green'],
+            [1, 'red'],
+          ],
+        },
+        {
+          kind: 'table',
+          title: 'Last collection per member',
+          description:
+            'Result of the last run of each collector against each member: metrics (/metrics), status (Maintenance.Status), members (MemberList), alarms, health (/health) and the read/write probe.',
+          w: 12,
+          h: 8,
+          targets: [
+            { expr: `max by (member, collector) (etcd_monitor_collector_success{${CM}})`, table: true },
+            {
+              expr: `max by (member, collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
+              table: true,
+            },
+          ],
+          columns: {
+            member: { rename: 'Member' },
+            collector: { rename: 'Collector' },
+            'Value #A': { rename: 'Result', mappings: OK_BAD },
+            'Value #B': { rename: 'Duration', unit: 's' },
+          },
+        },
+        {
+          kind: 'stat',
+          title: 'Data age',
+          description: 'Seconds since the newest collection result of this cluster arrived.',
+          w: 4,
+          h: 8,
+          unit: 's',
+          decimals: 0,
+          targets: [{ expr: `time() - etcd_monitor_last_collection_timestamp_seconds{${C}}` }],
+          thresholds: [
+            [null, 'green'],
+            [60, 'yellow'],
+            [180, 'red'],
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Exporter version',
+          description: 'etcd-monitor version and Node.js runtime of the exporters reporting this cluster.',
+          w: 4,
+          h: 8,
+          textMode: 'name',
+          thresholds: [[null, 'text']],
+          targets: [
+            {
+              expr: `max by (version, nodejs_version) (etcd_monitor_build_info ${ofThisExporter})`,
+              legend: '{{version}} (Node.js {{nodejs_version}})',
+            },
+          ],
+        },
+        series(
+          'Collector success ratio',
+          'Share of collector runs that succeeded over the interval, per member and collector.',
+          'percentunit',
+          [
+            {
+              expr: `avg_over_time(etcd_monitor_collector_success{${CM}}[$__rate_interval])`,
+              legend: '{{member}} {{collector}}',
+            },
+          ],
+        ),
+        series(
+          'Collector duration',
+          'Wall time of the last run of each collector per member; slow members show up here before they time out (--request-timeout).',
+          's',
+          [{ expr: `etcd_monitor_collector_duration_seconds{${CM}}`, legend: '{{member}} {{collector}}' }],
+        ),
+        series(
+          'Slowest collector',
+          'Longest collector run per collector type over the chosen members.',
+          's',
+          [
+            {
+              expr: `max by (collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
+              legend: '{{collector}}',
+            },
+          ],
+        ),
+      ],
+    },
+    {
+      title: "Prometheus' scrape of the exporter",
+      panels: [
+        series(
+          'Scrape up',
+          'Whether Prometheus could scrape the exporter (the up series of the exporter targets).',
+          'none',
+          [{ expr: `up ${ofThisExporter}`, legend: '{{instance}}' }],
+        ),
+        series(
+          'Scrape duration',
+          'How long Prometheus took to scrape the exporter; grows with the re-exposed member series.',
+          's',
+          [{ expr: `scrape_duration_seconds ${ofThisExporter}`, legend: '{{instance}}' }],
+        ),
+        series('Samples per scrape', 'Samples the exporter returned per scrape.', 'none', [
+          { expr: `scrape_samples_scraped ${ofThisExporter}`, legend: '{{instance}}' },
+        ]),
+      ],
+    },
+    {
+      title: 'Exporter process',
+      panels: [
+        series('CPU', 'CPU cores used by the exporter process.', 'none', [
+          {
+            expr: `rate(etcd_monitor_process_cpu_seconds_total[$__rate_interval]) ${ofThisExporter}`,
+            legend: '{{instance}}',
+          },
+        ]),
+        series('Memory', 'Resident memory and V8 heap in use of the exporter process.', 'bytes', [
+          {
+            expr: `etcd_monitor_process_resident_memory_bytes ${ofThisExporter}`,
+            legend: '{{instance}} resident',
+          },
+          {
+            expr: `etcd_monitor_nodejs_heap_size_used_bytes ${ofThisExporter}`,
+            legend: '{{instance}} heap used',
+          },
+        ]),
+        series(
+          'Event loop lag',
+          'p99 event loop delay of the exporter; high values delay collections and scrapes.',
+          's',
+          [
+            {
+              expr: `etcd_monitor_nodejs_eventloop_lag_p99_seconds ${ofThisExporter}`,
+              legend: '{{instance}}',
+            },
+          ],
+        ),
+      ],
+    },
+  ],
+};
