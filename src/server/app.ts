@@ -42,7 +42,7 @@ export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.E
   });
 
   const api = express.Router();
-  api.use(express.json({ limit: '64kb', strict: true }));
+  // No body parser here: each router parses its own bodies with a limit that fits what it accepts.
   api.use(createClusterRoutes(monitor));
   for (const router of apiRouters) api.use(router);
   app.use('/api/v1', api);
