@@ -1,0 +1,143 @@
+// Loads the real etcd 3.4 captures in test/fixtures/etcd-3.4 (see its README files) through the
+// exporter's own parsing code, and builds snapshots from them. Captures are never edited: tests that
+// need a variation (another term, a missing member) transform the parsed objects and say so.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CollectorResult, MemberSnapshot } from '../../src/collect/snapshot.js';
+import { parsePromText } from '../../src/etcd/parse-prom-text.js';
+import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
+import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
+import type { AlarmEntry, MemberHealth, MemberListEntry, MemberStatus } from '../../src/etcd/types.js';
+
+/** Directory of the etcd 3.4 captures. */
+export const FIXTURE_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'etcd-3.4',
+);
+
+/** Raw text of one capture, e.g. `leader-metrics.txt` or `load/leader-metrics-0.txt`. */
+export const fixtureText = (file: string): string => readFileSync(path.join(FIXTURE_DIR, file), 'utf8');
+
+/** Parsed JSON body of one gateway capture. */
+export const fixtureJson = (file: string): Record<string, unknown> =>
+  JSON.parse(fixtureText(file)) as Record<string, unknown>;
+
+const parsedCache = new Map<string, ParsedMetrics>();
+
+/** A /metrics capture parsed by the exporter's parser (cached: the files are ~150 kB). */
+export function fixtureMetrics(file: string): ParsedMetrics {
+  let parsed = parsedCache.get(file);
+  if (!parsed) {
+    parsed = parsePromText(fixtureText(file));
+    parsedCache.set(file, parsed);
+  }
+  return parsed;
+}
+
+export const fixtureStatus = (file: string): MemberStatus => normaliseStatus(fixtureJson(file));
+export const fixtureMemberList = (file: string): MemberListEntry[] => normaliseMemberList(fixtureJson(file));
+export const fixtureAlarms = (file: string): AlarmEntry[] => normaliseAlarms(fixtureJson(file));
+
+/** health.json normalised as the HTTP client does (`{"health":"true"}` → healthy). */
+export function fixtureHealth(): MemberHealth {
+  const body = fixtureJson('health.json');
+  return { healthy: body['health'] === 'true', reason: String(body['reason'] ?? '') };
+}
+
+interface CaptureLog {
+  readonly captured: readonly { readonly file: string; readonly receivedAt: number }[];
+}
+
+/** Unix ms when a capture of `load/` arrived, as recorded by its capture script. */
+export function loadCapturedAt(file: string): number {
+  const log = fixtureJson('load/captures.json') as unknown as CaptureLog;
+  const entry = log.captured.find((c) => `load/${c.file}` === file || c.file === file);
+  if (!entry) throw new Error(`load/captures.json has no entry for ${file}`);
+  return entry.receivedAt;
+}
+
+/** The server_id label of a member's own etcd_server_id series: its ID in hex. */
+export function serverIdOf(metrics: ParsedMetrics): string {
+  const id = metrics.get('etcd_server_id')?.samples[0]?.labels['server_id'];
+  if (!id) throw new Error('capture has no etcd_server_id series');
+  return id;
+}
+
+/** A successful collector result at `at`. */
+export const ok = <T>(value: T, at: number): CollectorResult<T> => ({
+  ok: true,
+  value,
+  at,
+  durationSeconds: 0.01,
+});
+
+/** A failed collector result at `at` (the member did not answer). */
+export const failed = (at: number, error = 'connect ECONNREFUSED'): CollectorResult<never> => ({
+  ok: false,
+  error,
+  at,
+  durationSeconds: 0.01,
+});
+
+/** What one member answered in a round; absent fields are collectors that failed this round. */
+export interface MemberAnswers {
+  readonly status?: MemberStatus;
+  readonly metrics?: ParsedMetrics;
+  readonly members?: readonly MemberListEntry[];
+  readonly alarms?: readonly AlarmEntry[];
+  readonly health?: MemberHealth;
+}
+
+/** A member snapshot where every collector ran at `at`: answered ones succeeded, the others failed. */
+export function memberSnapshot(endpoint: string, at: number, answers: MemberAnswers): MemberSnapshot {
+  const pick = <T>(value: T | undefined): CollectorResult<T> =>
+    value === undefined ? failed(at) : ok(value, at);
+  return {
+    endpoint,
+    status: pick(answers.status),
+    metrics: pick(answers.metrics),
+    members: pick(answers.members),
+    alarms: pick(answers.alarms),
+    health: pick(answers.health),
+  };
+}
+
+/** Client URL of a member in a member list, by hex ID. */
+export function clientUrlOf(list: readonly MemberListEntry[], id: string): string {
+  const url = list.find((m) => m.id === id)?.clientUrls[0];
+  if (!url) throw new Error(`member ${id} has no client URL in the member list`);
+  return url;
+}
+
+/**
+ * The healthy 3-member cluster of the top-level captures. Only the leader's and one follower's Status
+ * were captured; the third member (fixtures-2) gets the follower's Status with its own member ID put in
+ * the header — a transformation, not a capture — wherever a test needs all three to answer.
+ */
+export function healthyCluster() {
+  const list = fixtureMemberList('member-list.json');
+  const leader = fixtureStatus('status-leader.json');
+  const follower = fixtureStatus('status-follower.json');
+  const third = list.find((m) => m.id !== leader.memberId && m.id !== follower.memberId);
+  if (!third) throw new Error('member-list.json has no third member');
+  const thirdStatus: MemberStatus = { ...follower, memberId: third.id };
+  return {
+    list,
+    leader,
+    follower,
+    third,
+    thirdStatus,
+    leaderMetrics: fixtureMetrics('leader-metrics.txt'),
+    followerMetrics: fixtureMetrics('follower-metrics.txt'),
+    alarms: fixtureAlarms('alarm-list.json'),
+    health: fixtureHealth(),
+    endpoints: {
+      leader: clientUrlOf(list, leader.memberId),
+      follower: clientUrlOf(list, follower.memberId),
+      third: clientUrlOf(list, third.id),
+    },
+  };
+}
