@@ -82,8 +82,21 @@ describe('parsePromText on real etcd 3.4 captures', () => {
     expect(family?.help).toBe('The latency distributions of fsync called by WAL.');
     const buckets = family?.samples.filter((s) => s.name.endsWith('_bucket')) ?? [];
     expect(buckets.map((s) => s.labels['le'])).toEqual([
-      '0.001', '0.002', '0.004', '0.008', '0.016', '0.032', '0.064', '0.128', '0.256', '0.512',
-      '1.024', '2.048', '4.096', '8.192', '+Inf',
+      '0.001',
+      '0.002',
+      '0.004',
+      '0.008',
+      '0.016',
+      '0.032',
+      '0.064',
+      '0.128',
+      '0.256',
+      '0.512',
+      '1.024',
+      '2.048',
+      '4.096',
+      '8.192',
+      '+Inf',
     ]);
     expect(buckets.map((s) => s.value)).toEqual([33, 34, ...Array<number>(13).fill(35)]);
     expect(family?.samples.find((s) => s.name.endsWith('_sum'))?.value).toBe(0.016476205);
