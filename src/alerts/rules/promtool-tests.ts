@@ -26,7 +26,8 @@ export interface PromtoolTestFile {
  * that uses a label the alert does not carry is an error here, so broken descriptions still fail.
  */
 export function fillAnnotations(source: string, groups: RenderedGroup[], rulesPath: string): string {
-  const doc = yaml.load(source) as PromtoolTestFile;
+  // Failsafe schema: every scalar stays a string, so `values: 0x10` (ten zeros) is not read as hex 16.
+  const doc = yaml.load(source, { schema: yaml.FAILSAFE_SCHEMA }) as PromtoolTestFile;
   const alerts = groups.flatMap((g) => g.rules).filter((r): r is RenderedAlert => 'alert' in r);
   for (const test of doc.tests) {
     for (const case_ of test.alert_rule_test ?? []) {
