@@ -8,8 +8,8 @@ deps:
 build: deps
 	@npm run -s build
 
-demo: build
-	@node scripts/demo.mjs
+demo: deps
+	@node --import tsx scripts/demo.ts
 
 typecheck: deps
 	@npm run -s typecheck
