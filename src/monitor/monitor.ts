@@ -16,6 +16,8 @@ interface ClusterRuntime {
   metricsRunning: boolean;
   healthRunning: boolean;
   probeSeenAt: Map<string, number>;
+  /** Member label each endpoint's probe series carry, so a renamed member's old series can be removed. */
+  probeLabel: Map<string, string>;
 }
 
 /** Names our own metrics use; a member series with one of these names is never re-exposed over them. */
@@ -44,6 +46,7 @@ export class Monitor {
         metricsRunning: false,
         healthRunning: false,
         probeSeenAt: new Map(),
+        probeLabel: new Map(),
       });
     }
     this.metrics = createExporterMetrics(() => this.states(), log, VERSION);
@@ -131,6 +134,16 @@ export class Monitor {
       if (!probe || runtime.probeSeenAt.get(member.endpoint) === probe.at) continue;
       runtime.probeSeenAt.set(member.endpoint, probe.at);
       const name = view.members.find((m) => m.endpoint === member.endpoint)?.member ?? member.endpoint;
+      const previousName = runtime.probeLabel.get(member.endpoint);
+      if (previousName !== undefined && previousName !== name) {
+        // The member's name became known (it was labelled by host:port before): drop the old series.
+        for (const operation of ['read', 'write']) {
+          const old = { cluster: view.cluster, member: previousName, operation };
+          this.metrics.probeSuccess.remove(old);
+          this.metrics.probeDuration.remove(old);
+        }
+      }
+      runtime.probeLabel.set(member.endpoint, name);
       for (const operation of ['read', 'write'] as const) {
         const labels = { cluster: view.cluster, member: name, operation };
         this.metrics.probeSuccess.set(labels, probe.ok ? 1 : 0);
