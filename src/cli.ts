@@ -1,6 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from './config/fields.js';
+import {
+  benchCommand,
+  checkCommand,
+  diskCheckCommand,
+  runSeedBenchmark,
+  withSeedBenchmarkFlags,
+} from './bench/commands.js';
 import { ctlCommand } from './ctl/commands.js';
 import { ConfigError, MonitorError } from './util/errors.js';
 
@@ -39,15 +46,16 @@ const serveCommand: CommandModule = {
   command: ['serve', '$0'],
   describe:
     'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
-  builder: (y) => withConfigFlags(y),
+  builder: (y) => withSeedBenchmarkFlags(withConfigFlags(y)),
   handler: async (argv) => {
+    if (argv['run-benchmark']) return runSeedBenchmark(givenFlags(argv as Record<string, unknown>));
     const { runExporter } = await import('./server/run-exporter.js');
     await runExporter(givenFlags(argv as Record<string, unknown>), process.env);
   },
 };
 
 /** Subcommands besides the exporter; each module adds its own. */
-const COMMANDS: CommandModule[] = [serveCommand, ctlCommand()];
+const COMMANDS: CommandModule[] = [serveCommand, ctlCommand(), benchCommand, diskCheckCommand, checkCommand];
 
 /** Entry point of the `etcd-monitor` binary. */
 export async function main(args: string[]): Promise<void> {

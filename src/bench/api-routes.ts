@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import express, { Router } from 'express';
+import type { MonitorConfig } from '../config/types.js';
+import { HttpError } from '../server/http-errors.js';
+import { describeError, MonitorError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { WORKLOADS, type Workload } from './load.js';
+import { BENCH_DEFAULTS, SAFE_PREFIX } from './options.js';
+import { runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
+import { DEFAULT_SLO } from './slo.js';
+import { BenchmarkStore, compareRuns, type StoredRun } from './store.js';
+
+/** Bounds of an API-started run: it shares the exporter's process and must stay short. */
+export const API_LIMITS = {
+  maxOps: 100_000,
+  maxDurationMs: 60_000,
+  maxClients: 256,
+  maxConns: 64,
+  maxKeySpace: 100_000,
+  maxValSize: 64 * 1024,
+} as const;
+
+/** Fields a POST body may carry. */
+const BODY_FIELDS = new Set([
+  'type',
+  'ops',
+  'durationSeconds',
+  'clients',
+  'conns',
+  'keySize',
+  'valSize',
+  'keySpace',
+  'consistency',
+  'rate',
+  'cluster',
+]);
+
+interface Running {
+  id: string;
+  startedAt: string;
+  request: Record<string, unknown>;
+  completed: number;
+}
+
+function intField(
+  body: Record<string, unknown>,
+  name: string,
+  fallback: number | undefined,
+  max: number,
+): number | undefined {
+  const v = body[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new HttpError(400, 'INVALID_FIELD', `${name} must be a positive integer`);
+  if (v > max) throw new HttpError(400, 'LIMIT_EXCEEDED', `${name} ${v} is above the API bound ${max}`);
+  return v;
+}
+
+/** Validates a POST body into run options (400 with a stable code on any problem). */
+export function parseBenchmarkRequest(raw: unknown, config: MonitorConfig): BenchOptions {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new HttpError(400, 'INVALID_BODY', 'expected a JSON object');
+  const body = raw as Record<string, unknown>;
+  const unknown = Object.keys(body).filter((k) => !BODY_FIELDS.has(k));
+  if (unknown.length)
+    throw new HttpError(
+      400,
+      'UNKNOWN_FIELD',
+      `unknown field(s): ${unknown.join(', ')} (known: ${[...BODY_FIELDS].join(', ')})`,
+    );
+  const type = body['type'] ?? 'write';
+  if (typeof type !== 'string' || !(WORKLOADS as readonly string[]).includes(type)) {
+    throw new HttpError(400, 'INVALID_TYPE', `type must be one of ${WORKLOADS.join(', ')}`);
+  }
+  const clusterName = body['cluster'];
+  const cluster =
+    clusterName === undefined ? config.clusters[0] : config.clusters.find((c) => c.name === clusterName);
+  if (!cluster)
+    throw new HttpError(404, 'UNKNOWN_CLUSTER', `no cluster named ${JSON.stringify(clusterName)}`);
+  const ds = body['durationSeconds'];
+  if (ds !== undefined && (typeof ds !== 'number' || !(ds > 0)))
+    throw new HttpError(400, 'INVALID_FIELD', 'durationSeconds must be a positive number');
+  if (typeof ds === 'number' && ds * 1000 > API_LIMITS.maxDurationMs)
+    throw new HttpError(
+      400,
+      'LIMIT_EXCEEDED',
+      `durationSeconds ${ds} is above the API bound ${API_LIMITS.maxDurationMs / 1000}`,
+    );
+  const consistency = body['consistency'] ?? 'l';
+  if (consistency !== 'l' && consistency !== 's')
+    throw new HttpError(400, 'INVALID_FIELD', 'consistency must be "l" or "s"');
+  const rate = body['rate'];
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0)))
+    throw new HttpError(400, 'INVALID_FIELD', 'rate must be a positive number');
+  const clients = intField(body, 'clients', BENCH_DEFAULTS.clients, API_LIMITS.maxClients)!;
+  const opts: BenchOptions = {
+    endpoints: cluster.endpoints,
+    tls: cluster.tls,
+    workload: type as Workload,
+    // Always bounded: a duration-only run also stops at maxOps.
+    ops: intField(body, 'ops', ds === undefined ? BENCH_DEFAULTS.ops : API_LIMITS.maxOps, API_LIMITS.maxOps),
+    durationMs: typeof ds === 'number' ? ds * 1000 : API_LIMITS.maxDurationMs,
+    clients,
+    conns: intField(body, 'conns', Math.min(BENCH_DEFAULTS.conns, clients), API_LIMITS.maxConns)!,
+    keySize: intField(body, 'keySize', BENCH_DEFAULTS.keySize, 1024)!,
+    valSize: intField(body, 'valSize', BENCH_DEFAULTS.valSize, API_LIMITS.maxValSize)!,
+    keySpace: intField(body, 'keySpace', BENCH_DEFAULTS.keySpace, API_LIMITS.maxKeySpace)!,
+    sequentialKeys: false,
+    consistency,
+    rate: rate as number | undefined,
+    prefix: SAFE_PREFIX,
+    client: 'lean',
+    readRatio: BENCH_DEFAULTS.readRatio,
+    slo: DEFAULT_SLO,
+    dialTimeoutMs: config.dialTimeoutMs,
+    requestTimeoutMs: Math.max(config.requestTimeoutMs, 30_000),
+  };
+  try {
+    validateBenchOptions(opts);
+  } catch (err) {
+    throw new HttpError(400, 'INVALID_FIELD', describeError(err));
+  }
+  return opts;
+}
+
+/**
+ * `POST /performance/benchmark` (start, one at a time: 409 while busy) and
+ * `GET /performance/benchmark[/{id}]` (status and result; the list compares the last runs).
+ * Finished runs are appended to `<dataDir>/benchmark-results.jsonl`.
+ */
+export function createBenchmarkRoutes(deps: { config: MonitorConfig; log: Logger }): Router {
+  const router = Router();
+  const store = new BenchmarkStore(deps.config.dataDir);
+  let running: Running | undefined;
+  // Results of this process's runs, so a GET right after completion does not depend on the file.
+  const recent = new Map<string, StoredRun>();
+
+  router.post('/performance/benchmark', express.json({ limit: '4kb' }), (req, res) => {
+    const options = parseBenchmarkRequest(req.body ?? {}, deps.config);
+    if (running)
+      throw new HttpError(409, 'BENCHMARK_BUSY', `benchmark ${running.id} is still running; one at a time`);
+    const run: Running = {
+      id: randomUUID(),
+      startedAt: new Date().toISOString(),
+      request: req.body as Record<string, unknown>,
+      completed: 0,
+    };
+    running = run;
+    deps.log.info({ id: run.id, type: options.workload, ops: options.ops }, 'benchmark started via API');
+    void runBenchmark({ ...options, onProgress: (done) => (run.completed = done) })
+      .then(
+        (result): StoredRun => ({ id: run.id, status: 'completed', request: run.request, result }),
+        (err: unknown): StoredRun => ({
+          id: run.id,
+          status: 'failed',
+          request: run.request,
+          error: {
+            code: err instanceof MonitorError ? err.code : 'BENCHMARK_FAILED',
+            message: describeError(err),
+          },
+        }),
+      )
+      .then(async (stored) => {
+        recent.set(stored.id, stored);
+        if (recent.size > 100) recent.delete(recent.keys().next().value as string);
+        try {
+          await store.append(stored);
+        } catch (err) {
+          deps.log.error({ err: describeError(err), file: store.file }, 'could not persist benchmark result');
+        }
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    res
+      .status(202)
+      .location(`/api/v1/performance/benchmark/${run.id}`)
+      .json({ id: run.id, status: 'running', startedAt: run.startedAt });
+  });
+
+  router.get('/performance/benchmark', async (_req, res) => {
+    const runs = await store.all();
+    res.json({
+      running: running ? { id: running.id, startedAt: running.startedAt } : null,
+      comparison: compareRuns(runs),
+    });
+  });
+
+  router.get('/performance/benchmark/:id', async (req, res) => {
+    const id = req.params['id'] ?? '';
+    if (running?.id === id) {
+      res.json({ id, status: 'running', startedAt: running.startedAt, completedCalls: running.completed });
+      return;
+    }
+    const found = recent.get(id) ?? (await store.get(id));
+    if (!found) throw new HttpError(404, 'UNKNOWN_BENCHMARK', `no benchmark with id ${id}`);
+    res.json(found);
+  });
+
+  return router;
+}

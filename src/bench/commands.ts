@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import type { Argv, CommandModule } from 'yargs';
+import { FIELDS, type FieldSpec } from '../config/fields.js';
+import { ConfigError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import { formatDiskCheck, runDiskCheck } from './disk-check.js';
+import { WORKLOADS, type Workload } from './load.js';
+import {
+  benchOptionsFromFlags,
+  configFromFlags,
+  parseFlagDuration,
+  parseWorkload,
+  SAFE_PREFIX,
+  type BenchFlags,
+} from './options.js';
+import { formatReadiness, runReadinessCheck } from './readiness.js';
+import { formatResult, progressLine } from './report.js';
+import { runBenchmark, type BenchOptions } from './run.js';
+import { startSidecar } from './sidecar.js';
+import { BenchmarkStore } from './store.js';
+
+// Subcommands `bench`, `disk-check` and `check`, plus the original design's `--run-benchmark` form of
+// the default command (see runSeedBenchmark).
+
+/** Exporter settings as flags (endpoints, TLS, timeouts, data dir, logging) for the bench subcommands. */
+function withExporterFlags<T>(y: Argv<T>): Argv<T> {
+  let out = y.option('config', {
+    type: 'string',
+    describe: 'YAML configuration file',
+    group: 'Configuration:',
+  });
+  for (const spec of Object.values(FIELDS) as FieldSpec[]) {
+    out = out.option(spec.flag, {
+      type: spec.kind === 'boolean' ? 'boolean' : 'string',
+      describe: spec.doc,
+      group: 'Configuration:',
+    });
+  }
+  return out;
+}
+
+function flagsOf(argv: Record<string, unknown>): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(argv))
+    if (k !== '_' && k !== '$0' && !/[A-Z]/.test(k) && v !== undefined) flags[k] = v;
+  return flags;
+}
+
+function withBenchFlags<T>(y: Argv<T>) {
+  const g = 'Benchmark:';
+  return y
+    .option('type', {
+      type: 'string',
+      describe: `Workload: ${WORKLOADS.join(' | ')} (--serve: comma-separated list)`,
+      group: g,
+    })
+    .option('ops', { type: 'number', describe: 'Total calls (default 10000 unless --duration)', group: g })
+    .option('duration', {
+      type: 'string',
+      describe: 'Run for this long (e.g. 30s) instead of a call count',
+      group: g,
+    })
+    .option('clients', {
+      type: 'number',
+      describe: 'Concurrent clients (calls in flight) [default: 64]',
+      group: g,
+    })
+    .option('conns', {
+      type: 'number',
+      describe: 'HTTP/2 connections the clients share, round-robin over endpoints [default: 8]',
+      group: g,
+    })
+    .option('key-size', {
+      type: 'number',
+      describe: 'Key size in bytes (after --prefix) [default: 8]',
+      group: g,
+    })
+    .option('val-size', { type: 'number', describe: 'Value size in bytes [default: 256]', group: g })
+    .option('key-space', {
+      type: 'number',
+      describe: 'Distinct keys (reads: populated first) [default: 10000]',
+      group: g,
+    })
+    .option('sequential-keys', {
+      type: 'boolean',
+      describe: 'Writes use keys 0,1,2,... instead of random keys',
+      group: g,
+    })
+    .option('consistency', {
+      type: 'string',
+      describe: 'Reads: l (linearizable) or s (serializable) [default: l]',
+      group: g,
+    })
+    .option('rate', {
+      type: 'number',
+      describe: 'Open loop at this many calls/s; latency measured from the intended start',
+      group: g,
+    })
+    .option('prefix', {
+      type: 'string',
+      describe: 'Keep all keys under this (empty) prefix; deleted and compacted afterwards',
+      group: g,
+    })
+    .option('client', {
+      type: 'string',
+      describe: 'Client path: lean (hand-framed HTTP/2) or etcd3 [default: lean]',
+      group: g,
+    })
+    .option('read-ratio', {
+      type: 'number',
+      describe: 'Share of reads in the mixed workload [default: 0.7]',
+      group: g,
+    })
+    .option('profile', {
+      type: 'string',
+      describe: 'etcdctl check perf load: s | m | l | xl (its loads and pass criteria)',
+      group: g,
+    })
+    .option('slo-read-ops', { type: 'number', describe: 'SLO: reads per second [default: 40000]', group: g })
+    .option('slo-write-ops', {
+      type: 'number',
+      describe: 'SLO: writes per second [default: 20000]',
+      group: g,
+    })
+    .option('slo-p99-ms', { type: 'number', describe: 'SLO: P99 latency in ms [default: 100]', group: g })
+    .option('fail-on-slo', {
+      type: 'boolean',
+      describe: 'Exit 1 when the SLO verdict is FAIL (always so with --profile)',
+      group: g,
+    })
+    .option('output', { type: 'string', choices: ['text', 'json'], default: 'text', group: g })
+    .option('save', {
+      type: 'boolean',
+      describe: 'Append the result to <data-dir>/benchmark-results.jsonl',
+      group: g,
+    })
+    .option('serve', {
+      type: 'boolean',
+      describe: 'Sidecar: run on --schedule and expose results on its own /metrics',
+      group: 'Sidecar:',
+    })
+    .option('schedule', {
+      type: 'string',
+      default: '1h',
+      describe: 'Sidecar: time between rounds',
+      group: 'Sidecar:',
+    })
+    .option('listen', {
+      type: 'string',
+      default: '0.0.0.0:9101',
+      describe: 'Sidecar: host:port of /metrics',
+      group: 'Sidecar:',
+    })
+    .option('disk-dir', {
+      type: 'string',
+      describe: 'Sidecar: also run the disk check in this directory each round',
+      group: 'Sidecar:',
+    });
+}
+
+function parseListen(raw: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(raw);
+  if (!m) throw new ConfigError('listen', `expected host:port, got ${raw}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(m[2]) };
+}
+
+/** Runs one benchmark from parsed flags and prints it; exit status 1 on a failed verdict when asked. */
+async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promise<void> {
+  const tty = process.stderr.isTTY && argv['output'] !== 'json';
+  const result = await runBenchmark({
+    ...o,
+    onProgress: tty
+      ? (done, expected, ms) => process.stderr.write(progressLine(done, expected, ms, o.durationMs))
+      : undefined,
+  });
+  if (tty) process.stderr.write('\n');
+  process.stdout.write(
+    argv['output'] === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result),
+  );
+  if (argv['save']) {
+    const config = configFromFlags(flagsOf(argv), process.env);
+    await new BenchmarkStore(config.dataDir).append({ id: randomUUID(), status: 'completed', result });
+  }
+  if (!result.slo.passed && (o.profile || argv['fail-on-slo'])) process.exitCode = 1;
+}
+
+/** `etcd-monitor bench`: one run, or with --serve the scheduled sidecar. */
+export const benchCommand: CommandModule = {
+  command: 'bench',
+  describe:
+    'Benchmark the cluster (write | read | mixed), judge the SLO; --serve publishes scheduled runs as metrics',
+  builder: (y) => withBenchFlags(withExporterFlags(y)),
+  handler: async (argv) => {
+    const flags = flagsOf(argv as Record<string, unknown>);
+    const config = configFromFlags(flags, process.env);
+    if (!argv['serve']) {
+      await benchOnce(benchOptionsFromFlags(flags as BenchFlags, config), argv as Record<string, unknown>);
+      return;
+    }
+    const types = String(flags['type'] ?? 'write,read,mixed')
+      .split(',')
+      .map((t) => t.trim());
+    const workloads: Workload[] = types.map(parseWorkload);
+    const bench = benchOptionsFromFlags(
+      {
+        ...(flags as BenchFlags),
+        type: workloads[0],
+        prefix: (flags['prefix'] as string | undefined) ?? SAFE_PREFIX,
+      },
+      config,
+    );
+    const log = createLogger(config.log.level, config.log.format);
+    const store = new BenchmarkStore(config.dataDir);
+    const sidecar = await startSidecar({
+      bench,
+      workloads,
+      scheduleMs: parseFlagDuration(String(argv['schedule']), 'schedule'),
+      ...parseListen(String(argv['listen'])),
+      diskDir: flags['disk-dir'] as string | undefined,
+      log,
+      onResult: (result) =>
+        void store.append({ id: randomUUID(), status: 'completed', result }).catch(() => undefined),
+    });
+    await new Promise<void>((resolve) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+    });
+    await sidecar.close();
+  },
+};
+
+/** `etcd-monitor disk-check --dir PATH`: etcd's fio fdatasync recipe. */
+export const diskCheckCommand: CommandModule = {
+  command: 'disk-check',
+  describe:
+    "Measure fdatasync latency the way etcd's fio recipe does (2300-byte writes, 22 MiB); PASS if P99 < 10 ms",
+  builder: (y) =>
+    y
+      .option('dir', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Directory on the disk etcd uses (its data dir)',
+      })
+      .option('size-mb', { type: 'number', default: 22, describe: 'Total bytes written, MiB' })
+      .option('block-size', { type: 'number', default: 2300, describe: 'Bytes per write' })
+      .option('output', { type: 'string', choices: ['text', 'json', 'prometheus'], default: 'text' }),
+  handler: async (argv) => {
+    const r = runDiskCheck({
+      dir: String(argv['dir']),
+      totalBytes: Math.round(Number(argv['size-mb']) * 1024 * 1024),
+      blockSize: Number(argv['block-size']),
+    });
+    if (argv['output'] === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else if (argv['output'] === 'prometheus') {
+      const { BenchmarkMetrics } = await import('./metrics.js');
+      const m = new BenchmarkMetrics();
+      m.recordDisk(r);
+      // Only the disk series: this output is meant for a node_exporter textfile collector.
+      const text = await m.registry.metrics();
+      process.stdout.write(
+        text
+          .split('\n\n')
+          .filter((block) => block.includes('_disk_'))
+          .join('\n\n') + '\n',
+      );
+    } else process.stdout.write(formatDiskCheck(r));
+    if (!r.passed) process.exitCode = 1;
+  },
+};
+
+/** `etcd-monitor check`: production-readiness report. */
+export const checkCommand: CommandModule = {
+  command: 'check',
+  describe:
+    'Production-readiness report: cluster status, disk check, a short benchmark and configuration hints',
+  builder: (y) =>
+    withExporterFlags(y)
+      .option('disk-dir', {
+        type: 'string',
+        describe: "Run the disk check here (a directory on etcd's disk, on the etcd host)",
+      })
+      .option('bench-ops', {
+        type: 'number',
+        default: 2000,
+        describe: 'Calls of the short write benchmark (0 skips it)',
+      })
+      .option('output', { type: 'string', choices: ['text', 'json'], default: 'text' }),
+  handler: async (argv) => {
+    const config = configFromFlags(flagsOf(argv as Record<string, unknown>), process.env);
+    const report = await runReadinessCheck({
+      config,
+      diskDir: argv['disk-dir'] as string | undefined,
+      benchOps: Number(argv['bench-ops']),
+    });
+    process.stdout.write(
+      argv['output'] === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReadiness(report),
+    );
+    if (!report.ready) process.exitCode = 1;
+  },
+};
+
+/** Flags of the original design's seed form, added to the default `serve` command. */
+export function withSeedBenchmarkFlags<T>(y: Argv<T>) {
+  return y
+    .option('run-benchmark', {
+      type: 'boolean',
+      describe: 'Run one benchmark and exit (original design; see `bench`)',
+      group: 'Benchmark:',
+    })
+    .option('benchmark-type', {
+      type: 'string',
+      describe: 'write | read | mixed [default: write]',
+      group: 'Benchmark:',
+    })
+    .option('benchmark-ops', {
+      type: 'number',
+      describe: 'Total calls [default: 10000]',
+      group: 'Benchmark:',
+    })
+    .option('output', {
+      type: 'string',
+      choices: ['text', 'json'],
+      describe: 'Benchmark output format [default: text]',
+      group: 'Benchmark:',
+    });
+}
+
+/**
+ * The original design's `etcd-monitor --run-benchmark --benchmark-type=mixed --benchmark-ops=10000
+ * --endpoints=...`: one run with the default conditions, printing "=== Benchmark Results ===" or JSON.
+ */
+export async function runSeedBenchmark(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const config = configFromFlags(flags, env);
+  const o = benchOptionsFromFlags(
+    {
+      type: (flags['benchmark-type'] as string | undefined) ?? 'write',
+      ops: flags['benchmark-ops'] as number | undefined,
+    },
+    config,
+  );
+  await benchOnce(o, { output: flags['output'] ?? 'text' });
+}

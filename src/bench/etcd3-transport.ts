@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { noop } from 'cockatiel';
+import { Etcd3, GRPCGenericError } from 'etcd3';
+import { keyBytes } from './etcd-proto.js';
+import type { UnaryCallback } from './h2-grpc.js';
+import type { ClientHandle, ConnectSpec, PayloadSpec, Transport } from './transport.js';
+
+// The etcd3 (grpc-js) path, kept selectable with `--client etcd3` so the lean path's advantage stays
+// measurable. Retries and circuit breakers are switched off: a benchmark must count every error.
+
+/** gRPC status code of an etcd3 error (14 UNAVAILABLE when the library does not say). */
+export function grpcCodeOf(err: unknown): number {
+  const code = (err as { code?: unknown })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;
+  if (typeof code === 'number') return code;
+  return err instanceof GRPCGenericError ? 2 : 14;
+}
+
+/** Options for an Etcd3 client with fault handling disabled (no retries, no circuit breaker). */
+export function etcd3Options(
+  endpoints: readonly string[],
+  spec: Pick<ConnectSpec, 'tls' | 'dialTimeoutMs' | 'requestTimeoutMs'>,
+) {
+  const secure = endpoints.some((e) => e.startsWith('https://'));
+  const hosts = endpoints.map((e) =>
+    /^[a-z]+:\/\//i.test(e) ? e : `${spec.tls?.caFile ? 'https' : 'http'}://${e}`,
+  );
+  return {
+    hosts,
+    dialTimeout: spec.dialTimeoutMs,
+    defaultCallOptions: () => ({ deadline: new Date(Date.now() + spec.requestTimeoutMs) }),
+    faultHandling: { host: () => noop, global: noop },
+    ...(secure || spec.tls?.caFile
+      ? {
+          credentials: {
+            rootCertificate: spec.tls?.caFile ? readFileSync(spec.tls.caFile) : Buffer.alloc(0),
+            ...(spec.tls?.certFile ? { certChain: readFileSync(spec.tls.certFile) } : {}),
+            ...(spec.tls?.keyFile ? { privateKey: readFileSync(spec.tls.keyFile) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * `conns` Etcd3 instances, instance k bound to endpoint k mod #endpoints. grpc-js shares subchannels
+ * between identical channels, so each instance gets a distinct option to get its own connection.
+ */
+export async function connectEtcd3(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
+  const clients = Array.from({ length: spec.conns }, (_, k) => {
+    const endpoint = spec.endpoints[k % spec.endpoints.length]!;
+    return new Etcd3({
+      ...etcd3Options([endpoint], spec),
+      grpcOptions: { 'grpc.use_local_subchannel_pool': 1, 'etcd-monitor.conn': k } as Record<string, number>,
+    });
+  });
+  const value = Buffer.alloc(payload.valSize, 'v');
+  return {
+    name: 'etcd3',
+    client: (i) => {
+      const kv = clients[i % clients.length]!;
+      const handle: ClientHandle = {
+        put(n: number, cb: UnaryCallback) {
+          kv.put(keyBytes(payload.prefix, payload.keySize, n))
+            .value(value)
+            .exec()
+            .then(
+              () => cb(0, undefined),
+              (err: unknown) => cb(grpcCodeOf(err), (err as Error).message),
+            );
+        },
+        get(n: number, cb: UnaryCallback) {
+          const req = kv.get(keyBytes(payload.prefix, payload.keySize, n).toString('latin1'));
+          (payload.serializable ? req.serializable(true) : req).exec().then(
+            () => cb(0, undefined),
+            (err: unknown) => cb(grpcCodeOf(err), (err as Error).message),
+          );
+        },
+      };
+      return handle;
+    },
+    close: async () => {
+      for (const c of clients) c.close();
+    },
+  };
+}

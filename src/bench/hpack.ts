@@ -1,0 +1,264 @@
+import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from './huffman-table.js';
+
+// Minimal HPACK (RFC 7541) for the benchmark's HTTP/2 gRPC client: a full decoder (the server's
+// header blocks must be decoded to keep the connection's dynamic table in sync) and an encoder that
+// only ever inserts the handful of request headers it sends, so it never has to track evictions.
+
+/** RFC 7541 Appendix A, index 1..61. */
+const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
+  [':authority', ''],
+  [':method', 'GET'],
+  [':method', 'POST'],
+  [':path', '/'],
+  [':path', '/index.html'],
+  [':scheme', 'http'],
+  [':scheme', 'https'],
+  [':status', '200'],
+  [':status', '204'],
+  [':status', '206'],
+  [':status', '304'],
+  [':status', '400'],
+  [':status', '404'],
+  [':status', '500'],
+  ...[
+    'accept-charset',
+    'accept-encoding',
+    'accept-language',
+    'accept-ranges',
+    'accept',
+    'access-control-allow-origin',
+    'age',
+    'allow',
+    'authorization',
+    'cache-control',
+    'content-disposition',
+    'content-encoding',
+    'content-language',
+    'content-length',
+    'content-location',
+    'content-range',
+    'content-type',
+    'cookie',
+    'date',
+    'etag',
+    'expect',
+    'expires',
+    'from',
+    'host',
+    'if-match',
+    'if-modified-since',
+    'if-none-match',
+    'if-range',
+    'if-unmodified-since',
+    'last-modified',
+    'link',
+    'location',
+    'max-forwards',
+    'proxy-authenticate',
+    'proxy-authorization',
+    'range',
+    'referer',
+    'refresh',
+    'retry-after',
+    'server',
+    'set-cookie',
+    'strict-transport-security',
+    'transfer-encoding',
+    'user-agent',
+    'vary',
+    'via',
+    'www-authenticate',
+  ].map((n) => [n, n === 'accept-encoding' ? 'gzip, deflate' : ''] as const),
+];
+
+/** Static-table index of `:method: POST`, `:scheme: http` and `:scheme: https`. */
+export const STATIC_METHOD_POST = 3;
+export const STATIC_SCHEME_HTTP = 6;
+export const STATIC_SCHEME_HTTPS = 7;
+
+export class HpackError extends Error {}
+
+// Huffman decoding tree flattened into an array: node*2 (+1 for a 1 bit) → child node, or ~symbol for a leaf.
+const TREE = buildTree();
+
+function buildTree(): Int32Array {
+  const tree = new Int32Array(2 * 512).fill(0);
+  let nodes = 1;
+  for (let sym = 0; sym < 256; sym++) {
+    const code = HUFFMAN_CODES[sym] ?? 0;
+    const len = HUFFMAN_LENGTHS[sym] ?? 0;
+    let node = 0;
+    for (let b = len - 1; b >= 0; b--) {
+      const slot = node * 2 + ((code >>> b) & 1);
+      if (b === 0) tree[slot] = ~sym;
+      else {
+        if (tree[slot] === 0) tree[slot] = nodes++;
+        node = tree[slot] ?? 0;
+      }
+    }
+  }
+  return tree;
+}
+
+function huffmanDecode(buf: Buffer, start: number, end: number): string {
+  let out = '';
+  let node = 0;
+  let bitsSinceSymbol = 0;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i] ?? 0;
+    for (let b = 7; b >= 0; b--) {
+      const next = TREE[node * 2 + ((byte >>> b) & 1)] ?? 0;
+      bitsSinceSymbol++;
+      if (next < 0) {
+        out += String.fromCharCode(~next);
+        node = 0;
+        bitsSinceSymbol = 0;
+      } else if (next === 0) throw new HpackError('invalid Huffman code');
+      else node = next;
+    }
+  }
+  if (bitsSinceSymbol > 7) throw new HpackError('Huffman padding longer than 7 bits');
+  return out;
+}
+
+/**
+ * Decodes header blocks of one connection. Only the two headers a gRPC client acts on are kept from the
+ * last block (`grpc-status`, `grpc-message`); everything else just updates the dynamic table.
+ */
+export class HpackDecoder {
+  private readonly dynamic: Array<[string, string]> = [];
+  private dynamicSize = 0;
+  private maxSize = 4096;
+  private pos = 0;
+  grpcStatus: string | undefined;
+  grpcMessage: string | undefined;
+  httpStatus: string | undefined;
+
+  decode(buf: Buffer, start: number, end: number): void {
+    this.grpcStatus = undefined;
+    this.grpcMessage = undefined;
+    this.httpStatus = undefined;
+    this.pos = start;
+    while (this.pos < end) {
+      const b = buf[this.pos] ?? 0;
+      if (b & 0x80) {
+        const entry = this.entry(this.integer(buf, end, 7));
+        this.seen(entry[0], entry[1]);
+      } else if (b & 0x40) {
+        const nameIndex = this.integer(buf, end, 6);
+        const name = nameIndex === 0 ? this.string(buf, end) : this.entry(nameIndex)[0];
+        const value = this.string(buf, end);
+        this.insert(name, value);
+        this.seen(name, value);
+      } else if (b & 0x20) {
+        this.maxSize = this.integer(buf, end, 5);
+        this.evict(0);
+      } else {
+        const nameIndex = this.integer(buf, end, 4);
+        const name = nameIndex === 0 ? this.string(buf, end) : this.entry(nameIndex)[0];
+        this.seen(name, this.string(buf, end));
+      }
+    }
+  }
+
+  private seen(name: string, value: string): void {
+    if (name === 'grpc-status') this.grpcStatus = value;
+    else if (name === 'grpc-message') this.grpcMessage = value;
+    else if (name === ':status') this.httpStatus = value;
+  }
+
+  private entry(index: number): readonly [string, string] {
+    const e =
+      index <= STATIC_TABLE.length ? STATIC_TABLE[index - 1] : this.dynamic[index - STATIC_TABLE.length - 1];
+    if (!e || index === 0) throw new HpackError(`header index ${index} out of range`);
+    return e;
+  }
+
+  private insert(name: string, value: string): void {
+    const size = name.length + value.length + 32;
+    this.evict(size);
+    if (size <= this.maxSize) {
+      this.dynamic.unshift([name, value]);
+      this.dynamicSize += size;
+    }
+  }
+
+  private evict(incoming: number): void {
+    while (this.dynamic.length > 0 && this.dynamicSize + incoming > this.maxSize) {
+      const [n, v] = this.dynamic.pop() as [string, string];
+      this.dynamicSize -= n.length + v.length + 32;
+    }
+  }
+
+  private integer(buf: Buffer, end: number, prefixBits: number): number {
+    const mask = (1 << prefixBits) - 1;
+    let value = (buf[this.pos++] ?? 0) & mask;
+    if (value < mask) return value;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= end) throw new HpackError('truncated integer');
+      const b = buf[this.pos++] ?? 0;
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0) return value;
+      if (shift > 28) throw new HpackError('integer too large');
+    }
+  }
+
+  private string(buf: Buffer, end: number): string {
+    const huffman = ((buf[this.pos] ?? 0) & 0x80) !== 0;
+    const len = this.integer(buf, end, 7);
+    const s = this.pos;
+    this.pos += len;
+    if (this.pos > end) throw new HpackError('truncated string');
+    return huffman ? huffmanDecode(buf, s, s + len) : buf.toString('latin1', s, s + len);
+  }
+}
+
+/** Encodes an HPACK integer with the given prefix bits and first-byte flags. */
+export function encodeInteger(value: number, prefixBits: number, flags: number): number[] {
+  const mask = (1 << prefixBits) - 1;
+  if (value < mask) return [flags | value];
+  const out = [flags | mask];
+  let rest = value - mask;
+  while (rest >= 128) {
+    out.push((rest % 128) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Literal header with incremental indexing and a literal (non-Huffman) name and value. */
+export function encodeLiteralIndexed(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.concat([
+    Buffer.from([0x40]),
+    Buffer.from(encodeInteger(n.length, 7, 0)),
+    n,
+    Buffer.from(encodeInteger(v.length, 7, 0)),
+    v,
+  ]);
+}
+
+/**
+ * Request-side table: remembers the order of the entries this encoder inserted, so a header already sent
+ * can be referenced by index. Inserts stay far below the 4 KiB default, so nothing is ever evicted.
+ */
+export class HpackEncoderTable {
+  private readonly inserted: string[] = [];
+  private size = 0;
+
+  /** Returns the bytes for `name: value`: an index when already inserted, else a literal that inserts it. */
+  field(name: string, value: string): Buffer {
+    const key = `${name}\u0000${value}`;
+    const at = this.inserted.indexOf(key);
+    if (at >= 0) return Buffer.from(encodeInteger(STATIC_TABLE.length + this.inserted.length - at, 7, 0x80));
+    const entrySize = name.length + value.length + 32;
+    if (this.size + entrySize > 2048) throw new HpackError('request header table budget exceeded');
+    this.inserted.push(key);
+    this.size += entrySize;
+    return encodeLiteralIndexed(name, value);
+  }
+}

@@ -1,0 +1,73 @@
+import type { BenchmarkResult } from './run.js';
+
+const f1 = (n: number): string => n.toFixed(1);
+const ms = (n: number): string => `${n.toFixed(3)} ms`;
+
+/** The original design's text block ("=== Benchmark Results ===") followed by conditions and the SLO verdict. */
+export function formatResult(r: BenchmarkResult): string {
+  const c = r.conditions;
+  const lines = [
+    '=== Benchmark Results ===',
+    `Type:           ${r.type}${r.profile ? ` (profile ${r.profile})` : ''}`,
+    `Duration:       ${r.durationSeconds.toFixed(2)} s`,
+    `Total:          ${r.total}`,
+    `Successful:     ${r.successful}`,
+    `Failed:         ${r.failed}`,
+    `Throughput:     ${f1(r.throughput)} ops/sec`,
+    'Latency:',
+    `  Average:      ${ms(r.latency.avgMs)}`,
+    `  P50:          ${ms(r.latency.p50Ms)}`,
+    `  P95:          ${ms(r.latency.p95Ms)}`,
+    `  P99:          ${ms(r.latency.p99Ms)}`,
+    `  Min:          ${ms(r.latency.minMs)}`,
+    `  Max:          ${ms(r.latency.maxMs)}`,
+  ];
+  for (const [op, o] of Object.entries(r.operations)) {
+    if (!o || r.type !== 'mixed') continue;
+    lines.push(
+      `${op === 'read' ? 'Reads' : 'Writes'}:  ${o.successful} ok, ${o.failed} failed, ${f1(o.throughput)} ops/sec, P50 ${ms(o.latency.p50Ms)}, P99 ${ms(o.latency.p99Ms)}`,
+    );
+  }
+  if (r.failed > 0) {
+    lines.push(
+      `Errors:         ${Object.entries(r.errorsByCode)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+    if (r.lastError) lines.push(`Last error:     ${r.lastError}`);
+  }
+  lines.push(
+    '',
+    'Conditions:',
+    `  ${c.clients} clients over ${c.conns} connections to ${c.endpoints.length} endpoint(s) (${c.endpoints.join(', ')}), ${c.tls ? 'TLS' : 'plaintext'}, client path ${c.client}`,
+    `  ${c.keySize}-byte keys${c.prefix ? ` under ${JSON.stringify(c.prefix)}` : ''}, ${c.valSize}-byte values, key space ${c.keySpace}${r.type !== 'read' ? (c.sequentialKeys ? ', sequential writes' : ', random writes') : ''}`,
+    `  ${r.type === 'write' ? '' : `${c.consistency === 's' ? 'serializable' : 'linearizable'} reads, `}${r.type === 'mixed' ? `${Math.round(c.readRatio * 100)}% reads, ` : ''}${c.loop} loop${c.rate ? ` at ${c.rate} ops/s` : ''}; retries off`,
+    `  etcd ${c.etcdVersion ?? 'version unknown'}; client ${c.clientCores} cores, ${f1(r.clientCpu.microsPerOp)} µs CPU per op, event-loop utilization ${r.clientCpu.eventLoopUtilization.toFixed(2)}`,
+    '',
+    `SLO (${typeof r.slo.targets === 'string' ? r.slo.targets : `reads ${r.slo.targets.readOpsPerSec}/s, writes ${r.slo.targets.writeOpsPerSec}/s, P99 < ${r.slo.targets.p99Ms} ms`}): ${r.slo.passed ? 'PASS' : 'FAIL'}`,
+  );
+  for (const ch of r.slo.checks) {
+    const actual = Number.isInteger(ch.actual) ? String(ch.actual) : ch.actual.toFixed(3);
+    lines.push(`  ${ch.passed ? 'ok  ' : 'FAIL'} ${ch.name}: ${actual} (target ${ch.target})`);
+  }
+  if (r.cleanup)
+    lines.push(
+      '',
+      `Cleanup: deleted ${r.cleanup.deletedKeys} keys under ${JSON.stringify(r.cleanup.prefix)}, compacted at revision ${r.cleanup.compactedRevision}`,
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A terminal progress line (rewritten in place); callers only use it when stderr is a TTY. */
+export function progressLine(
+  done: number,
+  expected: number | undefined,
+  elapsedMs: number,
+  durationMs?: number,
+): string {
+  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+  const share = expected ? done / expected : durationMs ? Math.min(1, elapsedMs / durationMs) : 0;
+  const width = 30;
+  const filled = Math.round(share * width);
+  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(share * 100)}% ${done} ops, ${Math.round(rate)} ops/s `;
+}

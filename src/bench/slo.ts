@@ -1,0 +1,113 @@
+import type { Workload } from './load.js';
+
+/** Targets a run is judged against; defaults are the original design's SLO. */
+export interface SloTargets {
+  readOpsPerSec: number;
+  writeOpsPerSec: number;
+  p99Ms: number;
+  /** Largest tolerated share of failed calls (0 = any error fails). */
+  maxErrorRatio: number;
+}
+
+export const DEFAULT_SLO: SloTargets = {
+  readOpsPerSec: 40_000,
+  writeOpsPerSec: 20_000,
+  p99Ms: 100,
+  maxErrorRatio: 0,
+};
+
+/** One pass/fail line of a verdict. */
+export interface SloCheck {
+  name: string;
+  passed: boolean;
+  actual: number;
+  target: string;
+}
+
+export interface SloVerdict {
+  passed: boolean;
+  checks: SloCheck[];
+}
+
+/** What the judged run achieved (per operation where it matters). */
+export interface SloInput {
+  workload: Workload;
+  readRatio: number;
+  readOpsPerSec: number;
+  writeOpsPerSec: number;
+  totalOpsPerSec: number;
+  p99Ms: number;
+  failed: number;
+  total: number;
+}
+
+/**
+ * Judges a run. Reads are held to the read target, writes to the write target; the mixed workload to
+ * the same mix of both (0.7 × reads + 0.3 × writes by default), so one number says whether the mix holds.
+ */
+export function judgeSlo(input: SloInput, t: SloTargets): SloVerdict {
+  const checks: SloCheck[] = [];
+  const required =
+    input.workload === 'read'
+      ? t.readOpsPerSec
+      : input.workload === 'write'
+        ? t.writeOpsPerSec
+        : input.readRatio * t.readOpsPerSec + (1 - input.readRatio) * t.writeOpsPerSec;
+  checks.push({
+    name: 'throughput_ops_per_second',
+    passed: input.totalOpsPerSec >= required,
+    actual: input.totalOpsPerSec,
+    target: `>= ${round(required)}`,
+  });
+  checks.push({
+    name: 'p99_latency_ms',
+    passed: input.p99Ms < t.p99Ms,
+    actual: input.p99Ms,
+    target: `< ${t.p99Ms}`,
+  });
+  const ratio = input.total === 0 ? 0 : input.failed / input.total;
+  checks.push({
+    name: 'error_ratio',
+    passed: ratio <= t.maxErrorRatio,
+    actual: ratio,
+    target: `<= ${t.maxErrorRatio}`,
+  });
+  return { passed: checks.every((c) => c.passed), checks };
+}
+
+/** `etcdctl check perf` load profiles (etcdctl v3.4 `check perf --load`). */
+export type ProfileName = 's' | 'm' | 'l' | 'xl';
+export const PROFILES: Record<ProfileName, { limit: number; clients: number }> = {
+  s: { limit: 150, clients: 50 },
+  m: { limit: 1_000, clients: 200 },
+  l: { limit: 8_000, clients: 500 },
+  xl: { limit: 15_000, clients: 1_000 },
+};
+/** check perf's fixed shape: 60 s, 256-byte keys, 1 KiB values, one connection per client. */
+export const PROFILE_DURATION_MS = 60_000;
+export const PROFILE_KEY_SIZE = 256;
+export const PROFILE_VAL_SIZE = 1024;
+
+/** check perf's pass criteria: no errors, throughput > 90 % of the limit, slowest ≤ 0.5 s, stddev ≤ 0.1 s. */
+export function judgeProfile(
+  profile: ProfileName,
+  r: { opsPerSec: number; failed: number; maxMs: number; stddevMs: number },
+): SloVerdict {
+  const limit = PROFILES[profile].limit;
+  const checks: SloCheck[] = [
+    { name: 'errors', passed: r.failed === 0, actual: r.failed, target: '== 0' },
+    {
+      name: 'throughput_ratio_of_limit',
+      passed: r.opsPerSec / limit > 0.9,
+      actual: r.opsPerSec / limit,
+      target: '> 0.9',
+    },
+    { name: 'slowest_request_ms', passed: r.maxMs <= 500, actual: r.maxMs, target: '<= 500' },
+    { name: 'stddev_ms', passed: r.stddevMs <= 100, actual: r.stddevMs, target: '<= 100' },
+  ];
+  return { passed: checks.every((c) => c.passed), checks };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

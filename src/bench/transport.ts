@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import type { TlsFiles } from '../config/types.js';
+import { ConfigError } from '../util/errors.js';
+import {
+  KV_PUT,
+  KV_RANGE,
+  putTemplate,
+  rangeTemplate,
+  writeKeyNumber,
+  type BodyTemplate,
+} from './etcd-proto.js';
+import { GrpcH2Connection, type H2Target, type UnaryCallback } from './h2-grpc.js';
+
+/** What one benchmark client can do; `n` is the key number (see writeKeyNumber). Callbacks never run synchronously. */
+export interface ClientHandle {
+  put(n: number, cb: UnaryCallback): void;
+  get(n: number, cb: UnaryCallback): void;
+}
+
+/** A set of connections the benchmark's clients are spread over. */
+export interface Transport {
+  readonly name: 'lean' | 'etcd3';
+  /** Handle for client `i` (client i uses connection i mod conns, as etcd's benchmark tool does). */
+  client(i: number): ClientHandle;
+  close(): Promise<void>;
+}
+
+/** Key and value layout shared by every client of one run. */
+export interface PayloadSpec {
+  prefix: Buffer;
+  keySize: number;
+  valSize: number;
+  serializable: boolean;
+}
+
+export interface ConnectSpec {
+  endpoints: readonly string[];
+  conns: number;
+  tls?: TlsFiles;
+  dialTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** Parses `http://host:port`, `https://host:port` or `host:port` into a dial target. */
+export function parseEndpoint(endpoint: string, tlsFiles?: TlsFiles): H2Target {
+  const withScheme = /^[a-z]+:\/\//i.test(endpoint)
+    ? endpoint
+    : `${tlsFiles?.caFile || tlsFiles?.certFile ? 'https' : 'http'}://${endpoint}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch (err) {
+    throw new ConfigError('endpoints', `not a URL or host:port: ${endpoint}`, { cause: err });
+  }
+  const secure = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (secure ? 443 : 2379));
+  if (!secure) return { host, port };
+  const read = (f?: string): Buffer | undefined => (f ? readFileSync(f) : undefined);
+  return {
+    host,
+    port,
+    tls: { ca: read(tlsFiles?.caFile), cert: read(tlsFiles?.certFile), key: read(tlsFiles?.keyFile) },
+  };
+}
+
+/**
+ * The hand-framed HTTP/2 path: `conns` connections, connection k dialled to endpoint k mod #endpoints
+ * (etcd's benchmark tool in 3.4–3.6 pins each connection to one endpoint the same way).
+ */
+export async function connectLean(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
+  const targets = spec.endpoints.map((e) => parseEndpoint(e, spec.tls));
+  const settled = await Promise.allSettled(
+    Array.from({ length: spec.conns }, (_, k) =>
+      GrpcH2Connection.connect(targets[k % targets.length]!, {
+        timeoutMs: spec.dialTimeoutMs,
+        callTimeoutMs: spec.requestTimeoutMs,
+      }),
+    ),
+  );
+  const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const c of conns) c.close();
+    throw failed.reason;
+  }
+  const value = Buffer.alloc(payload.valSize, 'v');
+  const put = putTemplate(payload.prefix, payload.keySize, value);
+  const range = rangeTemplate(payload.prefix, payload.keySize, payload.serializable);
+  return {
+    name: 'lean',
+    client: (i) => new LeanClient(conns[i % conns.length]!, put, range, payload.keySize),
+    close: async () => {
+      for (const c of conns) c.close();
+    },
+  };
+}
+
+class LeanClient implements ClientHandle {
+  private n = 0;
+  private readonly putMethod: number;
+  private readonly rangeMethod: number;
+  // Writers are bound once so a call allocates nothing but its stream-map entry.
+  private readonly writePut = (dst: Buffer, off: number): void => this.fill(this.putBody, dst, off);
+  private readonly writeRange = (dst: Buffer, off: number): void => this.fill(this.rangeBody, dst, off);
+
+  constructor(
+    private readonly conn: GrpcH2Connection,
+    private readonly putBody: BodyTemplate,
+    private readonly rangeBody: BodyTemplate,
+    private readonly keySize: number,
+  ) {
+    this.putMethod = conn.method(KV_PUT);
+    this.rangeMethod = conn.method(KV_RANGE);
+  }
+
+  put(n: number, cb: UnaryCallback): void {
+    this.n = n;
+    this.conn.unary(this.putMethod, this.putBody.bytes.length, this.writePut, cb);
+  }
+
+  get(n: number, cb: UnaryCallback): void {
+    this.n = n;
+    this.conn.unary(this.rangeMethod, this.rangeBody.bytes.length, this.writeRange, cb);
+  }
+
+  private fill(t: BodyTemplate, dst: Buffer, off: number): void {
+    t.bytes.copy(dst, off);
+    writeKeyNumber(dst, off + t.keyOffset, this.keySize, this.n);
+  }
+}
