@@ -29,6 +29,7 @@ export function createExporterMetrics(
   getState: () => readonly ExposedState[],
   log: { warn: (obj: object, msg: string) => void },
   version: string,
+  clusterTags: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
 ): ExporterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'etcd_monitor_' });
@@ -43,6 +44,7 @@ export function createExporterMetrics(
     labelNames: ['version', 'nodejs_version'],
     registers: [registry],
   }).set({ version, nodejs_version: process.version }, 1);
+  registerClusterTags(registry, clusterTags);
   const probeDuration = new Histogram({
     name: 'etcd_monitor_probe_duration_seconds',
     help: 'Client-seen latency of the active probe: a put (write) and a linearizable get (read) of a lease-bound key through each member.',
@@ -57,6 +59,25 @@ export function createExporterMetrics(
     registers: [registry],
   });
   return { registry, probeDuration, probeSuccess };
+}
+
+/** Tags from the config file as one info series per cluster, for joins in PromQL (`* on (cluster) group_left`). */
+function registerClusterTags(
+  registry: Registry,
+  clusterTags: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): void {
+  const keys = [...new Set(Object.values(clusterTags).flatMap((tags) => Object.keys(tags)))]
+    .filter((k) => k !== 'cluster')
+    .sort();
+  const gauge = new Gauge({
+    name: 'etcd_monitor_cluster_tags_info',
+    help: 'Always 1; the tags configured for each cluster (clusters[].tags in the config file) as labels.',
+    labelNames: ['cluster', ...keys],
+    registers: [registry],
+  });
+  for (const [cluster, tags] of Object.entries(clusterTags)) {
+    gauge.set({ cluster, ...Object.fromEntries(keys.map((k) => [k, tags[k] ?? ''])) }, 1);
+  }
 }
 
 function register(

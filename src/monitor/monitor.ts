@@ -49,7 +49,12 @@ export class Monitor {
         probeLabel: new Map(),
       });
     }
-    this.metrics = createExporterMetrics(() => this.states(), log, VERSION);
+    this.metrics = createExporterMetrics(
+      () => this.states(),
+      log,
+      VERSION,
+      Object.fromEntries(config.clusters.map((c) => [c.name, c.tags])),
+    );
   }
 
   /** Runs the first rounds (so /ready means data is there), then schedules the rest. */

@@ -30,13 +30,16 @@ export function createClusterRoutes(monitor: Monitor): Router {
 
   router.get('/clusters', (_req, res) => {
     res.json({
-      clusters: monitor
-        .states()
-        .map(({ view }) => ({
-          name: view.cluster,
-          healthy: view.quorumAvailable && view.hasLeader,
-          members: view.votingMembers,
-        })),
+      clusters: monitor.config.clusters.map((c) => {
+        const view = monitor.view(c.name);
+        return {
+          name: c.name,
+          endpoints: c.endpoints,
+          tags: c.tags,
+          healthy: view ? view.quorumAvailable && view.hasLeader : null,
+          members: view?.votingMembers ?? null,
+        };
+      }),
     });
   });
 
