@@ -55,7 +55,11 @@ const isUnary = (l: Readonly<Record<string, string>>) => l['grpc_type'] === 'una
 /** Derives a member's figures; rates need the previous scrape and are left out across a restart. */
 export function deriveMemberRates(previous: TimedMetrics | undefined, current: TimedMetrics): MemberRates {
   const m = current.metrics;
-  const p = previous?.metrics;
+  // A restart resets every counter; one that has since grown past its old value would yield a wrong rate.
+  const restarted =
+    previous !== undefined &&
+    sumOf(previous.metrics, 'process_start_time_seconds') !== sumOf(m, 'process_start_time_seconds');
+  const p = restarted ? undefined : previous?.metrics;
   const seconds = previous ? (current.at - previous.at) / 1000 : 0;
   const rate = (
     family: string,
