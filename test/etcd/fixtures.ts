@@ -51,11 +51,12 @@ interface CaptureLog {
   readonly captured: readonly { readonly file: string; readonly receivedAt: number }[];
 }
 
-/** Unix ms when a capture of `load/` arrived, as recorded by its capture script. */
-export function loadCapturedAt(file: string): number {
-  const log = fixtureJson('load/captures.json') as unknown as CaptureLog;
-  const entry = log.captured.find((c) => `load/${c.file}` === file || c.file === file);
-  if (!entry) throw new Error(`load/captures.json has no entry for ${file}`);
+/** Unix ms when a capture of `load/` or `nospace/` arrived, as recorded by its capture script. */
+export function capturedAt(file: string): number {
+  const [dir, name] = file.split('/');
+  const log = fixtureJson(`${dir}/captures.json`) as unknown as CaptureLog;
+  const entry = log.captured.find((c) => c.file === name);
+  if (!entry) throw new Error(`${dir}/captures.json has no entry for ${name}`);
   return entry.receivedAt;
 }
 
