@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openHistoryStore } from '../alerts/history-store.js';
 import { createAlertRoutes } from '../alerts/routes.js';
+import { createBenchmarkRoutes } from '../bench/api-routes.js';
 import { resolveConfig } from '../config/resolve.js';
 import { Monitor } from '../monitor/monitor.js';
 import { createLogger } from '../util/logger.js';
@@ -17,7 +18,11 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
   mkdirSync(config.dataDir, { recursive: true });
   const monitor = new Monitor(config, log);
   const alertHistory = await openHistoryStore(config.dataDir, log);
-  const app = createApp({ monitor, log, apiRouters: [createAlertRoutes({ log, store: alertHistory })] });
+  const app = createApp({
+    monitor,
+    log,
+    apiRouters: [createAlertRoutes({ log, store: alertHistory }), createBenchmarkRoutes({ config, log })],
+  });
   const server = app.listen(config.api.port, config.api.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -43,7 +48,11 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
     }, SHUTDOWN_LIMIT_MS);
     force.unref();
     server.closeAllConnections?.();
-    Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), monitor.stop(), alertHistory.close()])
+    Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      monitor.stop(),
+      alertHistory.close(),
+    ])
       .then(() => {
         log.info('stopped');
         log.flush?.();
