@@ -1,29 +1,24 @@
 import { C, UID, clusterVar } from './common.js';
 import type { DashboardSpec, PanelSpec } from './lib.js';
 
-/** Series the benchmark job publishes (src/bench); kept in one place so a rename touches one line. */
-export const BENCH = {
-  throughput: 'etcd_monitor_benchmark_throughput_ops_per_second',
-  latency: 'etcd_monitor_benchmark_latency_seconds',
-  errors: 'etcd_monitor_benchmark_errors_total',
-  slo: 'etcd_monitor_benchmark_slo_pass',
-  lastRun: 'etcd_monitor_benchmark_last_run_timestamp_seconds',
-} as const;
+// The benchmark sidecar (`etcd-monitor bench --serve`, src/bench/metrics.ts) labels its series by workload
+// and operation only; the `cluster` label is a target label set in Prometheus' scrape config
+// (prometheus/prometheus.yml), as Prometheus' conventions place it.
 
-const NO_RUN = 'no benchmark has run against this cluster in the time range';
-
-const latency = (q: number): PanelSpec['targets'][number] => ({
-  expr: `histogram_quantile(${q}, sum by (workload, le) (increase(${BENCH.latency}_bucket{${C}}[$__range])))`,
-  legend: `p${q * 100} {{workload}}`,
-  emptyWhenHealthy: NO_RUN,
-});
+const timeseries = (
+  title: string,
+  description: string,
+  unit: string,
+  targets: PanelSpec['targets'],
+  extra: Partial<PanelSpec> = {},
+): PanelSpec => ({ kind: 'timeseries', title, description, unit, targets, w: 12, h: 8, ...extra });
 
 /** Benchmark results over time: throughput, latency quantiles, errors and SLO verdicts per workload. */
 export const benchmark: DashboardSpec = {
   uid: UID.bench,
   title: 'etcd / Benchmark',
   description:
-    "Results of etcd-monitor's benchmark job against a cluster: throughput and latency quantiles per workload over time, errors by gRPC code, and whether each run met its SLO.",
+    "Results of etcd-monitor's benchmark sidecar against a cluster: throughput and latency quantiles per workload and operation over time, errors by gRPC code, SLO verdicts against the configured targets, and the disk check.",
   tags: ['etcd', 'benchmark'],
   variables: [clusterVar],
   timeFrom: 'now-24h',
@@ -35,15 +30,14 @@ export const benchmark: DashboardSpec = {
           kind: 'stat',
           title: 'SLO verdict',
           description:
-            'Whether the latest run of each workload met its SLO (throughput, p99 latency and error budget).',
-          w: 10,
+            'Whether the latest run of each workload met its SLO: throughput target, p99 latency target and error budget.',
+          w: 6,
           h: 5,
           textMode: 'value_and_name',
           targets: [
             {
-              expr: `max by (workload) (${BENCH.slo}{${C}})`,
+              expr: `max by (workload) (etcd_monitor_benchmark_slo_passed{${C}})`,
               legend: '{{workload}}',
-              emptyWhenHealthy: NO_RUN,
             },
           ],
           mappings: [
@@ -54,94 +48,172 @@ export const benchmark: DashboardSpec = {
         {
           kind: 'stat',
           title: 'Throughput',
-          description: 'Operations per second the latest run of each workload sustained.',
-          w: 10,
+          description: 'Successful calls per second in the latest run, by workload and operation.',
+          w: 6,
           h: 5,
           unit: 'ops',
           textMode: 'value_and_name',
           thresholds: [[null, 'blue']],
           targets: [
             {
-              expr: `max by (workload) (${BENCH.throughput}{${C}})`,
-              legend: '{{workload}}',
-              emptyWhenHealthy: NO_RUN,
+              expr: `max by (workload, operation) (etcd_monitor_benchmark_throughput_ops_per_second{${C}})`,
+              legend: '{{workload}} {{operation}}',
             },
           ],
         },
         {
           kind: 'stat',
-          title: 'Last run',
-          description: 'Time since the latest benchmark run against this cluster finished.',
-          w: 4,
+          title: 'p99 latency',
+          description:
+            '99th percentile call latency of the latest run (HDR histogram of every call), by workload and operation; red above the default SLO of 100 ms.',
+          w: 6,
+          h: 5,
+          unit: 's',
+          textMode: 'value_and_name',
+          thresholds: [
+            [null, 'green'],
+            [0.1, 'red'],
+          ],
+          targets: [
+            {
+              expr: `max by (workload, operation) (etcd_monitor_benchmark_last_run_latency_seconds{${C}, quantile="0.99"})`,
+              legend: '{{workload}} {{operation}}',
+            },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Since last run',
+          description: 'Time since the latest run of each workload finished (or gave up).',
+          w: 6,
           h: 5,
           unit: 's',
           decimals: 0,
+          textMode: 'value_and_name',
           thresholds: [[null, 'text']],
-          targets: [{ expr: `time() - max(${BENCH.lastRun}{${C}})`, emptyWhenHealthy: NO_RUN }],
+          targets: [
+            {
+              expr: `time() - max by (workload) (etcd_monitor_benchmark_last_run_timestamp_seconds{${C}})`,
+              legend: '{{workload}}',
+            },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'SLO targets',
+          description:
+            'Targets every run is judged against: read and write operations per second, and p99 latency in seconds.',
+          w: 12,
+          h: 4,
+          unit: 'short',
+          textMode: 'value_and_name',
+          thresholds: [[null, 'text']],
+          targets: [
+            { expr: `max by (target) (etcd_monitor_benchmark_slo_target{${C}})`, legend: '{{target}}' },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Disk check',
+          description:
+            "Whether the last disk check (etcd's fio recipe: 2300-byte writes with fdatasync) met etcd's guidance of fdatasync p99 below 10 ms, and that p99.",
+          w: 12,
+          h: 4,
+          textMode: 'value_and_name',
+          unit: 'short',
+          targets: [
+            {
+              expr: `max by (dir) (etcd_monitor_benchmark_disk_check_passed{${C}})`,
+              legend: 'passed {{dir}}',
+              emptyWhenHealthy: 'the sidecar runs the disk check only when given a directory to test',
+            },
+          ],
+          mappings: [
+            { value: 1, text: 'PASS', color: 'green' },
+            { value: 0, text: 'FAIL', color: 'red' },
+          ],
         },
       ],
     },
     {
       title: 'Results over time',
       panels: [
-        {
-          kind: 'timeseries',
-          title: 'Throughput by workload',
-          description: 'Operations per second of each run, by workload.',
-          w: 12,
-          h: 8,
-          unit: 'ops',
-          targets: [
+        timeseries(
+          'Throughput by workload',
+          'Successful calls per second of each run, by workload and operation.',
+          'ops',
+          [
             {
-              expr: `max by (workload) (${BENCH.throughput}{${C}})`,
+              expr: `max by (workload, operation) (etcd_monitor_benchmark_throughput_ops_per_second{${C}})`,
+              legend: '{{workload}} {{operation}}',
+            },
+          ],
+        ),
+        timeseries(
+          'Latency quantiles per run',
+          'Median, 99th and 99.9th percentile call latency of each run, by workload and operation.',
+          's',
+          [
+            {
+              expr: `max by (workload, operation, quantile) (etcd_monitor_benchmark_last_run_latency_seconds{${C}, quantile=~"0.5|0.99|0.999"})`,
+              legend: '{{workload}} {{operation}} q{{quantile}}',
+            },
+          ],
+          {
+            thresholds: [
+              [null, 'green'],
+              [0.1, 'red'],
+            ],
+          },
+        ),
+        timeseries(
+          'Latency during runs',
+          'p50 and p99 of calls made within each interval, from the cumulative latency histogram (buckets with exact edges at 10, 25 and 100 ms); gaps between runs.',
+          's',
+          [0.5, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (workload, operation, le) (rate(etcd_monitor_benchmark_request_duration_seconds_bucket{${C}}[$__rate_interval])))`,
+            legend: `p${q * 100} {{workload}} {{operation}}`,
+          })),
+        ),
+        timeseries(
+          'SLO verdicts',
+          '1 while the latest run of a workload passed its SLO, 0 while it failed.',
+          'none',
+          [
+            {
+              expr: `max by (workload) (etcd_monitor_benchmark_slo_passed{${C}})`,
               legend: '{{workload}}',
-              emptyWhenHealthy: NO_RUN,
             },
           ],
-        },
-        {
-          kind: 'timeseries',
-          title: 'SLO verdicts',
-          description: '1 while the latest run of a workload passed its SLO, 0 while it failed.',
-          w: 12,
-          h: 8,
-          unit: 'none',
-          min: 0,
-          max: 1,
-          targets: [
+          { min: 0, max: 1 },
+        ),
+        timeseries(
+          'Errors by code',
+          'Failed benchmark calls per second by workload, operation and gRPC code (calls are never retried, so every failure counts).',
+          'ops',
+          [
             {
-              expr: `max by (workload) (${BENCH.slo}{${C}})`,
-              legend: '{{workload}}',
-              emptyWhenHealthy: NO_RUN,
+              expr: `sum by (workload, operation, code) (rate(etcd_monitor_benchmark_errors_total{${C}}[$__rate_interval]))`,
+              legend: '{{workload}} {{operation}} {{code}}',
+              emptyWhenHealthy: 'a code appears only once a call has failed with it',
             },
           ],
-        },
-        {
-          kind: 'timeseries',
-          title: 'Latency quantiles',
-          description:
-            'Median, 90th and 99th percentile request latency by workload, over the runs in the time range (from the latency histogram).',
-          w: 12,
-          h: 8,
-          unit: 's',
-          targets: [latency(0.5), latency(0.9), latency(0.99)],
-        },
-        {
-          kind: 'timeseries',
-          title: 'Errors by code',
-          description:
-            'Failed benchmark requests by workload and gRPC code in the time range (retries are off, so every failure counts).',
-          w: 12,
-          h: 8,
-          unit: 'short',
-          targets: [
+        ),
+        timeseries(
+          'Runs and client cost',
+          'Runs per hour by result (completed, or error when a run could not finish), and client CPU per call: high values mean the client, not etcd, limited the result.',
+          'short',
+          [
             {
-              expr: `sum by (workload, code) (increase(${BENCH.errors}{${C}}[$__range]))`,
-              legend: '{{workload}} {{code}}',
-              emptyWhenHealthy: 'errors are counted per code only once a request fails',
+              expr: `sum by (workload, result) (increase(etcd_monitor_benchmark_runs_total{${C}}[1h]))`,
+              legend: '{{workload}} {{result}} runs/h',
+            },
+            {
+              expr: `max by (workload) (etcd_monitor_benchmark_client_cpu_seconds_per_operation{${C}})`,
+              legend: '{{workload}} CPU s/op',
             },
           ],
-        },
+        ),
       ],
     },
   ],
