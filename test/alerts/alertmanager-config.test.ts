@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderRules } from '../../src/alerts/rules/render.js';
 import { SHIPPED_ALERTMANAGER_CONFIG, SHIPPED_ALERTMANAGER_DIR } from '../support/alertmanager.js';
 
 const AMTOOL = process.env.AMTOOL_BIN ?? 'amtool';
@@ -53,6 +54,41 @@ describe('shipped alertmanager.yml', () => {
     // The check has teeth: a wrong expectation makes amtool fail.
     const wrong = amtool([...args, '--verify.receivers=nobody', ...pairs]);
     expect(wrong.status).toBe(1);
+  });
+
+  it('routes every bundled alert rule to the receivers of its severity', () => {
+    const expected: Record<string, string> = {
+      critical: `${HISTORY},critical`,
+      warning: `${HISTORY},warning`,
+      info: `${HISTORY},info`,
+    };
+    const seen = new Set<string>();
+    for (const group of renderRules().groups) {
+      for (const rule of group.rules) {
+        if (!('alert' in rule)) continue;
+        const labels = { cluster: 'prod', ...rule.labels, alertname: rule.alert };
+        const key = JSON.stringify(labels);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const want = expected[labels.severity ?? ''];
+        expect(want, `${rule.alert} has severity ${labels.severity}`).toBeDefined();
+        const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+        const { status, out } = amtool([
+          'config',
+          'routes',
+          'test',
+          `--config.file=${SHIPPED_ALERTMANAGER_CONFIG}`,
+          `--verify.receivers=${want}`,
+          ...pairs,
+        ]);
+        expect({ alert: rule.alert, status, out: out.trim().split('\n')[0] }).toEqual({
+          alert: rule.alert,
+          status: 0,
+          out: want,
+        });
+      }
+    }
+    expect(seen.size).toBeGreaterThan(20);
   });
 
   it('groups by cluster and alert name with a 5-minute repeat window', () => {
