@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { LoadResult, LoadRun } from './exporter-load.js';
+import type { RoundResult } from './exporter-round.js';
+import { round } from './exporter-stats.js';
+
+/** Targets from the issue. */
+export const TARGETS = { roundRatio: 1.5, p99Ms: 25, rssBytes: 150 * 2 ** 20 } as const;
+
+/** Where and with what the numbers were taken. */
+export interface MachineInfo {
+  readonly date: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryBytes: number;
+  readonly loadAverageAtStart: number[];
+  readonly node: string;
+  readonly etcd: string;
+}
+
+/** Everything the benchmark writes to bench/results/exporter-bench.json. */
+export interface BenchReport {
+  readonly machine: MachineInfo;
+  readonly setup: {
+    clusters: number;
+    membersPerCluster: number;
+    keysPerCluster: number;
+    metricsInterval: string;
+  };
+  readonly round: RoundResult;
+  readonly load: LoadResult;
+  /** The load run the P99 target is judged on (the issue's 10-connection shape). */
+  readonly judgedRun: LoadRun;
+  readonly verdict: { readonly roundRatio: boolean; readonly p99: boolean; readonly rss: boolean };
+  readonly loadAverageAtEnd: number[];
+}
+
+/** Reads the machine description once, at the start of the run. */
+export function machineInfo(): MachineInfo {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const etcd = execFileSync(process.env.ETCD_BIN ?? 'etcd', ['--version'], { encoding: 'utf8' });
+  return {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    loadAverageAtStart: os.loadavg().map((l) => round(l, 2)),
+    node: process.version,
+    etcd: /etcd Version:\s*(\S+)/.exec(etcd)?.[1] ?? etcd.trim(),
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const pass = (ok: boolean) => (ok ? 'pass' : '**FAIL**');
+
+/** Markdown of one report, written next to the JSON. */
+export function renderMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const lines = [
+    '# Exporter benchmark',
+    '',
+    `Date ${m.date}; ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)} RAM, load average at start ${m.loadAverageAtStart.join(' / ')}, at end ${r.loadAverageAtEnd.join(' / ')};`,
+    `Node ${m.node}, etcd ${m.etcd}; ${r.setup.clusters} clusters × ${r.setup.membersPerCluster} members on loopback, ${r.setup.keysPerCluster} keys each; exporter metrics interval ${r.setup.metricsInterval}, run as ${r.load.runtime}.`,
+    '',
+    '| Measure | Result | Target | Verdict |',
+    '|---|---|---|---|',
+    `| One complete collection round (all clusters concurrently + derive + re-expose render), median of ${r.round.repetitions} | ${round(r.round.roundMs.median)} ms | | |`,
+    `| Raw concurrent fetch of all ${r.setup.clusters * r.setup.membersPerCluster} members' /metrics, median of ${r.round.repetitions} | ${round(r.round.rawFetchMs.median)} ms | | |`,
+    `| Round / raw | ${round(r.round.ratio, 2)}× | ≤ ${TARGETS.roundRatio}× | ${pass(r.verdict.roundRatio)} |`,
+    `| /metrics latency P50 / P99 (${r.judgedRun.connections} connections, ${r.judgedRun.durationSeconds} s) | ${r.judgedRun.latencyMs.p50} / ${r.judgedRun.latencyMs.p99} ms | P99 ≤ ${TARGETS.p99Ms} ms | ${pass(r.verdict.p99)} |`,
+    `| Exporter RSS: max sampled under load / peak (VmHWM) | ${mib(r.load.rss.maxSampledBytes)} / ${mib(r.load.rss.hwmBytes)} | ≤ ${mib(TARGETS.rssBytes)} | ${pass(r.verdict.rss)} |`,
+    '',
+    `Round split (medians): collect ${round(r.round.roundPartsMs.collect)} ms, derive ${round(r.round.roundPartsMs.derive, 2)} ms, re-expose render ${round(r.round.roundPartsMs.render)} ms. Raw bytes per round ${mib(r.round.rawBytesPerRound)}; re-exposed text ${mib(r.round.reexposedBytes)} (${r.round.reexposedLines} lines).`,
+    `Raw samples (ms): ${r.round.rawFetchMs.samples.map((s) => round(s)).join(', ')}; round samples (ms): ${r.round.roundMs.samples.map((s) => round(s)).join(', ')}.`,
+    '',
+    `Exporter: ready ${r.load.startupToReadyMs} ms after start; one /metrics response ${mib(r.load.scrape.bytes)} (${r.load.scrape.lines} samples); sequential scrape median ${round(r.load.scrape.sequentialMedianMs)} ms; idle RSS ${mib(r.load.rss.idleBytes)}.`,
+    '',
+    '| Connections | Accept-Encoding | req/s | P50 ms | P90 ms | P99 ms | max ms | MiB/s | exporter CPU (cores) | RSS max | errors / non-2xx |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.load.runs.map(
+      (run) =>
+        `| ${run.connections} | ${run.acceptEncoding ?? '—'} | ${round(run.requestsPerSecond)} | ${run.latencyMs.p50} | ${run.latencyMs.p90} | ${run.latencyMs.p99} | ${run.latencyMs.max} | ${round(run.bytesPerSecond / 2 ** 20)} | ${round(run.exporterCpuCores, 2)} | ${mib(run.rssMaxBytes)} | ${run.errors} / ${run.non2xx} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
