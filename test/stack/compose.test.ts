@@ -4,6 +4,9 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Argv } from 'yargs';
+import { benchCommand } from '../../src/bench/commands.js';
+import { benchOptionsFromFlags, parseWorkload, type BenchFlags } from '../../src/bench/options.js';
 import { givenFlags, withConfigFlags } from '../../src/cli.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import {
@@ -17,6 +20,16 @@ import {
   type ComposeService,
 } from './compose-files.js';
 
+const promConfig = () =>
+  yaml.load(readFileSync(path.join(ROOT, 'prometheus/prometheus.yml'), 'utf8')) as {
+    rule_files: string[];
+    alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    scrape_configs: Array<{
+      job_name: string;
+      static_configs: Array<{ targets: string[]; labels?: Record<string, string> }>;
+    }>;
+  };
+
 let config: ComposeConfig;
 let tmp: string;
 const service = (name: string): ComposeService => {
@@ -24,6 +37,9 @@ const service = (name: string): ComposeService => {
   if (!s) throw new Error(`docker-compose.yml has no service "${name}"`);
   return s;
 };
+/** Flags of a service's command, as the exporter's flag parser would receive them. */
+const flagsFromCommand = (name: string): Record<string, unknown> =>
+  Object.fromEntries(flagsOf(service(name).command ?? []));
 const helpOf = async (bin: string) => {
   // Some of these print --help on stderr and exit non-zero; either way the text is what matters.
   const r = await run(bin, ['--help']).catch((err: { stdout?: string; stderr?: string }) => err);
@@ -103,6 +119,36 @@ describe('docker-compose.yml', () => {
     expect(exporter.volumes?.some((v) => v.split(':')[1] === resolved.dataDir)).toBe(true);
   });
 
+  it("gives the benchmark sidecar only flags `etcd-monitor bench` accepts, scraped as the exporter's cluster", async () => {
+    const bench = service('bench');
+    expect(bench.build).toEqual(service('exporter').build);
+    const [sub, ...args] = bench.command ?? [];
+    expect(sub).toBe('bench');
+    const builder = benchCommand.builder as (y: Argv) => Argv;
+    const argv = (await builder(yargs(args))
+      .strict()
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new Error(msg);
+      })
+      .parseAsync()) as Record<string, unknown>;
+    expect(argv.serve).toBe(true);
+    const flags = givenFlags(argv);
+    const resolved = resolveConfig({ flags, env: {} });
+    const options = benchOptionsFromFlags({ ...(flags as BenchFlags), type: 'write' }, resolved);
+    expect(options.endpoints).toEqual(
+      resolveConfig({ flags: flagsFromCommand('exporter'), env: {} }).clusters[0]?.endpoints,
+    );
+    for (const t of String(argv.type).split(',')) expect(parseWorkload(t)).toBe(t);
+    const port = Number(/:(\d+)$/.exec(String(argv.listen))?.[1]);
+    expect(bench.ports).toContain(`127.0.0.1:${port}:${port}/tcp`);
+    const job = promConfig().scrape_configs.find((j) => j.job_name === 'etcd-monitor-benchmark');
+    expect(job?.static_configs[0]?.targets).toEqual([`bench:${port}`]);
+    expect(job?.static_configs[0]?.labels?.cluster).toBe(
+      flagsOf(service('exporter').command ?? []).get('cluster-name'),
+    );
+  });
+
   it('gives etcd, Prometheus and Alertmanager only flags their binaries know', async () => {
     // Debian's binaries are older than the images (etcd 3.4 vs 3.5, Prometheus 2.42 vs 2.53, Alertmanager
     // 0.25 vs 0.27); a flag the old one knows is still accepted by the newer one.
@@ -131,16 +177,6 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Prometheus, Alertmanager and Grafana wiring', () => {
-  const promConfig = () =>
-    yaml.load(readFileSync(path.join(ROOT, 'prometheus/prometheus.yml'), 'utf8')) as {
-      rule_files: string[];
-      alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
-      scrape_configs: Array<{
-        job_name: string;
-        static_configs: Array<{ targets: string[]; labels?: Record<string, string> }>;
-      }>;
-    };
-
   it('prometheus.yml scrapes the exporter service and alerts the Alertmanager service', () => {
     const p = promConfig();
     const targets = (job: string) =>
