@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CollectorResult, MemberSnapshot } from '../../src/collect/snapshot.js';
+import type { ClusterSnapshot, CollectorResult, MemberSnapshot } from '../../src/collect/snapshot.js';
+import { latestMemberList, resolveMembers } from '../../src/derive/identity.js';
 import { parsePromText } from '../../src/etcd/parse-prom-text.js';
 import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
@@ -41,9 +42,9 @@ export const fixtureStatus = (file: string): MemberStatus => normaliseStatus(fix
 export const fixtureMemberList = (file: string): MemberListEntry[] => normaliseMemberList(fixtureJson(file));
 export const fixtureAlarms = (file: string): AlarmEntry[] => normaliseAlarms(fixtureJson(file));
 
-/** health.json normalised as the HTTP client does (`{"health":"true"}` → healthy). */
-export function fixtureHealth(): MemberHealth {
-  const body = fixtureJson('health.json');
+/** A /health capture normalised as src/etcd/http-client.ts does (`{"health":"true"}` → healthy). */
+export function fixtureHealth(file = 'health.json'): MemberHealth {
+  const body = fixtureJson(file);
   return { healthy: body['health'] === 'true', reason: String(body['reason'] ?? '') };
 }
 
@@ -141,4 +142,21 @@ export function healthyCluster() {
       third: clientUrlOf(list, third.id),
     },
   };
+}
+
+/** One configured endpoint and what it answered this round. */
+export interface EndpointAnswers {
+  readonly endpoint: string;
+  readonly answers: MemberAnswers;
+}
+
+/** A snapshot of `members` taken at `at`, and its members resolved the way deriveCluster does. */
+export function resolvedRound(members: readonly EndpointAnswers[], at = 1_000_000) {
+  const snapshot: ClusterSnapshot = {
+    cluster: 'fixtures',
+    takenAt: at,
+    members: members.map((m) => memberSnapshot(m.endpoint, at, m.answers)),
+  };
+  const list = latestMemberList(snapshot);
+  return { snapshot, list, resolved: resolveMembers(snapshot, list, new Map()) };
 }
