@@ -66,7 +66,7 @@ describe('shipped alertmanager.yml', () => {
     for (const group of renderRules().groups) {
       for (const rule of group.rules) {
         if (!('alert' in rule)) continue;
-        const labels = { cluster: 'prod', ...rule.labels, alertname: rule.alert };
+        const labels: Record<string, string> = { cluster: 'prod', ...rule.labels, alertname: rule.alert };
         const key = JSON.stringify(labels);
         if (seen.has(key)) continue;
         seen.add(key);
