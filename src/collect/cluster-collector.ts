@@ -70,6 +70,23 @@ export class ClusterCollector {
     );
   }
 
+  /**
+   * HashKV of every member at one revision: the lowest current revision among members, so each has it
+   * (a member that compacted past it answers with an error and is left out of the comparison).
+   */
+  async collectHashRound(): Promise<void> {
+    const revisions = [...this.members.values()].flatMap((m) =>
+      m.status?.ok ? [m.status.value.revision] : [],
+    );
+    if (revisions.length === 0) return;
+    const revision = Math.min(...revisions);
+    await Promise.all(
+      [...this.clients].map(([endpoint, client]) =>
+        this.run(endpoint, 'hashkv', () => client.hashKv(revision)),
+      ),
+    );
+  }
+
   /** Plain-data copy of the latest result of every collector for every member. */
   snapshot(): ClusterSnapshot {
     return {

@@ -1,8 +1,15 @@
 import type { ParsedMetrics } from '../etcd/prom-text.js';
-import type { AlarmEntry, MemberHealth, MemberListEntry, MemberStatus, ProbeResult } from '../etcd/types.js';
+import type {
+  AlarmEntry,
+  MemberHashKv,
+  MemberHealth,
+  MemberListEntry,
+  MemberStatus,
+  ProbeResult,
+} from '../etcd/types.js';
 
 /** Names of the per-member collectors; each reports its own success and duration. */
-export const COLLECTORS = ['metrics', 'status', 'members', 'alarms', 'health', 'probe'] as const;
+export const COLLECTORS = ['metrics', 'status', 'members', 'alarms', 'health', 'probe', 'hashkv'] as const;
 export type CollectorName = (typeof COLLECTORS)[number];
 
 /** Outcome of one collector against one member. `value` is present only when `ok`. */
@@ -20,6 +27,7 @@ export interface MemberSnapshot {
   readonly alarms?: CollectorResult<readonly AlarmEntry[]>;
   readonly health?: CollectorResult<MemberHealth>;
   readonly probe?: CollectorResult<ProbeResult>;
+  readonly hashkv?: CollectorResult<MemberHashKv>;
 }
 
 /** One point-in-time view of a cluster: plain data, the only input of the derive layer. */

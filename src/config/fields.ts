@@ -27,6 +27,17 @@ const duration: Parser<number> = (raw) => {
   return ms;
 };
 
+/** A duration, or 0 / "off" to disable the feature it schedules. */
+const durationOrOff: Parser<number> = (raw) => {
+  if (
+    raw === 0 ||
+    raw === false ||
+    (typeof raw === 'string' && ['0', 'off'].includes(raw.trim().toLowerCase()))
+  )
+    return 0;
+  return duration(raw);
+};
+
 const integer =
   (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> =>
   (raw) => {
@@ -183,6 +194,13 @@ export const FIELDS = {
     doc: "How often each member's /metrics, status, member list and alarms are collected",
     defaultValue: 10_000,
     parse: duration,
+    kind: 'string',
+  },
+  hashkvInterval: {
+    flag: 'hashkv-interval',
+    doc: "How often members' HashKV at a common revision is compared to catch silent divergence (0 or off disables; it scans the whole history)",
+    defaultValue: 300_000,
+    parse: durationOrOff,
     kind: 'string',
   },
   maxLatencyMs: {

@@ -60,6 +60,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
     requestTimeoutMs: values.requestTimeout,
     healthCheckIntervalMs: values.healthCheckInterval,
     metricsIntervalMs: values.metricsInterval,
+    hashkvIntervalMs: values.hashkvInterval,
     thresholds: Object.freeze({
       maxLatencyMs: values.maxLatencyMs,
       maxDbSizeBytes: values.maxDbSizeMb * 1024 * 1024,

@@ -32,6 +32,8 @@ export interface MonitorConfig {
   readonly requestTimeoutMs: number;
   readonly healthCheckIntervalMs: number;
   readonly metricsIntervalMs: number;
+  /** 0 when the HashKV consistency check is off. */
+  readonly hashkvIntervalMs: number;
   readonly thresholds: Thresholds;
   readonly api: { readonly host: string; readonly port: number };
   readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };

@@ -3,6 +3,7 @@ import type { Thresholds } from '../config/types.js';
 import { ALARM_TYPES } from '../etcd/types.js';
 import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
 import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
+import { deriveHashConsistency } from './hash-consistency.js';
 import { deriveLeadership } from './leadership.js';
 import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
 import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
@@ -82,7 +83,8 @@ export function deriveCluster(
   const partitionStreaks = new Map(
     PARTITION_REASONS.map((r) => [r, signals.has(r) ? (state.partitionStreaks.get(r) ?? 0) + 1 : 0]),
   );
-  const memberViews = members.map((m) =>
+  const hashes = deriveHashConsistency(members);
+  const memberViewsBase = members.map((m) =>
     memberView(
       m,
       metrics.get(m.endpoint)?.rates ?? {},
@@ -90,6 +92,13 @@ export function deriveCluster(
       leadership.leaderId,
       thresholds,
     ),
+  );
+  // Only members whose hash took part in a comparison get a verdict; the others stay unknown.
+  const comparedEndpoints = new Set(members.filter((r) => r.snapshot.hashkv?.ok).map((r) => r.endpoint));
+  const memberViews = memberViewsBase.map((m) =>
+    hashes.consistent !== undefined && comparedEndpoints.has(m.endpoint)
+      ? { ...m, hashMismatch: hashes.mismatched.includes(m.endpoint) }
+      : m,
   );
   const leaderMember =
     members.find((m) => m.id !== undefined && m.id === leadership.leaderId)?.name ??
@@ -119,6 +128,11 @@ export function deriveCluster(
     ...(leaders.lastChangeAt ? { lastLeaderChangeAt: leaders.lastChangeAt } : {}),
     clusterIds: [...new Set(members.flatMap((m) => (m.status ? [m.status.clusterId] : [])))],
     versions: [...new Set(members.flatMap((m) => (m.status ? [m.status.version] : [])))],
+    hashCheck: {
+      ...(hashes.revision !== undefined ? { revision: hashes.revision } : {}),
+      compared: hashes.compared,
+      ...(hashes.consistent !== undefined ? { consistent: hashes.consistent } : {}),
+    },
     alarms: memberViews.flatMap((m) => m.alarms.map((alarm) => ({ member: m.member, alarm }))),
     probe: {
       ...defined('readP50Seconds', percentile(probes.read, 0.5)),

@@ -66,6 +66,8 @@ export interface MemberView {
   readonly watchStreams?: number;
   readonly leaseStreams?: number;
   readonly leaderChangesSeen?: number;
+  /** Set after a HashKV comparison that included this member. */
+  readonly hashMismatch?: boolean;
 }
 
 export type PartitionReason =
@@ -100,6 +102,11 @@ export interface ClusterView {
   readonly clusterIds: readonly string[];
   readonly versions: readonly string[];
   readonly alarms: readonly { readonly member: string; readonly alarm: Exclude<AlarmType, 'NONE'> }[];
+  readonly hashCheck: {
+    readonly revision?: number;
+    readonly compared: number;
+    readonly consistent?: boolean;
+  };
   readonly probe: {
     readonly readP50Seconds?: number;
     readonly readP95Seconds?: number;

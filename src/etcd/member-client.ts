@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
-import { Etcd3, LeaseClient, type IOptions } from 'etcd3';
+import { Etcd3, LeaseClient, type IHashKVResponse, type IOptions } from 'etcd3';
 import type { TlsFiles } from '../config/types.js';
 import { MemberRequestError } from '../util/errors.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';
-import type { AlarmEntry, MemberListEntry, MemberStatus, ProbeResult } from './types.js';
+import type { AlarmEntry, MemberHashKv, MemberListEntry, MemberStatus, ProbeResult } from './types.js';
 
 /** TLS material read once from the configured files. */
 export interface TlsMaterial {
@@ -83,6 +83,19 @@ export class MemberClient {
     return normaliseAlarms(
       await this.call('alarm list', () => this.client.maintenance.alarm({ action: 'Get' })),
     );
+  }
+
+  /** Maintenance.HashKV at `revision`: a hash of the whole MVCC history up to it (expensive; run rarely). */
+  async hashKv(revision: number): Promise<MemberHashKv> {
+    // etcd3 1.1.2 calls grpc-js method "hashKV", but grpc-js names it "hashKv" (lodash camelCase of
+    // HashKV), so etcd3's own maintenance.hashKV always fails with "client[method] is not a function".
+    const pool = (
+      this.client as unknown as {
+        pool: { exec: (service: string, method: string, req: unknown) => Promise<IHashKVResponse> };
+      }
+    ).pool;
+    const res = await this.call('hashkv', () => pool.exec('Maintenance', 'hashKv', { revision }));
+    return { revision, hash: Number(res.hash), compactRevision: Number(res.compact_revision ?? 0) };
   }
 
   /**

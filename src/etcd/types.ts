@@ -51,3 +51,10 @@ export interface ProbeResult {
   readonly writeSeconds: number;
   readonly readSeconds: number;
 }
+
+/** Maintenance.HashKV of one member at one revision: comparable only between equal compact revisions. */
+export interface MemberHashKv {
+  readonly revision: number;
+  readonly hash: number;
+  readonly compactRevision: number;
+}

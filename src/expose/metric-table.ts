@@ -1,4 +1,4 @@
-import type { ClusterSnapshot } from '../collect/snapshot.js';
+import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView, MemberView } from '../derive/view.js';
 import { ALARM_TYPES } from '../etcd/types.js';
 import { PARTITION_REASONS } from '../derive/partition.js';
@@ -177,6 +177,20 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     points: cluster((v) => v.versions.length),
   },
   {
+    name: 'etcd_monitor_cluster_hash_consistent',
+    type: 'gauge',
+    labels: C,
+    help: 'Result of the last HashKV comparison (members hashed at one revision with equal compact revision): 1 all equal, 0 a member diverges; absent until two members were compared.',
+    points: cluster((v) => (v.hashCheck.consistent === undefined ? undefined : bool(v.hashCheck.consistent))),
+  },
+  {
+    name: 'etcd_monitor_cluster_hash_check_revision',
+    type: 'gauge',
+    labels: C,
+    help: 'Revision at which the last HashKV comparison hashed the members.',
+    points: cluster((v) => v.hashCheck.revision),
+  },
+  {
     name: 'etcd_monitor_last_collection_timestamp_seconds',
     type: 'gauge',
     labels: C,
@@ -330,6 +344,13 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
             ])
           : [],
       ),
+  },
+  {
+    name: 'etcd_monitor_member_hash_mismatch',
+    type: 'gauge',
+    labels: M,
+    help: "1 if this member's HashKV differed from the majority in the last comparison (silent data divergence).",
+    points: member((m) => m.hashMismatch),
   },
   {
     name: 'etcd_monitor_member_cpu_cores_used',
@@ -512,12 +533,10 @@ function collectorPoints(
 ): Point[] {
   return s.members.flatMap((m) => {
     const name = v.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
-    return (['metrics', 'status', 'members', 'alarms', 'health', 'probe'] as const).flatMap(
-      (collector): Point[] => {
-        const result = m[collector];
-        return result ? [[{ cluster: v.cluster, member: name, collector }, value(result)]] : [];
-      },
-    );
+    return COLLECTORS.flatMap((collector): Point[] => {
+      const result = m[collector];
+      return result ? [[{ cluster: v.cluster, member: name, collector }, value(result)]] : [];
+    });
   });
 }
 

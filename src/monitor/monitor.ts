@@ -5,7 +5,8 @@ import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive
 import type { ClusterView } from '../derive/view.js';
 import { ALL_METRICS } from '../expose/metric-table.js';
 import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
-import { renderReexposed } from '../expose/reexpose.js';
+import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
+import { assembleReexposed, renderFamilyChunks, type FamilyChunks } from '../expose/reexpose.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 
@@ -13,8 +14,11 @@ interface ClusterRuntime {
   readonly collector: ClusterCollector;
   state: DeriveState;
   latest?: ExposedState;
+  /** This cluster's re-exposed series from its last metrics round. */
+  reexposed?: FamilyChunks;
   metricsRunning: boolean;
   healthRunning: boolean;
+  hashkvRunning: boolean;
   probeSeenAt: Map<string, number>;
   /** Member label each endpoint's probe series carry, so a renamed member's old series can be removed. */
   probeLabel: Map<string, string>;
@@ -31,7 +35,7 @@ export class Monitor {
   readonly metrics: ExporterMetrics;
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private reexposed = '';
+  private readonly reexposedCache = new ExpositionCache();
   private started = false;
   private stopped = false;
 
@@ -45,6 +49,7 @@ export class Monitor {
         state: INITIAL_DERIVE_STATE,
         metricsRunning: false,
         healthRunning: false,
+        hashkvRunning: false,
         probeSeenAt: new Map(),
         probeLabel: new Map(),
       });
@@ -69,6 +74,10 @@ export class Monitor {
     for (const name of this.clusters.keys()) {
       this.timers.push(setInterval(() => void this.round(name, 'metrics'), this.config.metricsIntervalMs));
       this.timers.push(setInterval(() => void this.round(name, 'health'), this.config.healthCheckIntervalMs));
+      if (this.config.hashkvIntervalMs > 0) {
+        void this.round(name, 'hashkv');
+        this.timers.push(setInterval(() => void this.round(name, 'hashkv'), this.config.hashkvIntervalMs));
+      }
     }
   }
 
@@ -95,7 +104,12 @@ export class Monitor {
 
   /** Members' own series with cluster/member labels, as rendered after the last metrics round. */
   reexposedText(): string {
-    return this.reexposed;
+    return this.reexposedCache.get().plain.toString('utf8');
+  }
+
+  /** The same series as bytes, plain and gzipped, for the /metrics handler. */
+  reexposed(): Exposition {
+    return this.reexposedCache.get();
   }
 
   /** Stops the timers and closes every etcd connection. */
@@ -105,9 +119,9 @@ export class Monitor {
     await Promise.all([...this.clusters.values()].map((c) => c.collector.close()));
   }
 
-  private async round(name: string, kind: 'metrics' | 'health'): Promise<void> {
+  private async round(name: string, kind: 'metrics' | 'health' | 'hashkv'): Promise<void> {
     const runtime = this.clusters.get(name) as ClusterRuntime;
-    const flag = kind === 'metrics' ? 'metricsRunning' : 'healthRunning';
+    const flag = `${kind}Running` as const;
     if (runtime[flag] || this.stopped) {
       this.log.debug({ cluster: name, kind }, 'previous round still running; skipping this one');
       return;
@@ -115,7 +129,8 @@ export class Monitor {
     runtime[flag] = true;
     try {
       if (kind === 'metrics') await runtime.collector.collectMetricsRound();
-      else await runtime.collector.collectHealthRound();
+      else if (kind === 'health') await runtime.collector.collectHealthRound();
+      else await runtime.collector.collectHashRound();
       if (this.stopped) return;
       const snapshot = runtime.collector.snapshot();
       this.logTransitions(runtime.latest?.snapshot, snapshot);
@@ -123,7 +138,7 @@ export class Monitor {
       runtime.state = state;
       runtime.latest = { view, snapshot };
       this.observeProbes(runtime, view, snapshot);
-      if (kind === 'metrics' && this.config.reexpose.enabled) this.renderReexposed();
+      if (kind === 'metrics' && this.config.reexpose.enabled) await this.renderReexposed(runtime, view, snapshot);
       this.logRound(kind, view);
     } catch (err) {
       // Collectors never throw; reaching this is a bug, and the next round must still run.
@@ -161,15 +176,20 @@ export class Monitor {
     }
   }
 
-  private renderReexposed(): void {
-    const sources = this.states().flatMap(({ view, snapshot }) =>
-      snapshot.members.flatMap((m) => {
-        if (!m.metrics?.ok) return [];
-        const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
-        return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
-      }),
-    );
-    this.reexposed = renderReexposed(sources, this.config.reexpose.allow, OWN_NAMES);
+  /** Re-renders only this cluster's series, then merges every cluster's last rendering. */
+  private async renderReexposed(
+    runtime: ClusterRuntime,
+    view: ClusterView,
+    snapshot: ClusterSnapshot,
+  ): Promise<void> {
+    const sources = snapshot.members.flatMap((m) => {
+      if (!m.metrics?.ok) return [];
+      const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
+      return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
+    });
+    runtime.reexposed = renderFamilyChunks(sources, this.config.reexpose.allow, OWN_NAMES);
+    const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
+    await this.reexposedCache.update(assembleReexposed(parts));
   }
 
   /** One log line when a collector starts failing against a member and one when it recovers, not one per round. */

@@ -78,6 +78,22 @@ describe('exporter against a real 3-member cluster', () => {
     expect(await exporter.sample('etcd_monitor_cluster_failure_tolerance', { cluster: 'main' })).toBe(1);
   });
 
+  it('compares HashKV across members at a common revision and finds them consistent', async () => {
+    await waitFor(
+      async () => (await exporter.sample('etcd_monitor_cluster_hash_consistent', { cluster: 'main' })) === 1,
+      {
+        what: 'a HashKV comparison',
+        timeoutMs: 15_000,
+      },
+    );
+    expect(
+      await exporter.sample('etcd_monitor_cluster_hash_check_revision', { cluster: 'main' }),
+    ).toBeGreaterThan(0);
+    for (const member of cluster.members) {
+      expect(await exporter.sample('etcd_monitor_member_hash_mismatch', { member: member.name })).toBe(0);
+    }
+  });
+
   it('serves /metrics that promtool check metrics accepts, with re-exposed member series', async () => {
     const text = await exporter.metricsText();
     const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
