@@ -79,7 +79,27 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         severity: 'critical',
         summary: 'An etcd member follows a leader of an older term.',
         description:
-          'A member of etcd cluster {{ $labels.cluster }} still follows or claims a leader from an older raft term than its peers; reads from it may be stale.',
+          'A member of etcd cluster {{ $labels.cluster }} still claims leadership in an older raft term than its peers report; reads from it may be stale.',
+      },
+      {
+        alert: 'EtcdClusterIdMismatch',
+        // Counted per distinct cluster_id, so replicated exporters reporting the same ID do not double-count.
+        expr: `count by (cluster) (count by (cluster, cluster_id) (etcd_monitor_cluster_info)) > 1`,
+        forMs: 5 * MIN,
+        severity: 'critical',
+        summary: 'The endpoints of one etcd cluster answer with different cluster IDs.',
+        description:
+          'Members configured as etcd cluster {{ $labels.cluster }} report more than one cluster ID: the endpoints reach two separate clusters.',
+      },
+      {
+        alert: 'EtcdDataInconsistent',
+        // The exporter compares HashKV only at one revision with equal compact revisions, so a mismatch is real.
+        expr: `${maxBy('cluster, member', 'etcd_monitor_member_hash_mismatch')} == 1`,
+        forMs: 0,
+        severity: 'critical',
+        summary: 'An etcd member holds different data than the majority.',
+        description:
+          'The HashKV of member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} differs from the majority at the same revision: its data has silently diverged.',
       },
       {
         alert: 'EtcdPartitionSuspected',
