@@ -15,10 +15,15 @@ export function grpcCodeOf(err: unknown): number {
   return err instanceof GRPCGenericError ? 2 : 14;
 }
 
-/** Options for an Etcd3 client with fault handling disabled (no retries, no circuit breaker). */
+/**
+ * Options for an Etcd3 client; with `measured` (the default) fault handling is disabled (no retries,
+ * no circuit breaker) so every error counts. Setup and cleanup calls keep etcd3's retries, which move
+ * to another endpoint when one member is down.
+ */
 export function etcd3Options(
   endpoints: readonly string[],
   spec: Pick<ConnectSpec, 'tls' | 'dialTimeoutMs' | 'requestTimeoutMs'>,
+  measured = true,
 ) {
   const secure = endpoints.some((e) => e.startsWith('https://'));
   const hosts = endpoints.map((e) =>
@@ -28,7 +33,7 @@ export function etcd3Options(
     hosts,
     dialTimeout: spec.dialTimeoutMs,
     defaultCallOptions: () => ({ deadline: new Date(Date.now() + spec.requestTimeoutMs) }),
-    faultHandling: { host: () => noop, global: noop },
+    ...(measured ? { faultHandling: { host: () => noop, global: noop } } : {}),
     ...(secure || spec.tls?.caFile
       ? {
           credentials: {
@@ -69,7 +74,7 @@ export async function connectEtcd3(spec: ConnectSpec, payload: PayloadSpec): Pro
             );
         },
         get(n: number, cb: UnaryCallback) {
-          const req = kv.get(keyBytes(payload.prefix, payload.keySize, n).toString('latin1'));
+          const req = kv.get(keyBytes(payload.prefix, payload.keySize, n));
           (payload.serializable ? req.serializable(true) : req).exec().then(
             () => cb(0, undefined),
             (err: unknown) => cb(grpcCodeOf(err), (err as Error).message),

@@ -128,13 +128,24 @@ function huffmanDecode(buf: Buffer, start: number, end: number): string {
 export class HpackDecoder {
   private readonly dynamic: Array<[string, string]> = [];
   private dynamicSize = 0;
-  private maxSize = 4096;
+  private maxSize: number;
   private pos = 0;
   grpcStatus: string | undefined;
   grpcMessage: string | undefined;
   httpStatus: string | undefined;
+  /** Every header of the last block, only when constructed with `collect` (tests, diagnostics). */
+  readonly headers: Array<[string, string]> = [];
+
+  private readonly collect: boolean;
+
+  /** `maxTableSize` is what our SETTINGS allow (HTTP/2 default 4096); `collect` keeps every header. */
+  constructor(opts: { collect?: boolean; maxTableSize?: number } = {}) {
+    this.collect = opts.collect ?? false;
+    this.maxSize = opts.maxTableSize ?? 4096;
+  }
 
   decode(buf: Buffer, start: number, end: number): void {
+    this.headers.length = 0;
     this.grpcStatus = undefined;
     this.grpcMessage = undefined;
     this.httpStatus = undefined;
@@ -162,6 +173,7 @@ export class HpackDecoder {
   }
 
   private seen(name: string, value: string): void {
+    if (this.collect) this.headers.push([name, value]);
     if (name === 'grpc-status') this.grpcStatus = value;
     else if (name === 'grpc-message') this.grpcMessage = value;
     else if (name === ':status') this.httpStatus = value;

@@ -110,6 +110,9 @@ export function grpcCodeName(code: number): string {
   return GRPC_CODE_NAMES[code] ?? `CODE_${code}`;
 }
 
+/** Largest request the lean path sends (etcd's default HTTP/2 stream window is 64 KiB). */
+export const LEAN_MAX_MESSAGE = 65_535 - 5;
+
 /** Rejects option combinations that cannot produce a meaningful run. */
 export function validateBenchOptions(o: BenchOptions): void {
   const positiveInt = (v: number, name: string): void => {
@@ -133,6 +136,13 @@ export function validateBenchOptions(o: BenchOptions): void {
   if (o.keySpace - 1 > maxKeyNumber(o.keySize))
     throw new ConfigError('key-space', `${o.keySpace} keys do not fit in ${o.keySize}-byte keys`);
   if (o.readRatio < 0 || o.readRatio > 1) throw new ConfigError('read-ratio', 'must be between 0 and 1');
+  const message = Buffer.byteLength(o.prefix ?? '') + o.keySize + o.valSize + 16;
+  if (o.client === 'lean' && message > LEAN_MAX_MESSAGE) {
+    throw new ConfigError(
+      'val-size',
+      `requests of ~${message} bytes exceed what the lean client sends in one flow-control window (${LEAN_MAX_MESSAGE}); use --client etcd3`,
+    );
+  }
 }
 
 function connect(o: BenchOptions, prefix: Buffer): Promise<Transport> {
@@ -166,7 +176,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchmarkResult> {
   validateBenchOptions(o);
   const prefix = Buffer.from(o.prefix ?? '', 'utf8');
   // etcd3 for everything that is not the hot loop: version, prefix checks, cleanup.
-  const admin = new Etcd3(etcd3Options(o.endpoints, o));
+  const admin = new Etcd3(etcd3Options(o.endpoints, o, false));
   try {
     const etcdVersion = await admin.maintenance
       .status()
