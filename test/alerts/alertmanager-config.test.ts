@@ -191,6 +191,23 @@ describe('notification templates (amtool template render on a captured notificat
     );
   });
 
+  it('members and values: listed per alert, "-" when absent', async () => {
+    expect(render('etcd.members')).toBe('m1');
+    expect(render('etcd.values')).toBe('m1=1');
+    const critical = JSON.parse(
+      await readFile(path.join(FIXTURES, 'webhook-firing-critical.json'), 'utf8'),
+    ) as Yaml;
+    const alerts = critical.alerts as Array<{ annotations: Record<string, string> }>;
+    delete alerts[0]?.annotations.value;
+    await writeFile(dataFile, JSON.stringify(critical));
+    try {
+      expect(render('etcd.members')).toBe('-');
+      expect(render('etcd.values')).toBe('-');
+    } finally {
+      await writeFile(dataFile, await readFile(path.join(FIXTURES, 'webhook-firing-member.json'), 'utf8'));
+    }
+  });
+
   it('PagerDuty: summary and severity', () => {
     expect(render('etcd.pagerduty.description')).toBe(
       '[c1] EtcdMemberDown: EtcdMemberDown summary. (member m1)',
