@@ -9,7 +9,7 @@ import {
 } from '../../src/derive/cluster-view.js';
 import { deriveMemberRates } from '../../src/derive/member-rates.js';
 import type { ClusterView } from '../../src/derive/view.js';
-import type { MemberStatus } from '../../src/etcd/types.js';
+import type { AlarmEntry, MemberStatus } from '../../src/etcd/types.js';
 import {
   capturedAt,
   clientUrlOf,
@@ -351,7 +351,9 @@ describe('deriveCluster with alarms, thresholds and probes', () => {
 
   it("an alarm is attributed to the member it names, from any member's answer", () => {
     // Transformation: the NOSPACE alarm entry re-pointed at the follower of the healthy captures.
-    const alarm = { ...fixtureAlarms('nospace/alarm-list.json')[0], memberId: h.follower.memberId } as const;
+    const [captured] = fixtureAlarms('nospace/alarm-list.json');
+    if (!captured) throw new Error('nospace/alarm-list.json has no alarm');
+    const alarm: AlarmEntry = { ...captured, memberId: h.follower.memberId };
     const snapshot = healthyRound(T0);
     const withAlarm: ClusterSnapshot = {
       ...snapshot,
