@@ -1,34 +1,40 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 
-const gzipAsync = promisify(gzip);
+const deflateRawAsync = promisify(deflateRaw);
 
-/** One round's re-exposed block as bytes, plain and gzipped; always swapped in as a pair. */
+/** One round's re-exposed block as bytes, plain and pre-compressed; always swapped in as a whole. */
 export interface Exposition {
   readonly plain: Buffer;
-  readonly gzipped: Buffer;
+  /** Raw deflate of `plain` ending in a sync flush (byte-aligned, not final), so more data may follow. */
+  readonly deflated: Buffer;
+  /** CRC-32 of `plain`, the starting value for the CRC of the whole gzip body. */
+  readonly crc: number;
 }
 
-const EMPTY: Exposition = { plain: Buffer.alloc(0), gzipped: Buffer.alloc(0) };
+const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
+const EMPTY: Exposition = { plain: Buffer.alloc(0), deflated: deflateRawSync(Buffer.alloc(0), SYNC), crc: 0 };
+/** Gzip member header: deflate, no flags, no mtime, OS unknown (RFC 1952 §2.3). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /**
  * Holds the re-exposed members' series (≈5 MB for 30 members) as bytes, so a scrape neither copies
- * nor re-encodes them, plus a gzip form made once per round on the libuv thread pool (≈27× smaller;
- * Prometheus always asks for gzip). Scrapes keep getting the previous pair until the new one is whole.
+ * nor re-encodes them, plus their deflated form made once per round on the libuv thread pool (≈25×
+ * smaller; Prometheus always asks for gzip). Scrapes keep getting the previous one until the new one is whole.
  */
 export class ExpositionCache {
   private current: Exposition = EMPTY;
   private generation = 0;
 
-  /** Replaces the block; resolves once the new pair is served (or a newer update superseded it). */
+  /** Replaces the block; resolves once the new one is served (or a newer update superseded it). */
   async update(text: string): Promise<void> {
     const generation = ++this.generation;
     const plain = Buffer.from(text, 'utf8');
-    const gzipped = plain.length > 0 ? await gzipAsync(plain) : Buffer.alloc(0);
-    if (generation === this.generation) this.current = { plain, gzipped };
+    const deflated = await deflateRawAsync(plain, SYNC);
+    if (generation === this.generation) this.current = { plain, deflated, crc: crc32(plain) };
   }
 
-  /** The pair scrapes should serve now. */
+  /** The block scrapes should serve now. */
   get(): Exposition {
     return this.current;
   }
@@ -46,23 +52,25 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 /**
- * The /metrics body: the exporter's own series (rendered per scrape) followed by the cached block.
- * With gzip the body is two concatenated gzip members, which RFC 1952 allows and Go's gzip reader
- * (Prometheus) reads as one stream by default, so only the small own part is compressed per scrape.
+ * The /metrics body: the cached block followed by the exporter's own series (rendered per scrape).
+ * With gzip it is one ordinary gzip member: header, the cached deflate data (ends byte-aligned and
+ * not final), the own part deflated per scrape (final block), then CRC-32 and length of the whole.
+ * Deflate back-references are relative, so independently compressed segments stay valid when
+ * joined; only the small own part is compressed per scrape.
  */
 export async function metricsBody(
   own: string,
   exposition: Exposition,
   gzipWanted: boolean,
 ): Promise<{ chunks: Buffer[]; length: number; encoding?: 'gzip' }> {
-  if (gzipWanted) {
-    const head = await gzipAsync(Buffer.from(own, 'utf8'), { level: 1 });
-    return {
-      chunks: [head, exposition.gzipped],
-      length: head.length + exposition.gzipped.length,
-      encoding: 'gzip',
-    };
+  const ownBytes = Buffer.from(own, 'utf8');
+  if (!gzipWanted) {
+    return { chunks: [exposition.plain, ownBytes], length: exposition.plain.length + ownBytes.length };
   }
-  const head = Buffer.from(own, 'utf8');
-  return { chunks: [head, exposition.plain], length: head.length + exposition.plain.length };
+  const tail = await deflateRawAsync(ownBytes, { level: 1 });
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(ownBytes, exposition.crc), 0);
+  trailer.writeUInt32LE((exposition.plain.length + ownBytes.length) >>> 0, 4);
+  const chunks = [GZIP_HEADER, exposition.deflated, tail, trailer];
+  return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), encoding: 'gzip' };
 }

@@ -138,7 +138,8 @@ export class Monitor {
       runtime.state = state;
       runtime.latest = { view, snapshot };
       this.observeProbes(runtime, view, snapshot);
-      if (kind === 'metrics' && this.config.reexpose.enabled) await this.renderReexposed(runtime, view, snapshot);
+      if (kind === 'metrics' && this.config.reexpose.enabled)
+        await this.renderReexposed(runtime, view, snapshot);
       this.logRound(kind, view);
     } catch (err) {
       // Collectors never throw; reaching this is a bug, and the next round must still run.

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { acceptsGzip, metricsBody } from '../expose/exposition-cache.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
 import { createClusterRoutes } from './cluster-routes.js';
@@ -22,10 +23,17 @@ export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.E
     res.type('html').send(landingPage(monitor));
   });
 
-  app.get('/metrics', async (_req, res, next) => {
+  app.get('/metrics', async (req, res, next) => {
     try {
       const own = await monitor.metrics.registry.metrics();
-      res.set('Content-Type', monitor.metrics.registry.contentType).send(own + monitor.reexposedText());
+      const body = await metricsBody(own, monitor.reexposed(), acceptsGzip(req.headers['accept-encoding']));
+      res.set('Content-Type', monitor.metrics.registry.contentType);
+      res.set('Vary', 'Accept-Encoding');
+      if (body.encoding) res.set('Content-Encoding', body.encoding);
+      res.set('Content-Length', String(body.length));
+      // Written as-is: the cached block is never copied into one big string or buffer per scrape.
+      for (const chunk of body.chunks.slice(0, -1)) res.write(chunk);
+      res.end(body.chunks.at(-1));
     } catch (err) {
       next(err);
     }

@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { acceptsGzip, ExpositionCache, metricsBody } from '../../src/expose/exposition-cache.js';
+
+const block = Array.from(
+  { length: 5000 },
+  (_, i) => `etcd_x{cluster="c",member="m${i % 3}",le="${i}"} ${i}\n`,
+).join('');
+const own = '# HELP etcd_monitor_up Up.\n# TYPE etcd_monitor_up gauge\netcd_monitor_up 1\n';
+
+describe('exposition cache', () => {
+  it('serves the cached block plus the own part, identical plain and gzipped', async () => {
+    const cache = new ExpositionCache();
+    await cache.update(block);
+    const plain = await metricsBody(own, cache.get(), false);
+    expect(plain.encoding).toBeUndefined();
+    expect(Buffer.concat(plain.chunks).toString()).toBe(block + own);
+    expect(plain.length).toBe(Buffer.byteLength(block + own));
+
+    const gz = await metricsBody(own, cache.get(), true);
+    const body = Buffer.concat(gz.chunks);
+    expect(gz.encoding).toBe('gzip');
+    expect(body.length).toBe(gz.length);
+    expect(body.length).toBeLessThan(Buffer.byteLength(block) / 5);
+    expect(gunzipSync(body).toString()).toBe(block + own);
+    // One gzip member, so decoders that stop after the first member (curl, browsers) still see everything.
+    expect(execFileSync('gzip', ['-dc'], { input: body }).toString()).toBe(block + own);
+  });
+
+  it('is a valid empty gzip body before the first round and keeps the newest update', async () => {
+    const cache = new ExpositionCache();
+    expect(gunzipSync(Buffer.concat((await metricsBody(own, cache.get(), true)).chunks)).toString()).toBe(
+      own,
+    );
+    await Promise.all([cache.update('a 1\n'), cache.update('b 2\n')]);
+    expect(cache.get().plain.toString()).toBe('b 2\n');
+  });
+
+  it('reads Accept-Encoding like Prometheus and browsers send it', () => {
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('identity, gzip;q=0.5')).toBe(true);
+    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('deflate')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
+  });
+});
