@@ -1,4 +1,6 @@
 import type { AlarmType } from '../etcd/types.js';
+import type { MemberRates } from './member-rates.js';
+import type { QuorumView } from './quorum.js';
 
 /**
  * What the derive layer produces from snapshots: plain numbers with their meaning in the name.
@@ -6,7 +8,7 @@ import type { AlarmType } from '../etcd/types.js';
  */
 
 /** Derived state of one member. `member` is its etcd name, or its endpoint until the name is known. */
-export interface MemberView {
+export interface MemberView extends MemberRates {
   readonly member: string;
   readonly endpoint: string;
   readonly memberId?: string;
@@ -37,35 +39,6 @@ export interface MemberView {
   readonly dbAboveMaxSize?: boolean;
   readonly alarms: readonly Exclude<AlarmType, 'NONE'>[];
   readonly version?: string;
-  // USE
-  readonly cpuSecondsPerSecond?: number;
-  readonly residentMemoryBytes?: number;
-  readonly openFds?: number;
-  readonly maxFds?: number;
-  readonly peerSentBytesPerSecond?: number;
-  readonly peerReceivedBytesPerSecond?: number;
-  readonly clientSentBytesPerSecond?: number;
-  readonly clientReceivedBytesPerSecond?: number;
-  // RED
-  /** Unary gRPC requests started per second. */
-  readonly requestsPerSecond?: number;
-  /** Unary requests per second that ended in a failure code (Canceled and stream ends excluded). */
-  readonly requestErrorsPerSecond?: number;
-  // Raft and disk
-  readonly proposalsCommittedPerSecond?: number;
-  readonly proposalsAppliedPerSecond?: number;
-  readonly proposalsPending?: number;
-  readonly proposalsFailedPerSecond?: number;
-  readonly walFsyncP99Seconds?: number;
-  readonly backendCommitP99Seconds?: number;
-  /** Worst p99 over this member's peers. */
-  readonly peerRoundTripP99Seconds?: number;
-  readonly snapshotSaveP99Seconds?: number;
-  readonly compactionP99Seconds?: number;
-  readonly watchers?: number;
-  readonly watchStreams?: number;
-  readonly leaseStreams?: number;
-  readonly leaderChangesSeen?: number;
   /** Set after a HashKV comparison that included this member. */
   readonly hashMismatch?: boolean;
 }
@@ -74,20 +47,11 @@ export type PartitionReason =
   'leader_disagreement' | 'term_disagreement' | 'member_without_leader' | 'unreachable_but_peers_connected';
 
 /** Derived state of one cluster. */
-export interface ClusterView {
+export interface ClusterView extends QuorumView {
   readonly cluster: string;
   readonly takenAt: number;
   readonly members: readonly MemberView[];
-  readonly votingMembers: number;
-  readonly learners: number;
   readonly expectedMembers?: number;
-  readonly membersReachable: number;
-  readonly membersHealthy: number;
-  readonly quorumSize: number;
-  readonly quorumAvailable: boolean;
-  /** How many more voting members may fail before quorum is lost (0 when already lost). */
-  readonly failureTolerance: number;
-  readonly belowMinAvailable: boolean;
   readonly hasLeader: boolean;
   readonly leaderId?: string;
   readonly leaderMember?: string;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
 import { waitFor } from '../support/processes.js';
 
 interface ClusterStatus {
@@ -26,17 +26,6 @@ interface MemberEntry {
   is_leader: boolean;
 }
 
-const FAST = [
-  '--health-check-interval',
-  '1s',
-  '--metrics-interval',
-  '1s',
-  '--request-timeout',
-  '1s',
-  '--dial-timeout',
-  '1s',
-];
-
 describe('exporter against a real 3-member cluster', () => {
   let cluster: EtcdCluster;
   let exporter: ExporterProcess;
@@ -49,7 +38,7 @@ describe('exporter against a real 3-member cluster', () => {
   beforeAll(async () => {
     cluster = await startCluster({ size: 3 });
     exporter = await startExporter({
-      args: ['--endpoints', cluster.endpoints.join(','), '--cluster-name', 'main', ...FAST],
+      args: ['--endpoints', cluster.endpoints.join(','), '--cluster-name', 'main', ...FAST_INTERVALS],
     });
   });
 

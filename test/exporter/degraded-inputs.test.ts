@@ -3,19 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
 import { waitFor } from '../support/processes.js';
-
-const FAST = [
-  '--health-check-interval',
-  '1s',
-  '--metrics-interval',
-  '1s',
-  '--request-timeout',
-  '1s',
-  '--dial-timeout',
-  '1s',
-];
 
 /** Loopback HTTP server standing in for a broken member: garbage on every path, or no answer at all. */
 async function fakeMember(mode: 'garbage' | 'hang'): Promise<{ url: string; server: Server }> {
@@ -57,7 +46,7 @@ describe('degraded inputs', () => {
           [...cluster.endpoints, garbage.url, hung.url].join(','),
           '--cluster-name',
           'c1',
-          ...FAST,
+          ...FAST_INTERVALS,
         ],
       }),
     );
@@ -123,7 +112,7 @@ describe('degraded inputs', () => {
     }
     const exporter = track(
       await startExporter({
-        args: ['--endpoints', cluster.endpoints.join(','), '--cluster-name', 'small', ...FAST],
+        args: ['--endpoints', cluster.endpoints.join(','), '--cluster-name', 'small', ...FAST_INTERVALS],
       }),
     );
     const member = cluster.members[0]?.name as string;
@@ -158,7 +147,7 @@ describe('degraded inputs', () => {
           tls.keyFile,
           '--cluster-name',
           'secure',
-          ...FAST,
+          ...FAST_INTERVALS,
         ],
       }),
     );
@@ -183,7 +172,7 @@ describe('degraded inputs', () => {
           tls.caFile,
           '--cluster-name',
           'nocert',
-          ...FAST,
+          ...FAST_INTERVALS,
         ],
       }),
     );

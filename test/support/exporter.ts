@@ -6,6 +6,18 @@ import { spawnTracked, terminate, waitFor, type TrackedProcess } from './process
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Flags that make the exporter collect every second and give up on a member after one, for fault tests. */
+export const FAST_INTERVALS: readonly string[] = [
+  '--health-check-interval',
+  '1s',
+  '--metrics-interval',
+  '1s',
+  '--request-timeout',
+  '1s',
+  '--dial-timeout',
+  '1s',
+];
+
 /** A running exporter child process (the real CLI, run from source through tsx). */
 export interface ExporterProcess {
   readonly url: string;
