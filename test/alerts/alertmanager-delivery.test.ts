@@ -194,6 +194,16 @@ describe('shipped Alertmanager config delivering to local sinks', () => {
     expect(bodyMentions(sinks.slack, 'EtcdMonitorWatchdog')).toEqual([]);
   });
 
+  it('deduplicates: an unchanged firing group is not sent again within the repeat window', async () => {
+    const triggers = () =>
+      sinks.pagerduty.requests.filter((r) => r.body.includes('"class":"EtcdQuorumLost"')).length;
+    expect(triggers()).toBe(1);
+    await am.postAlerts([alert({ alertname: 'EtcdQuorumLost', cluster: 'alpha', severity: 'critical' })]);
+    // Longer than group_interval (2 s): a changed group would have gone out by now.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(triggers()).toBe(1);
+  });
+
   it('resolves on PagerDuty with the same dedup key, and on Slack and in history', async () => {
     const trigger = sinks.pagerduty.requests.find((r) => r.body.includes('EtcdQuorumLost'));
     await am.postAlerts([
