@@ -121,14 +121,17 @@ export class GrpcH2Connection {
         () => fail(new Error(`no HTTP/2 handshake within ${opts.timeoutMs} ms`)),
         opts.timeoutMs,
       );
+      const closed = (): void => fail(new Error('connection closed before the HTTP/2 handshake completed'));
       const fail = (err: Error): void => {
         clearTimeout(timer);
+        socket.removeListener('close', closed);
         socket.destroy();
         const code =
           target.tls && /certificate|ssl|tls/i.test(err.message) ? 'MEMBER_TLS' : 'MEMBER_UNREACHABLE';
         reject(new MemberRequestError(code, endpoint, err.message, { cause: err }));
       };
       socket.once('error', fail);
+      socket.once('close', closed);
       socket.once(target.tls ? 'secureConnect' : 'connect', () => {
         const conn = new GrpcH2Connection(
           socket,
@@ -139,6 +142,7 @@ export class GrpcH2Connection {
         conn.onReady = () => {
           clearTimeout(timer);
           socket.removeListener('error', fail);
+          socket.removeListener('close', closed);
           resolve(conn);
         };
         conn.start();

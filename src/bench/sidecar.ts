@@ -16,6 +16,8 @@ export interface SidecarOptions {
   port: number;
   /** When set, the etcd disk check runs in this directory on every schedule tick too. */
   diskDir?: string;
+  /** Bytes the disk check writes (etcd's recipe: 22 MiB). */
+  diskBytes?: number;
   log: Logger;
   /** Called after each run (tests and the JSON-lines store hook in here). */
   onResult?: (r: BenchmarkResult) => void;
@@ -68,7 +70,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     }
     if (o.diskDir && !closed) {
       try {
-        metrics.recordDisk(runDiskCheck({ dir: o.diskDir }));
+        metrics.recordDisk(runDiskCheck({ dir: o.diskDir, totalBytes: o.diskBytes }));
       } catch (err) {
         o.log.error({ err: describeError(err) }, 'disk check failed');
       }

@@ -1,0 +1,124 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
+import { RESULTS_FILE } from '../../src/bench/store.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { errorHandler } from '../../src/server/http-errors.js';
+import { createLogger } from '../../src/util/logger.js';
+import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { waitFor } from '../support/processes.js';
+
+describe('benchmark REST API', () => {
+  let cluster: EtcdCluster;
+  let server: Server;
+  let base: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ size: 3 });
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
+    const config = resolveConfig({ flags: { endpoints: cluster.endpoints.join(','), 'data-dir': dataDir } });
+    const log = createLogger('silent', 'json');
+    const app = express();
+    app.use('/api/v1', createBenchmarkRoutes({ config, log }));
+    app.use(errorHandler(log));
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/performance/benchmark`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+    await cluster?.destroy();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const post = (body: unknown) =>
+    fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it.each([
+    [{ type: 'scan' }, 400, 'INVALID_TYPE'],
+    [{ type: 'write', ops: 100_001 }, 400, 'LIMIT_EXCEEDED'],
+    [{ type: 'write', durationSeconds: 3600 }, 400, 'LIMIT_EXCEEDED'],
+    [{ type: 'read', clients: 0 }, 400, 'INVALID_FIELD'],
+    [{ type: 'read', consistency: 'x' }, 400, 'INVALID_FIELD'],
+    [{ type: 'write', conns: 9, clients: 4 }, 400, 'INVALID_FIELD'],
+    [{ type: 'write', prefix: '/' }, 400, 'UNKNOWN_FIELD'],
+    [[1, 2], 400, 'INVALID_BODY'],
+    ['{"type":', 400, 'MALFORMED_JSON'],
+    [{ type: 'write', cluster: 'nope' }, 404, 'UNKNOWN_CLUSTER'],
+  ])('rejects %j with %i %s as a JSON error', async (body, status, code) => {
+    const res = await post(body);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    const json = (await res.json()) as { error: { code: string; message: string } };
+    expect(json.error.code).toBe(code);
+    expect(json.error.message).toBeTruthy();
+  });
+
+  it('runs one benchmark at a time (409 while busy), then serves and persists the result', async () => {
+    const first = await post({ type: 'mixed', ops: 4000, clients: 16, conns: 4, keySpace: 500 });
+    expect(first.status).toBe(202);
+    const { id, status } = (await first.json()) as { id: string; status: string };
+    expect(status).toBe('running');
+    expect(first.headers.get('location')).toBe(`/api/v1/performance/benchmark/${id}`);
+
+    const busy = await post({ type: 'write', ops: 10 });
+    expect(busy.status).toBe(409);
+    expect(((await busy.json()) as { error: { code: string } }).error.code).toBe('BENCHMARK_BUSY');
+
+    const done = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${base}/${id}`)).json()) as { status: string };
+        return body.status === 'running' ? undefined : body;
+      },
+      { timeoutMs: 60_000, what: 'benchmark to finish' },
+    );
+    const run = done as {
+      status: string;
+      result: { type: string; total: number; successful: number; cleanup: { prefix: string } };
+    };
+    expect(run.status).toBe('completed');
+    expect(run.result).toMatchObject({ type: 'mixed', total: 4000, successful: 4000 });
+    expect(run.result.cleanup.prefix).toBe('/etcd-monitor-bench/');
+
+    const lines = (await readFile(path.join(dataDir, RESULTS_FILE), 'utf8')).trim().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ id, status: 'completed' });
+
+    // A second run of the same workload is compared against the first.
+    const second = (await (
+      await post({ type: 'mixed', ops: 2000, clients: 8, conns: 2, keySpace: 200 })
+    ).json()) as { id: string };
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${base}/${second.id}`)).json()) as { status: string }).status !== 'running' ||
+        undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'second benchmark',
+      },
+    );
+    const list = (await (await fetch(base)).json()) as {
+      running: unknown;
+      comparison: { id: string; throughputChange: number | null }[];
+    };
+    expect(list.running).toBeNull();
+    expect(list.comparison.map((c) => c.id)).toEqual([id, second.id]);
+    expect(list.comparison[0]!.throughputChange).toBeNull();
+    expect(typeof list.comparison[1]!.throughputChange).toBe('number');
+  });
+
+  it('404 JSON for an unknown id', async () => {
+    const res = await fetch(`${base}/does-not-exist`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNKNOWN_BENCHMARK');
+  });
+});
