@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { acceptsGzip, ExpositionCache, metricsBody } from '../../src/expose/exposition-cache.js';
+import { acceptsGzip, ExpositionCache, metricsBody, shareRecent } from '../../src/expose/exposition-cache.js';
 
 const block = Array.from(
   { length: 5000 },
@@ -44,5 +44,23 @@ describe('exposition cache', () => {
     expect(acceptsGzip('gzip;q=0')).toBe(false);
     expect(acceptsGzip('deflate')).toBe(false);
     expect(acceptsGzip(undefined)).toBe(false);
+  });
+
+  it('shares one render between calls within the max age, renders again after it, drops failures', async () => {
+    let renders = 0;
+    let fail = false;
+    const shared = shareRecent(async () => {
+      renders++;
+      if (fail) throw new Error('render failed');
+      return renders;
+    }, 150);
+    expect(await Promise.all([shared(), shared(), shared()])).toEqual([1, 1, 1]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await shared()).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    fail = true;
+    await expect(shared()).rejects.toThrow('render failed');
+    fail = false;
+    expect(await shared()).toBe(4);
   });
 });

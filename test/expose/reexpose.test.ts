@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
+import { FIELDS } from '../../src/config/fields.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { parsePromText } from '../../src/etcd/parse-prom-text.js';
+import type { MetricFamily } from '../../src/etcd/prom-text.js';
+import { ALL_METRICS } from '../../src/expose/metric-table.js';
+import { createExporterMetrics } from '../../src/expose/registry.js';
+import { exposedType, renderReexposed, type ReexposeSource } from '../../src/expose/reexpose.js';
+import { fixtureMetrics, healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+import { promtoolCheckMetrics } from './promtool.js';
+
+const ALLOW = FIELDS.reexposeAllow.defaultValue.map((p) => new RegExp(p));
+const OWN = new Set(ALL_METRICS.map((d) => d.name));
+const allowed = (name: string) => ALLOW.some((re) => re.test(name));
+
+const SOURCES: ReexposeSource[] = [
+  { cluster: 'prod-east', member: 'fixtures-1', metrics: fixtureMetrics('leader-metrics.txt') },
+  { cluster: 'prod-east', member: 'fixtures-0', metrics: fixtureMetrics('follower-metrics.txt') },
+];
+const text = renderReexposed(SOURCES, ALLOW, OWN);
+const lines = text.split('\n').filter((l) => l !== '');
+
+describe('renderReexposed on the leader and follower captures', () => {
+  it('promtool really lints what it is given (a counter without _total is reported)', () => {
+    const result = promtoolCheckMetrics(
+      '# HELP x_seconds A counter.\n# TYPE x_seconds counter\nx_seconds 1\n',
+    );
+    expect(result.output).toMatch(/_total/);
+  });
+
+  it('passes `promtool check metrics` without a single lint message', () => {
+    const result = promtoolCheckMetrics(text);
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('keeps every family the default allow list matches, and only those', () => {
+    const expected = new Set(SOURCES.flatMap((s) => [...s.metrics.keys()].filter(allowed)));
+    const rendered = new Set(lines.filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]));
+    expect(rendered).toEqual(expected);
+    // Families the upstream etcd mixin charts are among them.
+    for (const name of [
+      'etcd_server_has_leader',
+      'etcd_server_leader_changes_seen_total',
+      'etcd_disk_wal_fsync_duration_seconds',
+      'etcd_disk_backend_commit_duration_seconds',
+      'etcd_mvcc_db_total_size_in_bytes',
+      'etcd_network_peer_round_trip_time_seconds',
+      'grpc_server_started_total',
+      'grpc_server_handled_total',
+      'process_resident_memory_bytes',
+    ])
+      expect(rendered.has(name), name).toBe(true);
+    // Unstable or runtime families stay out.
+    for (const name of [
+      'go_goroutines',
+      'etcd_debugging_lease_ttl_total',
+      'promhttp_metric_handler_requests_total',
+    ])
+      expect(rendered.has(name), name).toBe(false);
+  });
+
+  it('HELP and TYPE appear once per family though two members export it', () => {
+    const count = (prefix: string) => {
+      const seen = new Map<string, number>();
+      for (const l of lines.filter((x) => x.startsWith(prefix))) {
+        const name = l.split(' ')[2] as string;
+        seen.set(name, (seen.get(name) ?? 0) + 1);
+      }
+      return seen;
+    };
+    const help = count('# HELP ');
+    const type = count('# TYPE ');
+    expect([...help.values()].every((n) => n === 1)).toBe(true);
+    expect([...type.values()].every((n) => n === 1)).toBe(true);
+    expect([...help.keys()].sort()).toEqual([...type.keys()].sort());
+  });
+
+  it('every sample of both members is there, with cluster and member labels first', () => {
+    const samples = lines.filter((l) => !l.startsWith('#'));
+    const expected = SOURCES.reduce(
+      (n, s) =>
+        n + [...s.metrics.values()].filter((f) => allowed(f.name)).reduce((k, f) => k + f.samples.length, 0),
+      0,
+    );
+    expect(samples).toHaveLength(expected);
+    for (const l of samples)
+      expect(l).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*\{cluster="prod-east",member="fixtures-[01]"/);
+    expect(samples.filter((l) => l.includes('member="fixtures-1"')).length).toBeGreaterThan(500);
+    expect(samples.filter((l) => l.includes('member="fixtures-0"')).length).toBeGreaterThan(500);
+  });
+
+  it('round-trips: parsing the output gives the members’ samples with the two labels added', () => {
+    const reparsed = parsePromText(text);
+    const family = reparsed.get('etcd_network_active_peers');
+    const original = SOURCES.flatMap((s) =>
+      (s.metrics.get('etcd_network_active_peers')?.samples ?? []).map((x) => ({
+        ...x,
+        labels: { cluster: s.cluster, member: s.member, ...x.labels },
+      })),
+    );
+    expect(family?.samples).toEqual(original);
+    expect(reparsed.get('etcd_disk_wal_fsync_duration_seconds')?.type).toBe('histogram');
+  });
+
+  it('escapes label values and replaces labels named cluster or member', () => {
+    // Transformation: one captured family with label values that need escaping and a clashing label.
+    const base = fixtureMetrics('leader-metrics.txt').get('etcd_server_has_leader') as MetricFamily;
+    const tricky: MetricFamily = {
+      ...base,
+      samples: base.samples.map((s) => ({ ...s, labels: { member: 'spoofed', path: 'C:\\etcd "x"\nnext' } })),
+    };
+    const out = renderReexposed(
+      [{ cluster: 'a"b', member: 'm\\1', metrics: new Map([[base.name, tricky]]) }],
+      ALLOW,
+      new Set(),
+    );
+    expect(out).toContain(
+      'etcd_server_has_leader{cluster="a\\"b",member="m\\\\1",path="C:\\\\etcd \\"x\\"\\nnext"} 1',
+    );
+    expect(parsePromText(out).get(base.name)?.samples[0]?.labels).toEqual({
+      cluster: 'a"b',
+      member: 'm\\1',
+      path: 'C:\\etcd "x"\nnext',
+    });
+    expect(promtoolCheckMetrics(out).status).toBe(0);
+  });
+
+  it('skips families named like our own metrics', () => {
+    const base = fixtureMetrics('leader-metrics.txt').get('etcd_server_has_leader') as MetricFamily;
+    const out = renderReexposed(
+      [{ cluster: 'a', member: 'm', metrics: new Map([[base.name, base]]) }],
+      ALLOW,
+      new Set([base.name]),
+    );
+    expect(out).toBe('');
+  });
+});
+
+describe('exposedType', () => {
+  it.each([
+    // etcd exports raft indexes as gauges named _total: declared untyped to pass promtool's lint.
+    ['etcd_server_proposals_committed_total', 'untyped'],
+    ['etcd_server_proposals_applied_total', 'untyped'],
+    ['etcd_server_leader_changes_seen_total', 'counter'],
+    ['etcd_server_has_leader', 'gauge'],
+    ['etcd_disk_wal_fsync_duration_seconds', 'histogram'],
+  ])('%s is exposed as %s', (name, expected) => {
+    const family = fixtureMetrics('leader-metrics.txt').get(name) as MetricFamily;
+    expect(exposedType(family)).toBe(expected);
+  });
+});
+
+describe('the whole /metrics page', () => {
+  it('registry output for a derived cluster plus the re-exposed series passes promtool', async () => {
+    const h = healthyCluster();
+    const at = 1_795_441_262_015;
+    const answers = { members: h.list, alarms: h.alarms, health: h.health };
+    const snapshot: ClusterSnapshot = {
+      cluster: 'prod-east',
+      takenAt: at,
+      expectedMembers: 3,
+      members: [
+        memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
+        memberSnapshot(h.endpoints.follower, at, {
+          ...answers,
+          status: h.follower,
+          metrics: h.followerMetrics,
+        }),
+        memberSnapshot(h.endpoints.third, at, {}),
+      ],
+    };
+    const { view } = deriveCluster(INITIAL_DERIVE_STATE, snapshot, {
+      maxLatencyMs: 100,
+      maxDbSizeBytes: 8 * 1024 ** 3,
+      minAvailableNodes: 2,
+      maxLeaderChangesPerHour: 3,
+    });
+    const metrics = createExporterMetrics(
+      () => [{ view, snapshot }],
+      { warn: () => undefined },
+      '0.0.0-test',
+      {
+        'prod-east': { region: 'eu-west-1' },
+      },
+    );
+    metrics.probeDuration.observe({ cluster: 'prod-east', member: 'fixtures-1', operation: 'write' }, 0.004);
+    metrics.probeSuccess.set({ cluster: 'prod-east', member: 'fixtures-1', operation: 'write' }, 1);
+    const own = await metrics.registry.metrics();
+    expect(own).toContain('etcd_monitor_cluster_quorum_available{cluster="prod-east"} 1');
+    expect(own).toContain('etcd_monitor_cluster_failure_tolerance{cluster="prod-east"} 0');
+    expect(own).toContain('etcd_monitor_member_up{cluster="prod-east",member="fixtures-2"} 0');
+    expect(own).toMatch(/etcd_monitor_cluster_partition_suspected\{cluster="prod-east",reason="[a-z_]+"\} 0/);
+    const page = own + renderReexposed(SOURCES, ALLOW, OWN);
+    const result = promtoolCheckMetrics(page);
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
