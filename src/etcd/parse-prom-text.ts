@@ -35,6 +35,8 @@ export function parsePromText(text: string): ParsedMetrics {
     }
     return family;
   };
+  // Family of each sample name seen so far; HELP/TYPE lines can change the answer, so they reset it.
+  const familyBySample = new Map<string, MutableFamily>();
   const lines = text.split('\n');
   let sampleCount = 0;
   for (let i = 0; i < lines.length; i++) {
@@ -46,6 +48,7 @@ export function parsePromText(text: string): ParsedMetrics {
       const [, kind, name, rest = ''] = match as unknown as [string, string, string, string?];
       if (!NAME.test(name)) throw new MetricsParseError(`invalid metric name "${name}"`, i + 1);
       const family = familyOf(name);
+      familyBySample.clear();
       if (kind === 'HELP') family.help = unescapeHelp(rest);
       else {
         const type = rest.trim() as MetricType;
@@ -56,7 +59,12 @@ export function parsePromText(text: string): ParsedMetrics {
     }
     const sample = parseSampleLine(line, i + 1);
     sampleCount++;
-    familyOf(familyName(sample.name, families)).samples.push(sample);
+    let family = familyBySample.get(sample.name);
+    if (!family) {
+      family = familyOf(familyName(sample.name, families));
+      familyBySample.set(sample.name, family);
+    }
+    family.samples.push(sample);
   }
   if (sampleCount === 0 && families.size === 0 && text.trim() !== '') {
     throw new MetricsParseError('no metrics found', 1);
@@ -76,49 +84,103 @@ function familyName(sampleName: string, families: Map<string, MutableFamily>): s
   return sampleName;
 }
 
+// Char codes used by the sample-line scanner.
+const BRACE_OPEN = 123;
+const BRACE_CLOSE = 125;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const EQUALS = 61;
+const COMMA = 44;
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+
+/** [a-zA-Z0-9_], plus ':' for metric names. */
+function isNameChar(c: number, colonAllowed: boolean): boolean {
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 95 ||
+    (colonAllowed && c === 58)
+  );
+}
+
+const isBlank = (c: number) => c === SPACE || c === TAB || c === CR;
+
+/**
+ * Shared copies of names and label values. Thirty members repeat the same few thousand strings every
+ * round; without sharing, each parsed sample kept its own copies (and V8 substrings kept each member's
+ * whole /metrics text alive). Cleared when it grows past a bound so odd label values cannot pile up.
+ */
+const interned = new Map<string, string>();
+const INTERN_LIMIT = 50_000;
+
+function intern(value: string): string {
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERN_LIMIT) interned.clear();
+  // A flat copy, so the table never pins the text the value was sliced from.
+  const copy = value.length > 12 ? Buffer.from(value, 'utf8').toString('utf8') : value;
+  interned.set(copy, copy);
+  return copy;
+}
+
 function parseSampleLine(line: string, lineNo: number): Sample {
+  const end = line.length;
   let pos = 0;
-  while (pos < line.length && /[a-zA-Z0-9_:]/.test(line[pos] as string)) pos++;
-  const name = line.slice(0, pos);
-  if (!NAME.test(name))
+  while (pos < end && isNameChar(line.charCodeAt(pos), true)) pos++;
+  const rawName = line.slice(0, pos);
+  if (!NAME.test(rawName))
     throw new MetricsParseError(`expected a metric name, got "${line.slice(0, 40)}"`, lineNo);
+  const name = intern(rawName);
   const labels: Record<string, string> = {};
-  if (line[pos] === '{') {
+  if (line.charCodeAt(pos) === BRACE_OPEN) {
     pos++;
     for (;;) {
-      while (line[pos] === ' ' || line[pos] === ',') pos++;
-      if (line[pos] === '}') {
+      let c = line.charCodeAt(pos);
+      while (c === SPACE || c === COMMA) c = line.charCodeAt(++pos);
+      if (c === BRACE_CLOSE) {
         pos++;
         break;
       }
       const start = pos;
-      while (pos < line.length && /[a-zA-Z0-9_]/.test(line[pos] as string)) pos++;
-      const labelName = line.slice(start, pos);
-      if (!labelName || line[pos] !== '=' || line[pos + 1] !== '"') {
+      while (pos < end && isNameChar(line.charCodeAt(pos), false)) pos++;
+      if (pos === start || line.charCodeAt(pos) !== EQUALS || line.charCodeAt(pos + 1) !== QUOTE) {
         throw new MetricsParseError(`malformed label set in "${line.slice(0, 80)}"`, lineNo);
       }
+      const labelName = intern(line.slice(start, pos));
       pos += 2;
-      let value = '';
+      const valueStart = pos;
+      let escaped = false;
       for (;;) {
-        const ch = line[pos];
-        if (ch === undefined) throw new MetricsParseError('unterminated label value', lineNo);
+        if (pos >= end) throw new MetricsParseError('unterminated label value', lineNo);
+        const ch = line.charCodeAt(pos);
+        if (ch === QUOTE) break;
+        if (ch === BACKSLASH) {
+          escaped = true;
+          pos++;
+        }
         pos++;
-        if (ch === '"') break;
-        if (ch === '\\') {
-          const next = line[pos++];
-          value += next === 'n' ? '\n' : (next ?? '');
-        } else value += ch;
       }
-      labels[labelName] = value;
+      const raw = line.slice(valueStart, pos);
+      pos++; // the closing quote
+      labels[labelName] = intern(escaped ? unescapeLabel(raw) : raw);
     }
   }
-  const rest = line.slice(pos).trim().split(/\s+/);
-  const valueText = rest[0];
-  if (valueText === undefined || valueText === '')
-    throw new MetricsParseError(`sample "${name}" has no value`, lineNo);
+  while (isBlank(line.charCodeAt(pos))) pos++;
+  const valueStart = pos;
+  while (pos < end && !isBlank(line.charCodeAt(pos))) pos++;
+  const valueText = line.slice(valueStart, pos);
+  if (valueText === '') throw new MetricsParseError(`sample "${name}" has no value`, lineNo);
   const value = parseValue(valueText);
   if (value === undefined) throw new MetricsParseError(`invalid sample value "${valueText}"`, lineNo);
   return { name, labels, value };
+}
+
+/** Label value escapes of the text format: \\, \" and \n; any other escaped character stands for itself. */
+function unescapeLabel(raw: string): string {
+  return raw.replace(/\\(.?)/gs, (_, ch: string) => (ch === 'n' ? '\n' : ch));
 }
 
 function parseValue(text: string): number | undefined {
