@@ -74,3 +74,24 @@ export async function metricsBody(
   const chunks = [GZIP_HEADER, exposition.deflated, tail, trailer];
   return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), encoding: 'gzip' };
 }
+
+/**
+ * Shares one render between scrapes for up to `maxAgeMs`. The exporter's own registry costs ≈11 ms
+ * of CPU per render with 10 clusters (≈2,600 lines, ≈4 µs each); its derived values only change when
+ * a collection round ends, so a render at most a second old loses nothing but spares concurrent
+ * scrapers from queueing behind one another's renders. A failed render is not kept.
+ */
+export function shareRecent<T>(render: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (last && now - last.at < maxAgeMs) return last.value;
+    const value = render();
+    const entry = { at: now, value };
+    last = entry;
+    value.catch(() => {
+      if (last === entry) last = undefined;
+    });
+    return value;
+  };
+}

@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { acceptsGzip, metricsBody } from '../expose/exposition-cache.js';
+import { acceptsGzip, metricsBody, shareRecent } from '../expose/exposition-cache.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
 import { createClusterRoutes } from './cluster-routes.js';
@@ -13,6 +13,9 @@ export interface AppDeps {
   readonly apiRouters?: readonly Router[];
 }
 
+/** How long one render of the exporter's own registry is shared between scrapes. */
+const OWN_METRICS_MAX_AGE_MS = 1000;
+
 /** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
 export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.Express {
   const app = express();
@@ -23,9 +26,10 @@ export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.E
     res.type('html').send(landingPage(monitor));
   });
 
+  const ownMetrics = shareRecent(() => monitor.metrics.registry.metrics(), OWN_METRICS_MAX_AGE_MS);
   app.get('/metrics', async (req, res, next) => {
     try {
-      const own = await monitor.metrics.registry.metrics();
+      const own = await ownMetrics();
       const body = await metricsBody(own, monitor.reexposed(), acceptsGzip(req.headers['accept-encoding']));
       res.set('Content-Type', monitor.metrics.registry.contentType);
       res.set('Vary', 'Accept-Encoding');
