@@ -106,12 +106,16 @@ describe('exporter against a real 3-member cluster', () => {
     expect(s).toMatchObject({ quorum_available: true, failure_tolerance: 0, has_leader: true });
     const down = (await members()).find((m) => m.endpoint === cluster.members[follower]?.clientUrl);
     expect(down).toMatchObject({ up: false, healthy: false });
-    expect(
-      await exporter.sample('etcd_monitor_collector_success', {
-        member: down?.name ?? '',
-        collector: 'status',
-      }),
-    ).toBe(0);
+    await until(
+      "the killed member's status collector reported as failing",
+      async () =>
+        (await exporter.sample('etcd_monitor_collector_success', {
+          member: down?.name ?? '',
+          collector: 'status',
+        })) === 0,
+      10_000,
+    );
+    expect(await exporter.sample('etcd_monitor_member_up', { member: down?.name ?? '' })).toBe(0);
     await cluster.restart(follower);
     await until(
       '3 healthy members after restart',
