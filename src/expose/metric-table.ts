@@ -163,6 +163,20 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     points: cluster((v) => v.leaderChangesLastHour),
   },
   {
+    name: 'etcd_monitor_cluster_leader_changes_above_max',
+    type: 'gauge',
+    labels: C,
+    help: '1 if leader changes within the last hour exceed --max-leader-changes.',
+    points: cluster((v) => bool(v.leaderChangesExceeded)),
+  },
+  {
+    name: 'etcd_monitor_cluster_probe_latency_above_max',
+    type: 'gauge',
+    labels: C,
+    help: '1 if the p99 of the last 300 probe reads or writes exceeds --max-latency-ms.',
+    points: cluster((v) => bool(v.probe.aboveMaxLatency)),
+  },
+  {
     name: 'etcd_monitor_cluster_last_leader_change_timestamp_seconds',
     type: 'gauge',
     labels: C,
@@ -329,6 +343,13 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     labels: M,
     help: '(quota − dbSize) / growth rate; present only while the DB grows.',
     points: member((m) => m.secondsUntilQuotaFull),
+  },
+  {
+    name: 'etcd_monitor_member_db_above_max_size',
+    type: 'gauge',
+    labels: M,
+    help: 'dbSize from Status is above --max-db-size-mb.',
+    points: member((m) => m.dbAboveMaxSize),
   },
   {
     name: 'etcd_monitor_member_alarm',
