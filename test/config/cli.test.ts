@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI from source as the README says (`node --import tsx src/cli.ts ...`). */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: REPO,
+      // Only the variables given here: an ETCD_MONITOR_* of the developer's shell must not leak in.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A configuration error must end the process at once; if it starts serving instead, stop it.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+describe('etcd-monitor CLI exits with status 2 on bad configuration', () => {
+  it('a flag value that is not a number names the flag', async () => {
+    const run = await cli(['--max-latency-ms', 'abc']);
+    expect(run.stderr).toContain(
+      'invalid configuration: --max-latency-ms: expected a whole number, got "abc"',
+    );
+    expect(run.status).toBe(2);
+  });
+
+  it('an unknown flag', async () => {
+    const run = await cli(['--max-latncy-ms', '100']);
+    expect(run.stderr).toMatch(/Unknown arguments?: max-latncy-ms/);
+    expect(run.status).toBe(2);
+  });
+
+  it('a bad value in the YAML file names the file and the key', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'api_port: 80800\n');
+    const run = await cli(['--config', file]);
+    expect(run.stderr).toContain(
+      `invalid configuration: ${file}: api_port: must be between 0 and 65535, got 80800`,
+    );
+    expect(run.status).toBe(2);
+  });
+
+  it('a bad cluster in the YAML file named through ETCD_MONITOR_CONFIG', async () => {
+    const file = path.join(dir, 'clusters.yaml');
+    writeFileSync(
+      file,
+      'clusters:\n  - name: a\n    endpoints: [127.0.0.1:2379]\n  - name: b\n    endpoints: [127.0.0.1]\n',
+    );
+    const run = await cli([], { ETCD_MONITOR_CONFIG: file });
+    expect(run.stderr).toContain(`${file}: clusters[1].endpoints: "127.0.0.1" needs a port`);
+    expect(run.status).toBe(2);
+  });
+
+  it('a bad environment variable names the variable', async () => {
+    const run = await cli([], { ETCD_MONITOR_API_PORT: 'eighty' });
+    expect(run.stderr).toContain('invalid configuration: ETCD_MONITOR_API_PORT:');
+    expect(run.status).toBe(2);
+  });
+});
