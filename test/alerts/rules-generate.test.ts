@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { FIELDS } from '../../src/config/fields.js';
-import { parseRulesArgs } from '../../src/alerts/rules/cli.js';
+import { parseRulesArgs, runRulesCli } from '../../src/alerts/rules/cli.js';
 import { generateFiles } from '../../src/alerts/rules/files.js';
 import { DEFAULT_RUNBOOK_BASE_URL, renderRules } from '../../src/alerts/rules/render.js';
 import { alertsOf, ROOT, shippedGroups } from './rules-support.js';
@@ -76,6 +77,21 @@ describe('generated alert rules', () => {
     expect(exprOf(rulesYaml, 'EtcdDatabaseQuotaLowSpace')).toMatch(/> 0\.7$/);
     expect(alertsOf(groups).find((a) => a.alert === 'EtcdLearnerNotPromoted')?.for).toBe('2h');
     expect(rulesYaml).toContain('maxLatencyMs: 50');
+  });
+
+  it('writes user thresholds to another directory and checks the shipped files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-monitor-rules-cli-'));
+    try {
+      expect(runRulesCli(['--out-dir', dir, '--max-latency-ms', '50'], ROOT)).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['etcd-monitor.rules.yml', 'prometheusrule.yaml']);
+      expect(
+        exprOf(readFileSync(join(dir, 'etcd-monitor.rules.yml'), 'utf8'), 'EtcdProbeLatencyHigh'),
+      ).toMatch(/> 0\.05$/);
+      expect(runRulesCli(['--check', '--out-dir', dir], ROOT)).toBe(1);
+      expect(runRulesCli(['--check'], ROOT)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects invalid threshold flags with the flag name', () => {

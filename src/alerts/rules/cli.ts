@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { FIELDS } from '../../config/fields.js';
 import { describeError } from '../../util/errors.js';
-import { parseDurationMs } from '../../util/duration.js';
+import { formatDurationMs, parseDurationMs } from '../../util/duration.js';
 import { generateFiles } from './files.js';
 import type { RenderOptions } from './render.js';
 import { defaultSettings, parseTunable, TUNABLES, type RuleSettings, type TunableSpec } from './settings.js';
@@ -32,8 +32,9 @@ export function parseRulesArgs(args: string[]): { options: RenderOptions; outDir
     )
     .option('out-dir', {
       type: 'string',
-      default: '.',
-      describe: 'Repository root to write alert-rules/ under',
+      default: 'alert-rules',
+      describe:
+        'Directory for etcd-monitor.rules.yml and prometheusrule.yaml (pick another to keep the shipped ones)',
     })
     .option('check', {
       type: 'boolean',
@@ -50,12 +51,14 @@ export function parseRulesArgs(args: string[]): { options: RenderOptions; outDir
       describe: 'URL of docs/runbooks.md that runbook_url points into',
     });
   for (const [flag, { key }] of Object.entries(MIRRORED)) {
-    y = y.option(flag, { type: 'string', describe: `Same as the exporter flag [default: ${defaults[key]}]` });
+    const def = key.endsWith('IntervalMs') ? formatDurationMs(defaults[key]) : defaults[key];
+    y = y.option(flag, { type: 'string', describe: `Same as the exporter flag [default: ${def}]` });
   }
   for (const [key, spec] of Object.entries(TUNABLES) as [keyof typeof TUNABLES, TunableSpec][]) {
-    y = y.option(spec.flag, { type: 'string', describe: `${spec.doc} [default: ${defaults[key]}]` });
+    const def = spec.kind === 'duration' ? formatDurationMs(defaults[key]) : defaults[key];
+    y = y.option(spec.flag, { type: 'string', describe: `${spec.doc} [default: ${def}]` });
   }
-  const argv = y.strict().help().version(false).parseSync() as Record<string, unknown>;
+  const argv = y.strict().help().version(false).wrap(110).parseSync() as Record<string, unknown>;
   const settings: Partial<RuleSettings> = {};
   for (const [flag, { key, parse }] of Object.entries(MIRRORED)) {
     if (argv[flag] === undefined) continue;
@@ -85,17 +88,17 @@ export function runRulesCli(args: string[], repoRoot: string): number {
   const files = generateFiles(repoRoot, options);
   let stale = 0;
   for (const [path, content] of files) {
-    const target = join(outDir, path);
+    const target = join(outDir, path.replace(/^alert-rules\//, ''));
     const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
     if (current === content) continue;
     if (check) {
       stale++;
-      console.error(`out of date: ${path}`);
+      console.error(`out of date: ${target}`);
       continue;
     }
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, content);
-    console.log(`wrote ${path}`);
+    console.log(`wrote ${target}`);
   }
   if (files.size === 2) {
     console.log('promtool tests not rendered: they assert the default thresholds');
