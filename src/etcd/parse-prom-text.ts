@@ -47,11 +47,11 @@ export function parsePromText(text: string): ParsedMetrics {
       if (!match) continue; // other comments are allowed by the format
       const [, kind, name, rest = ''] = match as unknown as [string, string, string, string?];
       if (!NAME.test(name)) throw new MetricsParseError(`invalid metric name "${name}"`, i + 1);
-      const family = familyOf(name);
+      const family = familyOf(intern(name));
       familyBySample.clear();
-      if (kind === 'HELP') family.help = unescapeHelp(rest);
+      if (kind === 'HELP') family.help = intern(unescapeHelp(rest));
       else {
-        const type = rest.trim() as MetricType;
+        const type = intern(rest.trim()) as MetricType;
         if (!TYPES.has(type)) throw new MetricsParseError(`unknown metric type "${rest}"`, i + 1);
         family.type = type;
       }
