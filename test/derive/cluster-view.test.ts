@@ -317,6 +317,57 @@ describe('deriveCluster on the rounds captured under load', () => {
   });
 });
 
+describe('deriveCluster on the member left alone after two of three were killed', () => {
+  const list = fixtureMemberList('no-leader/member-list.json');
+  const status = fixtureStatus('no-leader/status.json');
+  const at = capturedAt('no-leader/status.json');
+  const snapshot: ClusterSnapshot = {
+    cluster: 'no-leader',
+    takenAt: at,
+    members: list.map((m) =>
+      m.id === status.memberId
+        ? {
+            endpoint: m.clientUrls[0] as string,
+            status: ok(status, at),
+            metrics: ok(fixtureMetrics('no-leader/metrics.txt'), capturedAt('no-leader/metrics.txt')),
+            members: ok(list, at),
+            alarms: ok([], at),
+            health: ok(fixtureHealth('no-leader/health.json'), capturedAt('no-leader/health.json')),
+          }
+        : memberSnapshot(m.clientUrls[0] as string, at, {}),
+    ),
+  };
+  const { views, last } = run([snapshot, { ...snapshot, takenAt: at + ROUND_MS }]);
+
+  it('quorum lost, no leader, nobody healthy', () => {
+    expect(last).toMatchObject({
+      votingMembers: 3,
+      membersReachable: 1,
+      membersHealthy: 0,
+      quorumSize: 2,
+      quorumAvailable: false,
+      failureTolerance: 0,
+      belowMinAvailable: true,
+      hasLeader: false,
+      distinctLeadersClaimed: 0,
+      splitBrain: false,
+      staleLeader: false,
+    });
+    expect(last.leaderId).toBeUndefined();
+    const survivor = last.members.find((m) => m.up);
+    expect(survivor).toMatchObject({
+      memberId: status.memberId,
+      isLeader: false,
+      leaderId: '0',
+      healthy: false,
+    });
+  });
+
+  it('no partition sign: the dead members are not connected to anyone (active_peers 0 in the capture)', () => {
+    expect(views.map((v) => v.partitionReasons)).toEqual([[], []]);
+  });
+});
+
 describe('deriveCluster with alarms, thresholds and probes', () => {
   it('the NOSPACE captures: alarm, not healthy, quota exceeded', () => {
     const status = fixtureStatus('nospace/status.json');

@@ -43,6 +43,20 @@ describe('normaliseStatus on gateway captures', () => {
     expect(status.errors).toEqual([`memberID:${BigInt('0x' + status.memberId)} alarm:NOSPACE `]);
   });
 
+  it('a member that lost quorum: no leader field (read as "0") and the "no leader" error', () => {
+    const before = fixtureStatus('no-leader/status-before.json');
+    const after = fixtureStatus('no-leader/status.json');
+    expect(before.leaderId).not.toBe('0');
+    expect(after).toMatchObject({
+      memberId: before.memberId,
+      leaderId: '0',
+      errors: ['etcdserver: no leader'],
+    });
+    expect(after.memberId).toBe(serverIdOf(fixtureMetrics('no-leader/metrics.txt')));
+    // Status reports the term of the last applied entry: it does not rise while the lone member campaigns.
+    expect(after.raftTerm).toBe(before.raftTerm);
+  });
+
   it('a field the gateway omits because it is zero reads as 0 ("no leader" for leader)', () => {
     // Transformation of a capture: the gateway omits zero values, so a member without a leader looks like this.
     const { leader: _dropped, ...raw } = fixtureJson('status-follower.json');

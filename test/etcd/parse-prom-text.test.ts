@@ -8,6 +8,8 @@ const CAPTURES = [
   'load/leader-metrics-0.txt',
   'load/leader-metrics-2.txt',
   'load/follower-metrics-after-restart.txt',
+  'nospace/metrics-1.txt',
+  'no-leader/metrics.txt',
 ];
 
 /** HELP and TYPE lines of a capture read line by line, independently of the parser under test. */

@@ -6,7 +6,7 @@ import { createExporterMetrics } from '../../src/expose/registry.js';
 import { FIXTURE_DIR, fixtureMetrics } from '../etcd/fixtures.js';
 
 /** Every /metrics capture of a real etcd member. */
-const CAPTURES = ['', 'load', 'nospace'].flatMap((dir) =>
+const CAPTURES = ['', 'load', 'nospace', 'no-leader'].flatMap((dir) =>
   readdirSync(path.join(FIXTURE_DIR, dir))
     .filter((f) => f.endsWith('.txt'))
     .map((f) => (dir ? `${dir}/${f}` : f)),
@@ -29,7 +29,7 @@ const fromRegistry = async (): Promise<Exported[]> =>
 describe('exported metric names', () => {
   it('the captures cover both members and every capture kind', () => {
     expect(CAPTURES).toEqual(expect.arrayContaining(['leader-metrics.txt', 'follower-metrics.txt']));
-    expect(CAPTURES.length).toBeGreaterThanOrEqual(9);
+    expect(CAPTURES.length).toBeGreaterThanOrEqual(12);
     expect(etcdFamilies.size).toBeGreaterThan(120);
   });
 
