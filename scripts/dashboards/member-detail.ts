@@ -306,16 +306,12 @@ export const memberDetail: DashboardSpec = {
       panels: [
         series(
           'Peer round trip p99',
-          "99th percentile round trip to each peer, from each member's etcd_network_peer_round_trip_time_seconds; bucket edges are 0.1 ms × 2ⁿ.",
+          "99th percentile round trip to each peer, from each member's etcd_network_peer_round_trip_time_seconds (bucket edges 0.1 ms × 2ⁿ). etcd measures it only every 30 s per peer, so short intervals show gaps.",
           's',
           [
             {
               expr: quantile(0.99, 'etcd_network_peer_round_trip_time_seconds', CM, 'member, To'),
               legend: '{{member}} → {{To}}',
-            },
-            {
-              expr: `etcd_monitor_member_peer_round_trip_p99_seconds{${CM}}`,
-              legend: '{{member}} (exporter)',
             },
           ],
           { thresholds: PEER_RTT, w: 12 },
