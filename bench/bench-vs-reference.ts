@@ -2,7 +2,7 @@
  * Performance harness (not a test): `etcd-monitor bench` against the Go reference loader built from
  * Debian's etcd v3.4 client, same local 3-member cluster, same parameters, interleaved A B A B ...
  *
- *   node --import tsx bench/bench-vs-reference.ts [--rounds 3] [--loader /tmp/reference-loader]
+ *   node --import tsx bench/bench-vs-reference.ts [--rounds 5] [--loader /tmp/reference-loader]
  *
  * Writes bench/results/bench-vs-reference.json and .md. Client CPU per operation: ours from the run's
  * own process.cpuUsage() over the load phase; the loader's from /usr/bin/time minus a `-total 1` run of
@@ -21,7 +21,7 @@ const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 };
-const ROUNDS = Number(arg('rounds', '3'));
+const ROUNDS = Number(arg('rounds', '5'));
 const LOADER = arg('loader', '/tmp/reference-loader');
 const CLIENTS = 64;
 const CONNS = 8;
@@ -169,7 +169,10 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ size: 3 });
   const started = new Date();
   const load0 = os.loadavg();
-  const results: Record<string, { ours: Sample[]; ref: Sample[]; refBaselineCpuSeconds: number }> = {};
+  const results: Record<
+    string,
+    { ours: Sample[]; ref: Sample[]; refBaselineCpuSeconds: number; loadAverage: number[] }
+  > = {};
   try {
     for (const s of SCENARIOS) {
       // CPU of process start + connections + population, subtracted from every loader run of this op.
@@ -178,8 +181,10 @@ async function main(): Promise<void> {
         ours: [] as Sample[],
         ref: [] as Sample[],
         refBaselineCpuSeconds: base.cpuSeconds,
+        loadAverage: [] as number[],
       });
       for (let r = 0; r < ROUNDS; r++) {
+        entry.loadAverage.push(os.loadavg()[0]!);
         const a = await ours(cluster.endpoints, s);
         entry.ours.push(a);
         const b = await loader(cluster.endpoints, s, s.ops);

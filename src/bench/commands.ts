@@ -106,6 +106,11 @@ function withBenchFlags<T>(y: Argv<T>) {
       describe: 'Client path: lean (hand-framed HTTP/2) or etcd3 [default: lean]',
       group: g,
     })
+    .option('workers', {
+      type: 'number',
+      describe: 'Threads running the load, each owning conns/workers connections [default: 1]',
+      group: g,
+    })
     .option('read-ratio', {
       type: 'number',
       describe: 'Share of reads in the mixed workload [default: 0.7]',

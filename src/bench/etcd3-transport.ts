@@ -3,7 +3,13 @@ import { noop } from 'cockatiel';
 import { Etcd3, GRPCGenericError } from 'etcd3';
 import { keyBytes } from './etcd-proto.js';
 import type { UnaryCallback } from './h2-grpc.js';
-import type { ClientHandle, ConnectSpec, PayloadSpec, Transport } from './transport.js';
+import {
+  connectionIndices,
+  type ClientHandle,
+  type ConnectSpec,
+  type PayloadSpec,
+  type Transport,
+} from './transport.js';
 
 // The etcd3 (grpc-js) path, kept selectable with `--client etcd3` so the lean path's advantage stays
 // measurable. Retries and circuit breakers are switched off: a benchmark must count every error.
@@ -51,7 +57,8 @@ export function etcd3Options(
  * between identical channels, so each instance gets a distinct option to get its own connection.
  */
 export async function connectEtcd3(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
-  const clients = Array.from({ length: spec.conns }, (_, k) => {
+  const indices = connectionIndices(spec);
+  const clients = indices.map((k) => {
     const endpoint = spec.endpoints[k % spec.endpoints.length]!;
     return new Etcd3({
       ...etcd3Options([endpoint], spec),
@@ -62,7 +69,7 @@ export async function connectEtcd3(spec: ConnectSpec, payload: PayloadSpec): Pro
   return {
     name: 'etcd3',
     client: (i) => {
-      const kv = clients[i % clients.length]!;
+      const kv = clients[indices.indexOf(i % spec.conns)]!;
       const handle: ClientHandle = {
         put(n: number, cb: UnaryCallback) {
           kv.put(keyBytes(payload.prefix, payload.keySize, n))

@@ -16,6 +16,9 @@ export interface LoadSpec {
   keySpace: number;
   /** Writes use key numbers 0,1,2,... (mod keySpace) instead of random ones. */
   sequentialKeys: boolean;
+  /** Sequential key i is `keyOffset + i * keyStride` (workers interleave their sequences). */
+  keyOffset?: number;
+  keyStride?: number;
   /** Open-loop arrival rate in calls/s; latency is measured from each call's intended start. */
   rate?: number;
   /** Share of reads in the mixed workload. */
@@ -67,6 +70,8 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
   let completed = 0;
   let active = 0;
   let seq = 0;
+  const keyOffset = spec.keyOffset ?? 0;
+  const keyStride = spec.keyStride ?? 1;
   let stopped = false;
   const startedAt = new Date();
   const cpu0 = process.cpuUsage();
@@ -146,7 +151,7 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
         if (w) {
           const n =
             spec.sequentialKeys && spec.workload === 'write'
-              ? seq++ % spec.keySpace
+              ? (keyOffset + keyStride * seq++) % spec.keySpace
               : Math.floor(Math.random() * spec.keySpace);
           this.handle.put(n, this.done);
         } else this.handle.get(Math.floor(Math.random() * spec.keySpace), this.done);

@@ -22,6 +22,7 @@ export const BENCH_DEFAULTS = {
   valSize: 256,
   keySpace: 10_000,
   readRatio: 0.7,
+  workers: 1,
 } as const;
 
 /** Prefix the sidecar, the API and `check` use so they never touch keys they did not create. */
@@ -42,6 +43,7 @@ export interface BenchFlags {
   rate?: number;
   prefix?: string;
   client?: string;
+  workers?: number;
   'read-ratio'?: number;
   profile?: string;
   'slo-read-ops'?: number;
@@ -91,6 +93,7 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
     rate: f.rate ?? p?.limit,
     prefix: f.prefix ?? (p ? SAFE_PREFIX : undefined),
     client,
+    workers: f.workers ?? BENCH_DEFAULTS.workers,
     readRatio: f['read-ratio'] ?? BENCH_DEFAULTS.readRatio,
     slo: {
       readOpsPerSec: f['slo-read-ops'] ?? DEFAULT_SLO.readOpsPerSec,

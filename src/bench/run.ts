@@ -6,9 +6,10 @@ import { ConfigError, MonitorError, describeError } from '../util/errors.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
 import { maxKeyNumber } from './etcd-proto.js';
 import type { LatencySummary, LatencyRecorder } from './latency.js';
-import { runLoad, type LoadOutcome, type Workload } from './load.js';
+import { runLoad, type LoadOutcome, type LoadSpec, type Workload } from './load.js';
+import { runLoadInWorkers } from './parallel.js';
 import { judgeProfile, judgeSlo, type ProfileName, type SloTargets, type SloVerdict } from './slo.js';
-import { connectLean, type Transport } from './transport.js';
+import { connectLean, type ConnectSpec, type PayloadSpec, type Transport } from './transport.js';
 
 /** Everything one benchmark run needs; validated by `validateBenchOptions`. */
 export interface BenchOptions {
@@ -28,6 +29,8 @@ export interface BenchOptions {
   /** Keys live under this prefix, which must be empty before and is deleted and compacted after. */
   prefix?: string;
   client: 'lean' | 'etcd3';
+  /** Threads running the measured loop (each owns conns/workers connections); 1 = this thread. */
+  workers?: number;
   readRatio: number;
   slo: SloTargets;
   profile?: ProfileName;
@@ -56,6 +59,7 @@ export interface BenchmarkResult {
   conditions: {
     endpoints: string[];
     client: 'lean' | 'etcd3';
+    workers: number;
     clients: number;
     conns: number;
     keySize: number;
@@ -145,15 +149,23 @@ export function validateBenchOptions(o: BenchOptions): void {
   }
 }
 
-function connect(o: BenchOptions, prefix: Buffer): Promise<Transport> {
-  const spec = {
+function connectSpec(o: BenchOptions): ConnectSpec {
+  return {
     endpoints: o.endpoints,
     conns: o.conns,
     tls: o.tls,
     dialTimeoutMs: o.dialTimeoutMs,
     requestTimeoutMs: o.requestTimeoutMs,
   };
-  const payload = { prefix, keySize: o.keySize, valSize: o.valSize, serializable: o.consistency === 's' };
+}
+
+function payloadSpec(o: BenchOptions, prefix: Buffer): PayloadSpec {
+  return { prefix, keySize: o.keySize, valSize: o.valSize, serializable: o.consistency === 's' };
+}
+
+function connect(o: BenchOptions, prefix: Buffer): Promise<Transport> {
+  const spec = connectSpec(o);
+  const payload = payloadSpec(o, prefix);
   return o.client === 'etcd3' ? connectEtcd3(spec, payload) : connectLean(spec, payload);
 }
 
@@ -192,6 +204,19 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchmarkResult> {
       }
     }
     const transport = await connect(o, prefix);
+    const workers = Math.max(1, Math.min(o.workers ?? 1, o.conns));
+    const load: LoadSpec = {
+      workload: o.workload,
+      ops: o.ops,
+      durationMs: o.durationMs,
+      clients: o.clients,
+      keySpace: o.keySpace,
+      sequentialKeys: o.sequentialKeys,
+      rate: o.rate,
+      readRatio: o.readRatio,
+      onProgress: o.onProgress ? (done, ms) => o.onProgress?.(done, o.ops, ms) : undefined,
+      onLatencyBatch: o.onLatencyBatch,
+    };
     let outcome: LoadOutcome;
     try {
       if (o.workload !== 'write') {
@@ -203,26 +228,24 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchmarkResult> {
           sequentialKeys: true,
           readRatio: 0,
         });
-        const bad = fill.write.errors.size > 0;
-        if (bad)
+        if (fill.write.errors.size > 0) {
           throw new MonitorError(
             'BENCH_POPULATE_FAILED',
             `populating ${o.keySpace} keys failed: ${fill.write.lastError ?? 'errors'}`,
           );
+        }
       }
-      const expected = o.ops;
-      outcome = await runLoad(transport, {
-        workload: o.workload,
-        ops: o.ops,
-        durationMs: o.durationMs,
-        clients: o.clients,
-        keySpace: o.keySpace,
-        sequentialKeys: o.sequentialKeys,
-        rate: o.rate,
-        readRatio: o.readRatio,
-        onProgress: o.onProgress ? (done, ms) => o.onProgress?.(done, expected, ms) : undefined,
-        onLatencyBatch: o.onLatencyBatch,
-      });
+      if (workers > 1) {
+        // The measured phase gets fresh connections owned by the worker threads.
+        await transport.close();
+        outcome = await runLoadInWorkers({
+          workers,
+          connect: connectSpec(o),
+          payload: payloadSpec(o, prefix),
+          client: o.client,
+          load,
+        });
+      } else outcome = await runLoad(transport, load);
     } finally {
       await transport.close();
     }
@@ -345,6 +368,7 @@ function summarize(
     conditions: {
       endpoints: [...o.endpoints],
       client: o.client,
+      workers: Math.max(1, Math.min(o.workers ?? 1, o.conns)),
       clients: o.clients,
       conns: o.conns,
       keySize: o.keySize,

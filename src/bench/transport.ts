@@ -36,6 +36,8 @@ export interface PayloadSpec {
 export interface ConnectSpec {
   endpoints: readonly string[];
   conns: number;
+  /** Open only these connection indices (0..conns-1); a worker thread owns a subset. */
+  only?: readonly number[];
   tls?: TlsFiles;
   dialTimeoutMs: number;
   requestTimeoutMs: number;
@@ -64,14 +66,20 @@ export function parseEndpoint(endpoint: string, tlsFiles?: TlsFiles): H2Target {
   };
 }
 
+/** Connection indices to open: `spec.only`, or all of 0..conns-1. */
+export function connectionIndices(spec: Pick<ConnectSpec, 'conns' | 'only'>): number[] {
+  return spec.only ? [...spec.only] : Array.from({ length: spec.conns }, (_, k) => k);
+}
+
 /**
  * The hand-framed HTTP/2 path: `conns` connections, connection k dialled to endpoint k mod #endpoints
  * (etcd's benchmark tool in 3.4–3.6 pins each connection to one endpoint the same way).
  */
 export async function connectLean(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
   const targets = spec.endpoints.map((e) => parseEndpoint(e, spec.tls));
+  const indices = connectionIndices(spec);
   const settled = await Promise.allSettled(
-    Array.from({ length: spec.conns }, (_, k) =>
+    indices.map((k) =>
       GrpcH2Connection.connect(targets[k % targets.length]!, {
         timeoutMs: spec.dialTimeoutMs,
         callTimeoutMs: spec.requestTimeoutMs,
@@ -89,7 +97,7 @@ export async function connectLean(spec: ConnectSpec, payload: PayloadSpec): Prom
   const range = rangeTemplate(payload.prefix, payload.keySize, payload.serializable);
   return {
     name: 'lean',
-    client: (i) => new LeanClient(conns[i % conns.length]!, put, range, payload.keySize),
+    client: (i) => new LeanClient(conns[indices.indexOf(i % spec.conns)]!, put, range, payload.keySize),
     close: async () => {
       for (const c of conns) c.close();
     },

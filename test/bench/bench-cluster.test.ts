@@ -129,6 +129,23 @@ describe('benchmark against a real 3-member cluster', () => {
     expect(r.durationSeconds).toBeLessThan(1.5 + 10);
   });
 
+  it('--workers 2: the load runs on two threads, every call is counted once and keys stay sequential', async () => {
+    const r = await runBenchmark(
+      options(cluster, {
+        workload: 'write',
+        ops: 1000,
+        keySpace: 1000,
+        sequentialKeys: true,
+        workers: 2,
+        prefix: '/t-workers/',
+      }),
+    );
+    expect(r).toMatchObject({ total: 1000, successful: 1000, failed: 0, conditions: { workers: 2 } });
+    expect(r.operations.write?.latency.count).toBe(1000);
+    // Both threads' interleaved sequences cover keys 0..999 exactly.
+    expect(r.cleanup?.deletedKeys).toBe(1000);
+  });
+
   it('etcd3 client path gives the same result shape', async () => {
     const r = await runBenchmark(
       options(cluster, { workload: 'mixed', client: 'etcd3', ops: 600, prefix: '/t-etcd3/' }),
