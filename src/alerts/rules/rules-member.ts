@@ -9,6 +9,12 @@ const FAILED_CODES =
   'Unknown|FailedPrecondition|ResourceExhausted|Internal|Unavailable|DataLoss|DeadlineExceeded';
 const p99 = (metric: string, by: string): string =>
   `histogram_quantile(0.99, sum by (${by}, le) (rate(${metric}_bucket[5m])))`;
+/**
+ * Per-code request rate with exporter replicas collapsed (max over identical series) before codes are summed,
+ * so two exporters scraping the same member do not double the traffic that the minimum-traffic guard sees.
+ */
+const perCode = (selector: string): string =>
+  `max by (cluster, member, grpc_service, grpc_method, grpc_code) (rate(grpc_server_handled_total{${selector}}[5m]))`;
 const memberDown = `${maxBy(CM, 'etcd_monitor_member_up')} == 0`;
 
 /** Client-visible latency and errors: the exporter's probe and etcd's unary gRPC outcomes. */
@@ -35,11 +41,11 @@ export function requestsGroup(s: RuleSettings): GroupDef {
       // Unary only: Watch and LeaseKeepAlive are streams whose normal end (client cancel) reports Unavailable/Unknown.
       {
         record: handled,
-        expr: 'sum by (cluster, member, grpc_service, grpc_method) (rate(grpc_server_handled_total{grpc_type="unary"}[5m]))',
+        expr: `sum by (cluster, member, grpc_service, grpc_method) (${perCode('grpc_type="unary"')})`,
       },
       {
         record: failed,
-        expr: `sum by (cluster, member, grpc_service, grpc_method) (rate(grpc_server_handled_total{grpc_type="unary",grpc_code=~"${FAILED_CODES}"}[5m]))`,
+        expr: `sum by (cluster, member, grpc_service, grpc_method) (${perCode(`grpc_type="unary",grpc_code=~"${FAILED_CODES}"`)})`,
       },
       { record: ratio, expr: `${failed} / ${handled}` },
       {
@@ -136,7 +142,7 @@ export function memberGroup(s: RuleSettings): GroupDef {
       {
         // A window shorter than `for`: one election's burst never fires, failures that persist (no quorum) do.
         alert: 'EtcdHighNumberOfFailedProposals',
-        expr: `sum by (cluster, member) (increase(etcd_server_proposals_failed_total[10m])) > ${num(s.failedProposals)}`,
+        expr: `max by (cluster, member) (increase(etcd_server_proposals_failed_total[10m])) > ${num(s.failedProposals)}`,
         forMs: 15 * MIN,
         severity: 'warning',
         summary: 'etcd member keeps failing raft proposals.',
@@ -152,7 +158,7 @@ export function memberGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdSlowApplies',
-        expr: `sum by (cluster, member) (increase(etcd_server_slow_apply_total[5m])) > ${num(s.slowApplies)}`,
+        expr: `max by (cluster, member) (increase(etcd_server_slow_apply_total[5m])) > ${num(s.slowApplies)}`,
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd member applies requests slowly.',
@@ -160,7 +166,7 @@ export function memberGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdHeartbeatSendFailures',
-        expr: `sum by (cluster, member) (increase(etcd_server_heartbeat_send_failures_total[5m])) > ${num(s.heartbeatFailures)}`,
+        expr: `max by (cluster, member) (increase(etcd_server_heartbeat_send_failures_total[5m])) > ${num(s.heartbeatFailures)}`,
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd leader sends heartbeats late.',
