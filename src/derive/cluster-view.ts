@@ -1,6 +1,6 @@
 import type { ClusterSnapshot } from '../collect/snapshot.js';
 import type { Thresholds } from '../config/types.js';
-import { ALARM_TYPES } from '../etcd/types.js';
+import { ALARM_TYPES, type AlarmEntry } from '../etcd/types.js';
 import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
 import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
 import { deriveHashConsistency } from './hash-consistency.js';
@@ -45,6 +45,7 @@ export function deriveCluster(
   thresholds: Thresholds,
 ): { view: ClusterView; state: DeriveState } {
   const memberList = latestMemberList(snapshot);
+  const alarmList = latestAlarmList(snapshot);
   const members = resolveMembers(snapshot, memberList, state.identities);
   const identities = new Map(state.identities);
   for (const m of members) if (m.id) identities.set(m.endpoint, { id: m.id, name: m.name });
@@ -88,6 +89,7 @@ export function deriveCluster(
       dbSizes.get(m.endpoint) ?? [],
       leadership.leaderId,
       thresholds,
+      alarmList,
     ),
   );
   // Only members whose hash took part in a comparison get a verdict; the others stay unknown.
@@ -169,16 +171,28 @@ function nextMetricsState(state: DeriveState, members: readonly ResolvedMember[]
   return next;
 }
 
+/**
+ * The freshest alarm list any member answered with. The list is cluster-wide (every member answers with
+ * the alarms of all members), so a member that is down or did not answer still gets its alarms.
+ */
+function latestAlarmList(snapshot: ClusterSnapshot): readonly AlarmEntry[] | undefined {
+  let best: { at: number; value: readonly AlarmEntry[] } | undefined;
+  for (const member of snapshot.members) {
+    const result = member.alarms;
+    if (result?.ok && (!best || result.at > best.at)) best = { at: result.at, value: result.value };
+  }
+  return best?.value;
+}
+
 function memberView(
   m: ResolvedMember,
   rates: MemberRates,
   sizes: SizeSamples,
   leaderId: string | undefined,
   thresholds: Thresholds,
+  alarmsKnown: readonly AlarmEntry[] | undefined,
 ): MemberView {
   const s = m.status;
-  const alarmsKnown = m.snapshot.alarms?.ok ? m.snapshot.alarms.value : undefined;
-  // The alarm list is cluster-wide; each member's answer includes the alarms of every member.
   const alarms = ALARM_TYPES.filter((type) =>
     alarmsKnown?.some((a) => a.alarm === type && a.memberId === m.id),
   );
@@ -214,6 +228,7 @@ function memberView(
         }
       : {}),
     alarms: alarmsKnown ? alarms : [],
+    alarmsKnown: alarmsKnown !== undefined,
     ...rest,
   };
 }

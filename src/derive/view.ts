@@ -38,6 +38,8 @@ export interface MemberView extends MemberRates {
   readonly secondsUntilQuotaFull?: number;
   readonly dbAboveMaxSize?: boolean;
   readonly alarms: readonly Exclude<AlarmType, 'NONE'>[];
+  /** Some member answered the (cluster-wide) alarm list this round, so `alarms` is known, even if empty. */
+  readonly alarmsKnown?: boolean;
   readonly version?: string;
   /** Set after a HashKV comparison that included this member. */
   readonly hashMismatch?: boolean;

@@ -358,7 +358,7 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     help: '1 per active alarm of this member (NOSPACE, CORRUPT) from Maintenance.Alarm; absent while the alarm list is unknown.',
     points: (v) =>
       v.members.flatMap((m) =>
-        m.up || m.alarms.length
+        m.alarmsKnown
           ? ALARM_TYPES.map((alarm): Point => [
               { cluster: v.cluster, member: m.member, alarm },
               bool(m.alarms.includes(alarm)),
