@@ -415,6 +415,45 @@ describe('deriveCluster with alarms, thresholds and probes', () => {
     expect(memberOf(last, 'fixtures-1').alarms).toEqual([]);
   });
 
+  it("a member that does not answer still gets the alarm the others' (cluster-wide) lists name", () => {
+    // Transformation: the NOSPACE alarm entry re-pointed at the third member, which is down this round.
+    const [captured] = fixtureAlarms('nospace/alarm-list.json');
+    if (!captured) throw new Error('nospace/alarm-list.json has no alarm');
+    const alarm: AlarmEntry = { ...captured, memberId: h.third.id };
+    const snapshot = healthyRound(T0, { third: null });
+    const withAlarm: ClusterSnapshot = {
+      ...snapshot,
+      members: snapshot.members.map((m) => (m.status?.ok ? { ...m, alarms: ok([alarm], T0) } : m)),
+    };
+    const { last } = run([withAlarm]);
+    expect(last.alarms).toEqual([{ member: 'fixtures-2', alarm: 'NOSPACE' }]);
+    expect(memberOf(last, 'fixtures-2')).toMatchObject({ up: false, alarms: ['NOSPACE'], alarmsKnown: true });
+  });
+
+  it("a member whose own alarm request failed is judged by another member's list", () => {
+    const snapshot = healthyRound(T0);
+    const oneFailed: ClusterSnapshot = {
+      ...snapshot,
+      members: snapshot.members.map((m, i) => (i === 0 ? { ...m, alarms: failed(T0) } : m)),
+    };
+    const { last } = run([oneFailed]);
+    expect(last.members.map((m) => m.alarmsKnown)).toEqual([true, true, true]);
+  });
+
+  it('without any alarm answer the alarms are unknown, not "none"', () => {
+    const snapshot = healthyRound(T0);
+    const noneAnswered: ClusterSnapshot = {
+      ...snapshot,
+      members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),
+    };
+    const { last } = run([noneAnswered]);
+    expect(last.members.map((m) => [m.alarmsKnown, m.alarms])).toEqual([
+      [false, []],
+      [false, []],
+      [false, []],
+    ]);
+  });
+
   it('probe percentiles come from each new probe result once, and compare with --max-latency-ms', () => {
     const withProbe = (at: number, probeAt: number, readSeconds: number, writeSeconds: number) => {
       const s = healthyRound(at);

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import type { ClusterView } from '../../src/derive/view.js';
+import { ALL_METRICS, type Point } from '../../src/expose/metric-table.js';
+import { failed, healthyCluster, memberSnapshot, ok } from '../etcd/fixtures.js';
+
+const h = healthyCluster();
+const AT = 1_795_441_262_015;
+const THRESHOLDS = {
+  maxLatencyMs: 100,
+  maxDbSizeBytes: 8 * 1024 ** 3,
+  minAvailableNodes: 2,
+  maxLeaderChangesPerHour: 3,
+};
+
+/** Leader and follower answer everything (captures); the third member is down. */
+function snapshot(alarms: 'answered' | 'failed' = 'answered'): ClusterSnapshot {
+  const answers = { members: h.list, alarms: h.alarms, health: h.health };
+  const s: ClusterSnapshot = {
+    cluster: 'prod',
+    takenAt: AT,
+    expectedMembers: 3,
+    members: [
+      memberSnapshot(h.endpoints.leader, AT, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
+      memberSnapshot(h.endpoints.follower, AT, {
+        ...answers,
+        status: h.follower,
+        metrics: h.followerMetrics,
+      }),
+      memberSnapshot(h.endpoints.third, AT, {}),
+    ],
+  };
+  if (alarms === 'answered') return s;
+  return { ...s, members: s.members.map((m) => ({ ...m, alarms: failed(AT) })) };
+}
+
+const derive = (s: ClusterSnapshot): ClusterView => deriveCluster(INITIAL_DERIVE_STATE, s, THRESHOLDS).view;
+const pointsOf = (name: string, s: ClusterSnapshot): Point[] => {
+  const def = ALL_METRICS.find((d) => d.name === name);
+  if (!def) throw new Error(`no metric ${name}`);
+  return def.points(derive(s), s);
+};
+const value = (points: Point[], labels: Record<string, string>) =>
+  points.find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+
+describe('metric table on a view derived from the captures', () => {
+  const s = snapshot();
+  const view = derive(s);
+
+  it.each(ALL_METRICS.map((d) => [d.name, d] as const))(
+    '%s: label sets match its declared labels',
+    (_, def) => {
+      for (const [labels, v] of def.points(view, s)) {
+        expect(Object.keys(labels).sort()).toEqual([...def.labels].sort());
+        expect(labels['cluster']).toBe('prod');
+        expect(Number.isFinite(v)).toBe(true);
+      }
+    },
+  );
+
+  it.each([
+    ['etcd_monitor_cluster_quorum_available', { cluster: 'prod' }, 1],
+    ['etcd_monitor_cluster_failure_tolerance', { cluster: 'prod' }, 0],
+    ['etcd_monitor_cluster_members_reachable', { cluster: 'prod' }, 2],
+    ['etcd_monitor_cluster_expected_members', { cluster: 'prod' }, 3],
+    ['etcd_monitor_cluster_members', { role: 'voting' }, 3],
+    ['etcd_monitor_cluster_members', { role: 'learner' }, 0],
+    ['etcd_monitor_cluster_has_leader', { cluster: 'prod' }, 1],
+    ['etcd_monitor_cluster_leader_changes_total', { cluster: 'prod' }, 0],
+    ['etcd_monitor_cluster_distinct_versions', { cluster: 'prod' }, 1],
+    ['etcd_monitor_last_collection_timestamp_seconds', { cluster: 'prod' }, AT / 1000],
+    ['etcd_monitor_member_up', { member: 'fixtures-2' }, 0],
+    ['etcd_monitor_member_is_leader', { member: 'fixtures-1' }, 1],
+    ['etcd_monitor_member_is_leader', { member: 'fixtures-0' }, 0],
+    ['etcd_monitor_member_db_size_bytes', { member: 'fixtures-1' }, 20480],
+    ['etcd_monitor_member_db_quota_bytes', { member: 'fixtures-1' }, 2 * 1024 ** 3],
+    ['etcd_monitor_member_watch_streams', { member: 'fixtures-0' }, 1],
+    ['etcd_monitor_collector_success', { member: 'fixtures-2', collector: 'status' }, 0],
+    ['etcd_monitor_collector_success', { member: 'fixtures-1', collector: 'metrics' }, 1],
+  ])('%s%j = %s', (name, labels, expected) => {
+    expect(value(pointsOf(name, s), labels)).toBe(expected);
+  });
+
+  it('a member that is down exports no Status-derived series rather than zeros', () => {
+    for (const name of [
+      'etcd_monitor_member_raft_term',
+      'etcd_monitor_member_db_size_bytes',
+      'etcd_monitor_member_is_leader',
+    ])
+      expect(value(pointsOf(name, s), { member: 'fixtures-2' }), name).toBeUndefined();
+  });
+
+  it('every partition reason is always present', () => {
+    expect(pointsOf('etcd_monitor_cluster_partition_suspected', s).map(([l]) => l['reason'])).toEqual([
+      'leader_disagreement',
+      'term_disagreement',
+      'member_without_leader',
+      'unreachable_but_peers_connected',
+    ]);
+  });
+
+  it('cluster_info carries the cluster ID in hex', () => {
+    expect(pointsOf('etcd_monitor_cluster_info', s)).toEqual([
+      [{ cluster: 'prod', cluster_id: h.leader.clusterId }, 1],
+    ]);
+  });
+});
+
+describe('etcd_monitor_member_alarm', () => {
+  it('both alarm types for every member, down ones included, while the alarm list is known', () => {
+    const points = pointsOf('etcd_monitor_member_alarm', snapshot());
+    expect(points.map(([l, v]) => `${l['member']}/${l['alarm']}=${v}`).sort()).toEqual([
+      'fixtures-0/CORRUPT=0',
+      'fixtures-0/NOSPACE=0',
+      'fixtures-1/CORRUPT=0',
+      'fixtures-1/NOSPACE=0',
+      'fixtures-2/CORRUPT=0',
+      'fixtures-2/NOSPACE=0',
+    ]);
+  });
+
+  it('absent when no member answered the alarm list (unknown is not "no alarm")', () => {
+    expect(pointsOf('etcd_monitor_member_alarm', snapshot('failed'))).toEqual([]);
+  });
+
+  it('1 for the member a captured NOSPACE alarm names', () => {
+    // Transformation: the NOSPACE capture's alarm entry re-pointed at the follower.
+    const s = snapshot();
+    const alarm = { memberId: h.follower.memberId, alarm: 'NOSPACE' as const };
+    const withAlarm = {
+      ...s,
+      members: s.members.map((m) => (m.status?.ok ? { ...m, alarms: ok([alarm], AT) } : m)),
+    };
+    const points = pointsOf('etcd_monitor_member_alarm', withAlarm);
+    expect(value(points, { member: 'fixtures-0', alarm: 'NOSPACE' })).toBe(1);
+    expect(value(points, { member: 'fixtures-0', alarm: 'CORRUPT' })).toBe(0);
+    expect(value(points, { member: 'fixtures-1', alarm: 'NOSPACE' })).toBe(0);
+  });
+});
