@@ -10,6 +10,7 @@ import { isAlert, type GroupDef, type RenderedAlert, type RenderedGroup } from '
 export const DEFAULT_RUNBOOK_BASE_URL =
   'https://github.com/etcd-monitor/etcd-monitor/blob/main/docs/runbooks.md';
 
+/** What to render: thresholds and, for end-to-end tests only, shortened `for` durations. */
 export interface RenderOptions {
   /** Overrides of single settings; the rest keep their defaults. */
   readonly settings?: Partial<RuleSettings>;
@@ -20,6 +21,7 @@ export interface RenderOptions {
   readonly runbookBaseUrl?: string;
 }
 
+/** The rendered rules as objects and as the text of both shipped files. */
 export interface RenderedRules {
   readonly settings: RuleSettings;
   readonly groups: RenderedGroup[];

@@ -161,6 +161,7 @@ export const TUNABLES = {
   },
 } satisfies Record<string, TunableSpec>;
 
+/** Name of one rule-only tunable (a key of TUNABLES). */
 export type TunableName = keyof typeof TUNABLES;
 
 /** Every number rendered into the rules: the exporter's threshold flags plus the rule-only tunables. */
@@ -174,16 +175,6 @@ export type RuleSettings = {
   metricsIntervalMs: number;
   healthCheckIntervalMs: number;
 };
-
-/** Exporter flags whose value the rules mirror, so `npm run rules -- --max-latency-ms 50` matches `serve --max-latency-ms 50`. */
-export const EXPORTER_FIELDS = [
-  'maxLatencyMs',
-  'maxDbSizeMb',
-  'minAvailableNodes',
-  'maxLeaderChanges',
-  'metricsInterval',
-  'healthCheckInterval',
-] as const;
 
 /** The settings the shipped alert-rules/ files are rendered with: exporter flag defaults plus tunable defaults. */
 export function defaultSettings(): RuleSettings {
