@@ -17,6 +17,7 @@ const timeseries = (
 export const benchmark: DashboardSpec = {
   uid: UID.bench,
   title: 'etcd / Benchmark',
+  summary: 'Benchmark results over time: throughput, latency quantiles, errors, SLO verdicts, disk check',
   description:
     "Results of etcd-monitor's benchmark sidecar against a cluster: throughput and latency quantiles per workload and operation over time, errors by gRPC code, SLO verdicts against the configured targets, and the disk check.",
   tags: ['etcd', 'benchmark'],

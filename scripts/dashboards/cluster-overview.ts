@@ -35,6 +35,8 @@ const memberLink = {
 export const clusterOverview: DashboardSpec = {
   uid: UID.overview,
   title: 'etcd / Cluster overview',
+  summary:
+    'One cluster at a glance: quorum, leader, members, alarms, split brain and partitions, RED, probe latency, DB size, leader changes',
   description:
     'Health of one etcd cluster as derived by etcd-monitor: quorum, leader, members, alarms, split-brain and partition signals, request rates and errors, probe latency, database size against quota, and leader changes.',
   tags: ['etcd', 'overview'],
@@ -137,7 +139,7 @@ export const clusterOverview: DashboardSpec = {
         flag(
           'Split brain',
           `etcd_monitor_cluster_split_brain{${C}}`,
-          'Whether members report different cluster IDs or more than one leader in the same term.',
+          'Whether two members claim leadership in the same raft term.',
         ),
         flag(
           'Partition suspected',
@@ -148,14 +150,30 @@ export const clusterOverview: DashboardSpec = {
           'Stale leader',
           `etcd_monitor_cluster_stale_leader{${C}}`,
           'Whether a member still claims leadership in an older term than the rest of the cluster.',
+          3,
         ),
         {
           kind: 'stat',
           title: 'Leaders claimed',
-          description: 'Members that claim to be leader; anything but 1 means no leader or a split.',
-          w: 4,
+          description:
+            'Distinct leaders named by the reachable members; anything but 1 means no leader or members that disagree.',
+          w: 3,
           h: 4,
           targets: [{ expr: `etcd_monitor_cluster_leaders_claimed{${C}}` }],
+          thresholds: [
+            [null, 'red'],
+            [1, 'green'],
+            [2, 'red'],
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Cluster IDs',
+          description:
+            "Distinct cluster IDs in the members' Status answers; more than 1 means members of different clusters were configured as one (a split or a mis-wired endpoint).",
+          w: 3,
+          h: 4,
+          targets: [{ expr: `count(etcd_monitor_cluster_info{${C}})` }],
           thresholds: [
             [null, 'red'],
             [1, 'green'],
@@ -167,7 +185,7 @@ export const clusterOverview: DashboardSpec = {
           title: 'etcd versions',
           description:
             'Number of distinct etcd server versions in the cluster; more than one means an upgrade is in progress.',
-          w: 4,
+          w: 3,
           h: 4,
           targets: [{ expr: `etcd_monitor_cluster_distinct_versions{${C}}` }],
           thresholds: [

@@ -7,6 +7,7 @@ import { renderDashboard, type DashboardSpec } from './lib.js';
 import { memberDetail } from './member-detail.js';
 import { monitorSelf } from './monitor-self.js';
 import { multiCluster } from './multi-cluster.js';
+import { renderReadme } from './readme.js';
 
 /** The bundled dashboards; each is written to `dashboards/<uid>.json`. */
 export const DASHBOARDS: readonly DashboardSpec[] = [
@@ -28,4 +29,13 @@ export async function renderText(spec: DashboardSpec): Promise<string> {
   const file = path.join(DASHBOARD_DIR, fileName(spec));
   const options = (await prettier.resolveConfig(file)) ?? {};
   return prettier.format(JSON.stringify(renderDashboard(spec)), { ...options, filepath: file });
+}
+
+/** Path of the generated README that lists every dashboard and panel. */
+export const README = path.join(DASHBOARD_DIR, 'README.md');
+
+/** The README text exactly as committed (prettier-formatted Markdown). */
+export async function renderReadmeText(): Promise<string> {
+  const options = (await prettier.resolveConfig(README)) ?? {};
+  return prettier.format(renderReadme(DASHBOARDS), { ...options, filepath: README });
 }

@@ -69,6 +69,8 @@ export interface VariableSpec {
 export interface DashboardSpec {
   uid: string;
   title: string;
+  /** One line for the README's table. */
+  summary: string;
   description: string;
   tags: string[];
   variables: VariableSpec[];

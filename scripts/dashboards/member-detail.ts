@@ -26,6 +26,8 @@ const series = (
 export const memberDetail: DashboardSpec = {
   uid: UID.member,
   title: 'etcd / Member detail',
+  summary:
+    'Per member: USE (CPU, memory, FDs, disk, network), disk latency, raft proposals, apply lag, peers, watchers, snapshots',
   description:
     "Per-member resources (CPU, memory, file descriptors, disk, network), WAL fsync and backend commit latency, raft proposals and apply lag, peer round trips, watchers and clients, snapshots and compactions. Uses etcd-monitor's derived series and each member's own etcd series re-exposed with cluster and member labels.",
   tags: ['etcd', 'member'],

@@ -24,6 +24,7 @@ const series = (
 export const monitorSelf: DashboardSpec = {
   uid: UID.self,
   title: 'etcd / etcd-monitor exporter',
+  summary: 'The exporter itself: collector success and duration per member, scrape, process',
   description:
     "The exporter's own health: success and duration of each collector (metrics, status, members, alarms, health, probe) against each member, data freshness, Prometheus' scrape of the exporter, and the exporter process.",
   tags: ['exporter'],

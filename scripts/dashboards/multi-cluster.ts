@@ -40,6 +40,7 @@ const compare = (
 export const multiCluster: DashboardSpec = {
   uid: UID.multi,
   title: 'etcd / All clusters',
+  summary: 'Every cluster in one table, and cross-cluster comparison',
   description:
     'Every etcd cluster the exporters monitor in one table (status, leader, members, database, latency, firing alerts), with panels comparing the clusters over time.',
   tags: ['etcd', 'multi-cluster'],

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARDS, fileName, renderText } from '../../scripts/dashboards/index.js';
+import {
+  DASHBOARDS,
+  README,
+  fileName,
+  renderReadmeText,
+  renderText,
+} from '../../scripts/dashboards/index.js';
 import { UID } from '../../scripts/dashboards/common.js';
 import {
   DASHBOARD_DIR,
@@ -38,6 +44,15 @@ describe('dashboard files', () => {
     for (const spec of DASHBOARDS) {
       const committed = readFileSync(path.join(DASHBOARD_DIR, fileName(spec)), 'utf8');
       expect(committed, fileName(spec)).toBe(await renderText(spec));
+    }
+    expect(readFileSync(README, 'utf8'), 'dashboards/README.md').toBe(await renderReadmeText());
+  });
+
+  it('the README names every dashboard file and every panel title', () => {
+    const readme = readFileSync(README, 'utf8');
+    for (const [file, d] of dashboards) {
+      expect(readme).toContain(`\`${file}\``);
+      for (const p of d.panels) expect(readme, `${file}: ${p.title}`).toContain(`**${p.title}**`);
     }
   });
 
