@@ -28,6 +28,13 @@ interface ClusterRuntime {
 const OWN_NAMES = new Set(ALL_METRICS.map((d) => d.name));
 
 /**
+ * Rounds of different clusters that end within this window share one merge of the re-exposed block.
+ * Clusters' timers start together, so without it each of N clusters re-built and re-compressed the
+ * whole ≈5 MB block once per interval (10 clusters: 50 MB of short-lived strings and buffers per 10 s).
+ */
+const REEXPOSE_MERGE_DELAY_MS = 250;
+
+/**
  * Runs collection rounds for every configured cluster on their intervals, derives each cluster's view
  * after every round, and keeps the latest view, snapshot and re-exposed text for the HTTP layer.
  */
@@ -36,6 +43,7 @@ export class Monitor {
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly reexposedCache = new ExpositionCache();
+  private pendingMerge: Promise<void> | undefined;
   private started = false;
   private stopped = false;
 
@@ -189,8 +197,14 @@ export class Monitor {
       return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
     });
     runtime.reexposed = renderFamilyChunks(sources, this.config.reexpose.allow, OWN_NAMES);
-    const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
-    await this.reexposedCache.update(assembleReexposed(parts));
+    this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
+      () => {
+        this.pendingMerge = undefined;
+        const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
+        return this.reexposedCache.update(assembleReexposed(parts));
+      },
+    );
+    await this.pendingMerge;
   }
 
   /** One log line when a collector starts failing against a member and one when it recovers, not one per round. */
