@@ -135,12 +135,15 @@ function parseSampleLine(line: string, lineNo: number): Sample {
     throw new MetricsParseError(`expected a metric name, got "${line.slice(0, 40)}"`, lineNo);
   const name = intern(rawName);
   const labels: Record<string, string> = {};
+  let labelText = '';
   if (line.charCodeAt(pos) === BRACE_OPEN) {
     pos++;
+    const labelStart = pos;
     for (;;) {
       let c = line.charCodeAt(pos);
       while (c === SPACE || c === COMMA) c = line.charCodeAt(++pos);
       if (c === BRACE_CLOSE) {
+        labelText = intern(line.slice(labelStart, pos));
         pos++;
         break;
       }
@@ -175,7 +178,23 @@ function parseSampleLine(line: string, lineNo: number): Sample {
   if (valueText === '') throw new MetricsParseError(`sample "${name}" has no value`, lineNo);
   const value = parseValue(valueText);
   if (value === undefined) throw new MetricsParseError(`invalid sample value "${valueText}"`, lineNo);
+  LABEL_TEXT.set(labels, labelText);
   return { name, labels, value };
+}
+
+/**
+ * The label set of each parsed sample exactly as the member wrote it (still escaped, no braces),
+ * keyed by the sample's own labels object: a sample rebuilt with other labels has no entry, so the
+ * text can never disagree with the labels it stands for.
+ */
+const LABEL_TEXT = new WeakMap<object, string>();
+
+/**
+ * The escaped label text behind a labels object this parser produced, if any. Label sets repeat every
+ * round, so the string is shared, and re-exposure copies it instead of re-escaping every value.
+ */
+export function labelTextOf(labels: Readonly<Record<string, string>>): string | undefined {
+  return LABEL_TEXT.get(labels);
 }
 
 /** Label value escapes of the text format: \\, \" and \n; any other escaped character stands for itself. */

@@ -1,3 +1,4 @@
+import { labelTextOf } from '../etcd/parse-prom-text.js';
 import type { MetricFamily, ParsedMetrics } from '../etcd/prom-text.js';
 
 /** One member's parsed /metrics and the labels to add to each of its series. */
@@ -50,6 +51,11 @@ export function renderFamilyChunks(
         byFamily.set(family.name, entry);
       }
       for (const sample of family.samples) {
+        const own = labelTextOf(sample.labels);
+        if (own !== undefined && !('cluster' in sample.labels) && !('member' in sample.labels)) {
+          entry.lines.push(`${sample.name}{${own ? `${extra},${own}` : extra}} ${formatValue(sample.value)}`);
+          continue;
+        }
         let labels = extra;
         for (const name in sample.labels) {
           if (name === 'cluster' || name === 'member') continue;
