@@ -234,7 +234,9 @@ function variable(v: VariableSpec): Json {
     label: v.label,
     datasource: DATASOURCE,
     definition: v.query,
-    query: { query: v.query, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
+    // The classic string form: every Grafana 10/11 release parses it (the newer object form depends on the
+    // version's query-editor fields).
+    query: v.query,
     refresh: 2,
     sort: 1,
     regex: '',
