@@ -214,7 +214,7 @@ describe('shipped rules on a real cluster', () => {
     const changes = await prom.query(`etcd_monitor_cluster_leader_changes_last_hour{cluster="${CLUSTER}"}`);
     expect(Number(changes[0]?.value[1])).toBeLessThanOrEqual(3);
     console.log(
-      `[rules-live] rolling restart: pending at some point = ${[...pendingFast].join(', ') || 'none'}`,
+      `[rules-live] rolling restart: ${changes[0]?.value[1]} leader changes; fast alerts pending at some point: ${[...pendingFast].join(', ') || 'none'}`,
     );
   }, 150_000);
 
