@@ -6,7 +6,13 @@ import { parsePromText } from '../../src/etcd/parse-prom-text.js';
 import type { MetricFamily } from '../../src/etcd/prom-text.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
-import { exposedType, renderReexposed, type ReexposeSource } from '../../src/expose/reexpose.js';
+import {
+  assembleReexposed,
+  exposedType,
+  renderFamilyChunks,
+  renderReexposed,
+  type ReexposeSource,
+} from '../../src/expose/reexpose.js';
 import { fixtureMetrics, healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
 import { promtoolCheckMetrics } from './promtool.js';
 
@@ -125,6 +131,49 @@ describe('renderReexposed on the leader and follower captures', () => {
       path: 'C:\\etcd "x"\nnext',
     });
     expect(promtoolCheckMetrics(out).status).toBe(0);
+  });
+
+  it('copies label text as the member wrote it, escapes included, and it still parses back', () => {
+    // Hand-written exposition (etcd's own label values never need escaping).
+    const member = parsePromText(
+      '# HELP x_info Test.\n# TYPE x_info gauge\nx_info{path="C:\\\\data \\"q\\"\\nz",empty=""} 1\nx_info 2\n',
+    );
+    const out = renderReexposed([{ cluster: 'c', member: 'm', metrics: member }], [/^x_/], new Set());
+    expect(out).toContain('x_info{cluster="c",member="m",path="C:\\\\data \\"q\\"\\nz",empty=""} 1\n');
+    expect(out).toContain('x_info{cluster="c",member="m"} 2\n');
+    expect(
+      parsePromText(out)
+        .get('x_info')
+        ?.samples.map((x) => x.labels),
+    ).toEqual([
+      { cluster: 'c', member: 'm', path: 'C:\\data "q"\nz', empty: '' },
+      { cluster: 'c', member: 'm' },
+    ]);
+    expect(promtoolCheckMetrics(out)).toEqual({ status: 0, output: '' });
+  });
+
+  it('a member series that has its own cluster or member label gets ours instead', () => {
+    const member = parsePromText('# TYPE y gauge\ny{member="self",cluster="other",zone="a"} 1\n');
+    const out = renderReexposed([{ cluster: 'c', member: 'm', metrics: member }], [/^y$/], new Set());
+    expect(parsePromText(out).get('y')?.samples[0]?.labels).toEqual({ cluster: 'c', member: 'm', zone: 'a' });
+    expect(promtoolCheckMetrics(out)).toEqual({ status: 0, output: '' });
+  });
+
+  it('two clusters rendered apart and assembled: each family once, all samples under it', () => {
+    const east = renderFamilyChunks([SOURCES[0] as ReexposeSource], ALLOW, OWN);
+    const west = renderFamilyChunks(
+      [{ cluster: 'prod-west', member: 'fixtures-0', metrics: fixtureMetrics('follower-metrics.txt') }],
+      ALLOW,
+      OWN,
+    );
+    const page = assembleReexposed([east, west]);
+    const reparsed = parsePromText(page);
+    const fsync = reparsed.get('etcd_disk_wal_fsync_duration_seconds');
+    expect(new Set(fsync?.samples.map((x) => x.labels['cluster']))).toEqual(
+      new Set(['prod-east', 'prod-west']),
+    );
+    expect(page.match(/^# TYPE etcd_disk_wal_fsync_duration_seconds /gm)).toHaveLength(1);
+    expect(promtoolCheckMetrics(page)).toEqual({ status: 0, output: '' });
   });
 
   it('skips families named like our own metrics', () => {
