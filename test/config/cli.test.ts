@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-cli-'));
@@ -38,8 +38,9 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-describe('etcd-monitor CLI exits with status 2 on bad configuration', () => {
-  it('a flag value that is not a number names the flag', async () => {
+// Concurrent: each case is a separate Node process that mostly waits on module loading.
+describe.concurrent('etcd-monitor CLI exits with status 2 on bad configuration', () => {
+  it('a flag value that is not a number names the flag', async ({ expect }) => {
     const run = await cli(['--max-latency-ms', 'abc']);
     expect(run.stderr).toContain(
       'invalid configuration: --max-latency-ms: expected a whole number, got "abc"',
@@ -47,13 +48,13 @@ describe('etcd-monitor CLI exits with status 2 on bad configuration', () => {
     expect(run.status).toBe(2);
   });
 
-  it('an unknown flag', async () => {
+  it('an unknown flag', async ({ expect }) => {
     const run = await cli(['--max-latncy-ms', '100']);
     expect(run.stderr).toMatch(/Unknown arguments?: max-latncy-ms/);
     expect(run.status).toBe(2);
   });
 
-  it('a bad value in the YAML file names the file and the key', async () => {
+  it('a bad value in the YAML file names the file and the key', async ({ expect }) => {
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'api_port: 80800\n');
     const run = await cli(['--config', file]);
@@ -63,7 +64,7 @@ describe('etcd-monitor CLI exits with status 2 on bad configuration', () => {
     expect(run.status).toBe(2);
   });
 
-  it('a bad cluster in the YAML file named through ETCD_MONITOR_CONFIG', async () => {
+  it('a bad cluster in the YAML file named through ETCD_MONITOR_CONFIG', async ({ expect }) => {
     const file = path.join(dir, 'clusters.yaml');
     writeFileSync(
       file,
@@ -74,7 +75,7 @@ describe('etcd-monitor CLI exits with status 2 on bad configuration', () => {
     expect(run.status).toBe(2);
   });
 
-  it('a bad environment variable names the variable', async () => {
+  it('a bad environment variable names the variable', async ({ expect }) => {
     const run = await cli([], { ETCD_MONITOR_API_PORT: 'eighty' });
     expect(run.stderr).toContain('invalid configuration: ETCD_MONITOR_API_PORT:');
     expect(run.status).toBe(2);
