@@ -23,6 +23,11 @@ const arg = (name: string, def: string): string => {
 };
 const ROUNDS = Number(arg('rounds', '5'));
 const LOADER = arg('loader', '/tmp/reference-loader');
+/** Also run `--client etcd3` each round (A B C ...), to show what the lean path buys. */
+const WITH_ETCD3 = process.argv.includes('--etcd3');
+/** Comma-separated subset of scenarios (write, read-l, read-s, mixed); results go to a suffixed file. */
+const ONLY = arg('only', '');
+const SUFFIX = ONLY ? `-${ONLY.replace(/,/g, '-')}` : WITH_ETCD3 ? '-etcd3' : '';
 const CLIENTS = 64;
 const CONNS = 8;
 const KEY_SIZE = 8;
@@ -81,7 +86,7 @@ function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: str
   });
 }
 
-async function ours(endpoints: string[], s: Scenario): Promise<Sample> {
+async function ours(endpoints: string[], s: Scenario, client: 'lean' | 'etcd3' = 'lean'): Promise<Sample> {
   const { stdout } = await run(process.execPath, [
     '--import',
     'tsx',
@@ -105,6 +110,8 @@ async function ours(endpoints: string[], s: Scenario): Promise<Sample> {
     'json',
     '--log-level',
     'warn',
+    '--client',
+    client,
   ]);
   const r = JSON.parse(stdout) as {
     throughput: number;
@@ -171,15 +178,16 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   const results: Record<
     string,
-    { ours: Sample[]; ref: Sample[]; refBaselineCpuSeconds: number; loadAverage: number[] }
+    { ours: Sample[]; ref: Sample[]; etcd3: Sample[]; refBaselineCpuSeconds: number; loadAverage: number[] }
   > = {};
   try {
-    for (const s of SCENARIOS) {
+    for (const s of SCENARIOS.filter((x) => !ONLY || ONLY.split(',').includes(x.name))) {
       // CPU of process start + connections + population, subtracted from every loader run of this op.
       const base = await loader(cluster.endpoints, s, 1);
       const entry = (results[s.name] = {
         ours: [] as Sample[],
         ref: [] as Sample[],
+        etcd3: [] as Sample[],
         refBaselineCpuSeconds: base.cpuSeconds,
         loadAverage: [] as number[],
       });
@@ -196,6 +204,7 @@ async function main(): Promise<void> {
           failed: b.json['failed']!,
           cpuMicrosPerOp: (Math.max(0, b.cpuSeconds - base.cpuSeconds) * 1e6) / ok,
         });
+        if (WITH_ETCD3) entry.etcd3.push(await ours(cluster.endpoints, s, 'etcd3'));
         process.stderr.write(
           `${s.name} round ${r + 1}: ours ${a.opsPerSec.toFixed(0)}/s p99 ${a.p99Ms.toFixed(1)} ms ${a.cpuMicrosPerOp.toFixed(1)} µs CPU/op | ` +
             `ref ${b.json['ops_per_sec']!.toFixed(0)}/s p99 ${b.json['p99_ms']!.toFixed(1)} ms ${entry.ref.at(-1)!.cpuMicrosPerOp.toFixed(1)} µs CPU/op\n`,
@@ -215,6 +224,9 @@ async function main(): Promise<void> {
       refP99Ms: m(r.ref, 'p99Ms'),
       oursCpuMicrosPerOp: m(r.ours, 'cpuMicrosPerOp'),
       refCpuMicrosPerOp: m(r.ref, 'cpuMicrosPerOp'),
+      etcd3OpsPerSec: r.etcd3.length ? m(r.etcd3, 'opsPerSec') : null,
+      etcd3P99Ms: r.etcd3.length ? m(r.etcd3, 'p99Ms') : null,
+      etcd3CpuMicrosPerOp: r.etcd3.length ? m(r.etcd3, 'cpuMicrosPerOp') : null,
       failed: r.ours.reduce((t, x) => t + x.failed, 0) + r.ref.reduce((t, x) => t + x.failed, 0),
     };
     const throughputRatio = row.oursOpsPerSec / row.refOpsPerSec;
@@ -242,7 +254,7 @@ async function main(): Promise<void> {
   const outDir = path.join(here, 'results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
-    path.join(outDir, 'bench-vs-reference.json'),
+    path.join(outDir, `bench-vs-reference${SUFFIX}.json`),
     `${JSON.stringify({ conditions, summary, rounds: results }, null, 2)}\n`,
   );
   const md = [
@@ -259,10 +271,21 @@ async function main(): Promise<void> {
         `| ${s.scenario} | ${s.oursOpsPerSec.toFixed(0)} | ${s.refOpsPerSec.toFixed(0)} | ${s.throughputRatio.toFixed(2)}× | ${s.oursP99Ms.toFixed(1)} ms | ${s.refP99Ms.toFixed(1)} ms | ${s.p99Ratio.toFixed(2)}× | ${s.oursCpuMicrosPerOp.toFixed(1)} / ${s.refCpuMicrosPerOp.toFixed(1)} | ${s.passed ? 'yes' : 'no'} |`,
     ),
     '',
+    ...(WITH_ETCD3
+      ? [
+          '| workload | `--client etcd3` ops/s | P99 | CPU µs/op |',
+          '|---|---:|---:|---:|',
+          ...summary.map(
+            (s) =>
+              `| ${s.scenario} | ${s.etcd3OpsPerSec?.toFixed(0)} | ${s.etcd3P99Ms?.toFixed(1)} ms | ${s.etcd3CpuMicrosPerOp?.toFixed(1)} |`,
+          ),
+          '',
+        ]
+      : []),
     'Pass: throughput ratio ≥ 1.0 and P99 ratio ≤ 1.1. CPU per op counts the load phase only (see bench/README.md).',
     '',
   ].join('\n');
-  writeFileSync(path.join(outDir, 'bench-vs-reference.md'), md);
+  writeFileSync(path.join(outDir, `bench-vs-reference${SUFFIX}.md`), md);
   process.stdout.write(md);
 }
 
