@@ -16,6 +16,15 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         expr: maxBy(C, 'etcd_monitor_cluster_members{role="voting"}'),
       },
       {
+        // etcd_monitor_cluster_members_healthy counts learners too; --min-available-nodes is about voters.
+        // The `or` keeps a 0 when no voter is healthy (count() of nothing is no series at all).
+        record: 'cluster:etcd_monitor_member_healthy_voting:count',
+        expr:
+          `count by (cluster) (${maxBy('cluster, member', 'etcd_monitor_member_healthy')} == 1` +
+          ` unless on (cluster, member) ${maxBy('cluster, member', 'etcd_monitor_member_is_learner')} == 1)` +
+          ` or on (cluster) 0 * ${maxBy(C, 'etcd_monitor_cluster_reachable')}`,
+      },
+      {
         alert: 'EtcdQuorumLost',
         // Only when some member answers: if none does, EtcdClusterUnreachable says so without guessing.
         expr: `${maxBy(C, 'etcd_monitor_cluster_quorum_available')} == 0 and on (cluster) ${reachable}`,
@@ -27,11 +36,12 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdQuorumAtRisk',
-        // Members unhealthy (not a 1-member cluster by design) and no failure left to tolerate.
+        // Tolerance 0 with quorum means healthy voters == quorum size, so "quorum size < voters" says some voter is
+        // unhealthy: a 1- or 2-member cluster with every member healthy is small by design, not at risk.
         expr:
           `${maxBy(C, 'etcd_monitor_cluster_failure_tolerance')} == 0` +
           ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_quorum_available')} == 1` +
-          ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_members_healthy')} < on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
+          ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_quorum_size')} < on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
         forMs: s.quorumAtRiskTimeout,
         severity: 'critical',
         summary: 'etcd cluster cannot tolerate another member failure.',
@@ -39,7 +49,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdBelowMinAvailableMembers',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_members_healthy')} < ${num(s.minAvailableNodes)} and on (cluster) ${reachable}`,
+        expr: `cluster:etcd_monitor_member_healthy_voting:count < ${num(s.minAvailableNodes)} and on (cluster) ${reachable}`,
         forMs: 5 * MIN,
         severity: 'critical',
         summary: 'etcd cluster has fewer healthy members than the configured minimum.',
