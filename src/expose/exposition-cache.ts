@@ -59,20 +59,34 @@ export function acceptsGzip(header: string | undefined): boolean {
  * joined; only the small own part is compressed per scrape.
  */
 export async function metricsBody(
-  own: string,
+  own: string | OwnExposition,
   exposition: Exposition,
   gzipWanted: boolean,
 ): Promise<{ chunks: Buffer[]; length: number; encoding?: 'gzip' }> {
-  const ownBytes = Buffer.from(own, 'utf8');
+  const prepared = typeof own === 'string' ? prepareOwn(own) : own;
+  const ownBytes = prepared.bytes;
   if (!gzipWanted) {
     return { chunks: [exposition.plain, ownBytes], length: exposition.plain.length + ownBytes.length };
   }
-  const tail = await deflateRawAsync(ownBytes, { level: 1 });
+  const tail = await prepared.deflated();
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc32(ownBytes, exposition.crc), 0);
   trailer.writeUInt32LE((exposition.plain.length + ownBytes.length) >>> 0, 4);
   const chunks = [GZIP_HEADER, exposition.deflated, tail, trailer];
   return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), encoding: 'gzip' };
+}
+
+/** The exporter's own series as bytes, with their final deflate segment made once on first demand. */
+export interface OwnExposition {
+  readonly bytes: Buffer;
+  deflated(): Promise<Buffer>;
+}
+
+/** Encodes one render of the own registry so scrapes sharing it also share the bytes and the deflate. */
+export function prepareOwn(text: string): OwnExposition {
+  const bytes = Buffer.from(text, 'utf8');
+  let deflated: Promise<Buffer> | undefined;
+  return { bytes, deflated: () => (deflated ??= deflateRawAsync(bytes, { level: 1 })) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { acceptsGzip, metricsBody, shareRecent } from '../expose/exposition-cache.js';
+import { acceptsGzip, metricsBody, prepareOwn, shareRecent } from '../expose/exposition-cache.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
 import { createClusterRoutes } from './cluster-routes.js';
@@ -26,7 +26,10 @@ export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.E
     res.type('html').send(landingPage(monitor));
   });
 
-  const ownMetrics = shareRecent(() => monitor.metrics.registry.metrics(), OWN_METRICS_MAX_AGE_MS);
+  const ownMetrics = shareRecent(
+    async () => prepareOwn(await monitor.metrics.registry.metrics()),
+    OWN_METRICS_MAX_AGE_MS,
+  );
   app.get('/metrics', async (req, res, next) => {
     try {
       const own = await ownMetrics();
