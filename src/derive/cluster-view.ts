@@ -68,7 +68,12 @@ export function deriveCluster(
     }
   }
 
-  const quorum = deriveQuorum(members, memberList, thresholds.minAvailableNodes);
+  const quorum = deriveQuorum(
+    members,
+    memberList,
+    thresholds.minAvailableNodes,
+    (alarmList?.length ?? 0) > 0,
+  );
   const leadership = deriveLeadership(members);
   const leaders = observeLeader(
     state.leaders,

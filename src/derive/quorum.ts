@@ -18,6 +18,15 @@ export const isHealthy = (m: ResolvedMember): boolean =>
   m.status !== undefined && m.snapshot.health?.ok === true && m.snapshot.health.value.healthy;
 
 /**
+ * A member counts toward quorum when it is healthy, or when its only fault is an active alarm: etcd 3.4
+ * answers /health false for any alarm (NOSPACE), yet such a member still follows a leader and serves
+ * reads — reporting that as quorum loss would page for the wrong problem.
+ */
+export const isAvailable = (m: ResolvedMember, alarmsActive: boolean): boolean =>
+  isHealthy(m) ||
+  (alarmsActive && m.status !== undefined && m.status.leaderId !== '0' && m.snapshot.health?.ok === true);
+
+/**
  * Quorum is counted over voting members of the member list (learners never vote). Without any member
  * list (nothing reachable) each configured endpoint is assumed to be one voting member.
  */
@@ -25,13 +34,14 @@ export function deriveQuorum(
   members: readonly ResolvedMember[],
   memberList: readonly MemberListEntry[] | undefined,
   minAvailableNodes: number,
+  alarmsActive = false,
 ): QuorumView {
   const voters = memberList ? memberList.filter((m) => !m.isLearner) : undefined;
   const votingMembers = voters ? voters.length : members.length;
   const learners = memberList ? memberList.length - votingMembers : 0;
   const isVoter = (m: ResolvedMember) => (voters ? voters.some((v) => v.id === m.id) : true);
   const membersReachable = members.filter((m) => m.status !== undefined).length;
-  const healthyVoters = members.filter((m) => isVoter(m) && isHealthy(m)).length;
+  const healthyVoters = members.filter((m) => isVoter(m) && isAvailable(m, alarmsActive)).length;
   const quorumSize = Math.floor(votingMembers / 2) + 1;
   return {
     votingMembers,

@@ -184,4 +184,24 @@ describe('deriveQuorum', () => {
     ]);
     expect(q).toMatchObject({ votingMembers: 1, membersReachable: 1, membersHealthy: 0 });
   });
+
+  it('a NOSPACE member still counts toward quorum when an alarm explains its failing /health', () => {
+    const status = fixtureStatus('nospace/status.json');
+    const health = fixtureHealth('nospace/health.json');
+    expect(status.leaderId).not.toBe('0');
+    const { resolved, list } = resolvedRound([
+      {
+        endpoint: 'http://127.0.0.1:2379',
+        answers: { status, alarms: fixtureAlarms('nospace/alarm-list.json'), health },
+      },
+    ]);
+    expect(deriveQuorum(resolved, list, 1, true)).toMatchObject({
+      membersHealthy: 0,
+      quorumAvailable: true,
+      failureTolerance: 0,
+      belowMinAvailable: false,
+    });
+    // Without an active alarm the same /health answer means the member cannot serve: quorum is lost.
+    expect(deriveQuorum(resolved, list, 1, false)).toMatchObject({ quorumAvailable: false });
+  });
 });

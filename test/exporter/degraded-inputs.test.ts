@@ -129,6 +129,8 @@ describe('degraded inputs', () => {
     );
     expect(body.alarms).toContainEqual({ member, type: 'NOSPACE' });
     expect(body.healthy).toBe(false);
+    // etcd answers /health false for any alarm; the member still has a leader, so quorum is not lost.
+    expect(await exporter.sample('etcd_monitor_cluster_quorum_available', { cluster: 'small' })).toBe(1);
   });
 
   it('TLS cluster: works with client certificates, fails with a clear error without them', async () => {
