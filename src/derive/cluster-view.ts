@@ -19,7 +19,10 @@ export const PARTITION_PERSIST_ROUNDS = 2;
 export interface DeriveState {
   readonly identities: ReadonlyMap<string, EndpointIdentity>;
   /** Per endpoint: the newest /metrics and the rates derived from it and the one before. */
-  readonly metrics: ReadonlyMap<string, { readonly current: TimedMetrics; readonly rates: MemberRates }>;
+  readonly metrics: ReadonlyMap<
+    string,
+    { readonly current: TimedMetrics; readonly rates: MemberRates; readonly peerRttAt?: number }
+  >;
   readonly dbSizes: ReadonlyMap<string, SizeSamples>;
   readonly leaders: LeaderHistory;
   readonly partitionStreaks: ReadonlyMap<PartitionReason, number>;
@@ -154,6 +157,25 @@ export function deriveCluster(
   };
 }
 
+/** etcd's peer prober observes round trips only every 30 s; a p99 is kept this long between observations. */
+export const PEER_RTT_HOLD_MS = 90_000;
+
+/**
+ * Most scrape pairs see no new peer round trip (etcd probes every 30 s), which would leave the p99 absent
+ * two rounds in three; the last value is carried forward until a newer one or until it is too old.
+ */
+export function carryPeerRoundTrip(
+  known: { readonly rates: MemberRates; readonly peerRttAt?: number } | undefined,
+  rates: MemberRates,
+  at: number,
+): { rates: MemberRates; peerRttAt?: number } {
+  if (rates.peerRoundTripP99Seconds !== undefined) return { rates, peerRttAt: at };
+  const last = known?.rates.peerRoundTripP99Seconds;
+  const lastAt = known?.peerRttAt;
+  if (last === undefined || lastAt === undefined || at - lastAt > PEER_RTT_HOLD_MS) return { rates };
+  return { rates: { ...rates, peerRoundTripP99Seconds: last }, peerRttAt: lastAt };
+}
+
 function nextMetricsState(state: DeriveState, members: readonly ResolvedMember[]): DeriveState['metrics'] {
   const next = new Map(state.metrics);
   for (const m of members) {
@@ -170,7 +192,7 @@ function nextMetricsState(state: DeriveState, members: readonly ResolvedMember[]
     // holding it doubled the parsed samples kept in memory (≈6 MB per 30 members).
     next.set(m.endpoint, {
       current,
-      rates: deriveMemberRates(known?.current, current),
+      ...carryPeerRoundTrip(known, deriveMemberRates(known?.current, current), current.at),
     });
   }
   return next;
