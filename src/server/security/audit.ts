@@ -30,6 +30,8 @@ export function createAuditMiddleware(audit: Logger): RequestHandler {
       return;
     }
     const started = performance.now();
+    // Routers rewrite req.url while dispatching; the path as the client sent it is kept from here.
+    const path = req.originalUrl.split('?')[0];
     res.once('finish', () => {
       const principal = principalOf(res);
       const status = res.statusCode;
@@ -41,12 +43,12 @@ export function createAuditMiddleware(audit: Logger): RequestHandler {
           auth: principal?.via ?? 'none',
           remote: req.socket.remoteAddress,
           method: req.method,
-          path: req.path,
+          path,
           status,
           result,
           durationMs: Math.round((performance.now() - started) * 10) / 10,
         },
-        `${req.method} ${req.path} ${result}`,
+        `${req.method} ${path} ${result}`,
       );
     });
     next();

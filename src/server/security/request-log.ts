@@ -9,11 +9,12 @@ import { principalOf } from './auth.js';
 export function createRequestLogger(log: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
+    const path = req.originalUrl.split('?')[0];
     res.once('finish', () => {
       const status = res.statusCode;
       const entry = {
         method: req.method,
-        path: req.path,
+        path,
         status,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         who: principalOf(res)?.name,
