@@ -134,41 +134,19 @@ function parseSampleLine(line: string, lineNo: number): Sample {
   if (!NAME.test(rawName))
     throw new MetricsParseError(`expected a metric name, got "${line.slice(0, 40)}"`, lineNo);
   const name = intern(rawName);
-  const labels: Record<string, string> = {};
-  let labelText = '';
+  let labels = NO_LABELS;
   if (line.charCodeAt(pos) === BRACE_OPEN) {
     pos++;
-    const labelStart = pos;
-    for (;;) {
-      let c = line.charCodeAt(pos);
-      while (c === SPACE || c === COMMA) c = line.charCodeAt(++pos);
-      if (c === BRACE_CLOSE) {
-        labelText = intern(line.slice(labelStart, pos));
-        pos++;
-        break;
-      }
-      const start = pos;
-      while (pos < end && isNameChar(line.charCodeAt(pos), false)) pos++;
-      if (pos === start || line.charCodeAt(pos) !== EQUALS || line.charCodeAt(pos + 1) !== QUOTE) {
-        throw new MetricsParseError(`malformed label set in "${line.slice(0, 80)}"`, lineNo);
-      }
-      const labelName = intern(line.slice(start, pos));
-      pos += 2;
-      const valueStart = pos;
-      let escaped = false;
-      for (;;) {
-        if (pos >= end) throw new MetricsParseError('unterminated label value', lineNo);
-        const ch = line.charCodeAt(pos);
-        if (ch === QUOTE) break;
-        if (ch === BACKSLASH) {
-          escaped = true;
-          pos++;
-        }
-        pos++;
-      }
-      const raw = line.slice(valueStart, pos);
-      pos++; // the closing quote
-      labels[labelName] = intern(escaped ? unescapeLabel(raw) : raw);
+    const close = closingBrace(line, pos);
+    const known = close < 0 ? undefined : LABEL_SETS.get(line.slice(pos, close));
+    if (known) {
+      labels = known;
+      pos = close + 1;
+    } else {
+      const labelStart = pos;
+      const parsed: Record<string, string> = {};
+      pos = parseLabels(line, pos, lineNo, parsed);
+      labels = rememberLabelSet(line.slice(labelStart, pos - 1), parsed);
     }
   }
   while (isBlank(line.charCodeAt(pos))) pos++;
@@ -178,20 +156,83 @@ function parseSampleLine(line: string, lineNo: number): Sample {
   if (valueText === '') throw new MetricsParseError(`sample "${name}" has no value`, lineNo);
   const value = parseValue(valueText);
   if (value === undefined) throw new MetricsParseError(`invalid sample value "${valueText}"`, lineNo);
-  LABEL_TEXT.set(labels, labelText);
   return { name, labels, value };
 }
 
+/** Position of the `}` closing a label set that starts at `pos`, skipping quoted values; -1 if none. */
+function closingBrace(line: string, pos: number): number {
+  let quoted = false;
+  for (; pos < line.length; pos++) {
+    const c = line.charCodeAt(pos);
+    if (quoted) {
+      if (c === BACKSLASH) pos++;
+      else if (c === QUOTE) quoted = false;
+    } else if (c === QUOTE) quoted = true;
+    else if (c === BRACE_CLOSE) return pos;
+  }
+  return -1;
+}
+
+/** Parses `name="value",...}` from `pos` into `labels`; returns the position after the `}`. */
+function parseLabels(line: string, pos: number, lineNo: number, labels: Record<string, string>): number {
+  const end = line.length;
+  for (;;) {
+    let c = line.charCodeAt(pos);
+    while (c === SPACE || c === COMMA) c = line.charCodeAt(++pos);
+    if (c === BRACE_CLOSE) return pos + 1;
+    const start = pos;
+    while (pos < end && isNameChar(line.charCodeAt(pos), false)) pos++;
+    if (pos === start || line.charCodeAt(pos) !== EQUALS || line.charCodeAt(pos + 1) !== QUOTE) {
+      throw new MetricsParseError(`malformed label set in "${line.slice(0, 80)}"`, lineNo);
+    }
+    const labelName = intern(line.slice(start, pos));
+    pos += 2;
+    const valueStart = pos;
+    let escaped = false;
+    for (;;) {
+      if (pos >= end) throw new MetricsParseError('unterminated label value', lineNo);
+      const ch = line.charCodeAt(pos);
+      if (ch === QUOTE) break;
+      if (ch === BACKSLASH) {
+        escaped = true;
+        pos++;
+      }
+      pos++;
+    }
+    const raw = line.slice(valueStart, pos);
+    pos++; // the closing quote
+    labels[labelName] = intern(escaped ? unescapeLabel(raw) : raw);
+  }
+}
+
 /**
- * The label set of each parsed sample exactly as the member wrote it (still escaped, no braces),
- * keyed by the sample's own labels object: a sample rebuilt with other labels has no entry, so the
- * text can never disagree with the labels it stands for.
+ * Label sets by their text as written. Thirty members repeat the same few thousand label sets every
+ * round, so each is parsed once and then shared (frozen) by every sample that has it: parsing gets
+ * cheaper and a round's samples no longer carry a labels object each. Bounded like the intern table.
+ */
+const LABEL_SETS = new Map<string, Readonly<Record<string, string>>>();
+
+/**
+ * The label text behind each shared labels object. Keyed by object, so a sample rebuilt with other
+ * labels has no entry and the text can never disagree with the labels it stands for.
  */
 const LABEL_TEXT = new WeakMap<object, string>();
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+LABEL_TEXT.set(NO_LABELS, '');
+
+function rememberLabelSet(text: string, labels: Record<string, string>): Readonly<Record<string, string>> {
+  if (LABEL_SETS.size >= INTERN_LIMIT) LABEL_SETS.clear();
+  const key = intern(text);
+  const shared = Object.freeze(labels);
+  LABEL_SETS.set(key, shared);
+  LABEL_TEXT.set(shared, key);
+  return shared;
+}
+
 /**
- * The escaped label text behind a labels object this parser produced, if any. Label sets repeat every
- * round, so the string is shared, and re-exposure copies it instead of re-escaping every value.
+ * The escaped label text (no braces) behind a labels object this parser produced, if any; re-exposure
+ * copies it instead of re-escaping every value.
  */
 export function labelTextOf(labels: Readonly<Record<string, string>>): string | undefined {
   return LABEL_TEXT.get(labels);
