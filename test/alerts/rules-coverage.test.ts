@@ -10,8 +10,8 @@ interface Case {
   exp_alerts?: { exp_labels?: Record<string, string> }[];
 }
 
-/** Every alert_rule_test of every promtool file, with the file it came from. */
-function cases(): (Case & { file: string })[] {
+/** Every alert_rule_test of every promtool file, with the file and test group it came from. */
+function cases(): (Case & { file: string; group: number; evalSeconds: number })[] {
   const dir = join(ROOT, 'alert-rules/tests');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.test.yml'))
@@ -19,8 +19,19 @@ function cases(): (Case & { file: string })[] {
       const doc = yaml.load(readFileSync(join(dir, file), 'utf8'), { schema: yaml.FAILSAFE_SCHEMA }) as {
         tests: { alert_rule_test?: Case[] }[];
       };
-      return doc.tests.flatMap((t) => (t.alert_rule_test ?? []).map((c) => ({ ...c, file })));
+      return doc.tests.flatMap((t, group) =>
+        (t.alert_rule_test ?? []).map((c) => ({ ...c, file, group, evalSeconds: seconds(c.eval_time) })),
+      );
     });
+}
+
+/** Seconds of a promtool duration such as "1h29m" or "30s". */
+function seconds(duration: string): number {
+  const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+)([smhd])/g))
+    total += Number(n) * (units[unit as string] ?? 0);
+  return total;
 }
 
 /** Level-2 sections of docs/runbooks.md keyed by heading text. */
@@ -69,6 +80,32 @@ describe('every alert is tested and documented', () => {
       expect(
         silent.length,
         `no case expects ${name} with severity ${severity} to stay silent`,
+      ).toBeGreaterThan(0);
+    },
+  );
+
+  // "Fires at its threshold after its `for`": some group shows the alert absent one evaluation (1m) before the
+  // evaluation where it first fires, so neither an early nor a late firing can pass unnoticed.
+  it.each(rules.filter((r) => !ALWAYS_FIRING.has(r.alert)).map((r) => [r.alert, r.labels.severity ?? '']))(
+    '%s (%s) is asserted silent one evaluation before it fires',
+    (name, severity) => {
+      const fires = (c: Case) => (c.exp_alerts ?? []).some((a) => a.exp_labels?.severity === severity);
+      const edges = all.filter(
+        (c) =>
+          c.alertname === name &&
+          fires(c) &&
+          all.some(
+            (b) =>
+              b.file === c.file &&
+              b.group === c.group &&
+              b.alertname === name &&
+              b.evalSeconds === c.evalSeconds - 60 &&
+              !fires(b),
+          ),
+      );
+      expect(
+        edges.length,
+        `no group shows ${name} (${severity}) silent at T-1m and firing at T`,
       ).toBeGreaterThan(0);
     },
   );
