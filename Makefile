@@ -1,6 +1,6 @@
 # The README's quick start is `make demo` and `make test`; each installs what is missing first.
 SHELL := /bin/bash
-.PHONY: deps build demo test typecheck lint format-check unit bench rules
+.PHONY: deps build demo test typecheck lint rules
 
 deps:
 	@bash scripts/install-deps.sh
@@ -23,5 +23,5 @@ test: deps typecheck lint
 	@set +e; npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json; rc=$$?; \
 	  node scripts/test-summary.mjs .tmp/vitest.json; exit $$rc
 
-bench: build
-	@node --import tsx bench/run-all.ts
+rules: deps
+	@npm run -s rules
