@@ -12,6 +12,8 @@ SRC=${ETCD_MONITOR_AM_SOURCE:-/etc/alertmanager/etcd-monitor}
 OUT=${ETCD_MONITOR_AM_OUT:-/alertmanager/config}
 HISTORY_URL=${ETCD_MONITOR_HISTORY_URL:-http://exporter:8080/api/v1/alerts/webhook}
 ALERTMANAGER_BIN=${ALERTMANAGER_BIN:-/bin/alertmanager}
+# How long the no-secrets config waits to batch a new alert group (the full config keeps its own timing).
+GROUP_WAIT=${ALERTMANAGER_GROUP_WAIT:-30s}
 
 mkdir -p "$OUT/secrets"
 chmod 700 "$OUT/secrets"
@@ -50,7 +52,7 @@ else
 route:
   receiver: etcd-monitor-history
   group_by: [cluster, alertname]
-  group_wait: 30s
+  group_wait: $GROUP_WAIT
   group_interval: 2m
   repeat_interval: 5m
 inhibit_rules:
