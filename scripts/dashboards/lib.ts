@@ -188,7 +188,11 @@ function tableParts(p: PanelSpec): { overrides: Json[]; transformations: Json[] 
     if (col.unit) properties.push({ id: 'unit', value: col.unit });
     if (col.link) properties.push({ id: 'links', value: [{ title: col.link.title, url: col.link.url }] });
     if (col.mappings) properties.push({ id: 'mappings', value: mappings(col.mappings) });
-    if (properties.length > 0) overrides.push({ matcher: { id: 'byName', options: field }, properties });
+    // Not verified against a running Grafana here: a byName matcher may see the field name before or after
+    // `organize` renames it, so match both and the units, mappings and links apply either way.
+    for (const name of new Set([field, col.rename ?? field])) {
+      if (properties.length > 0) overrides.push({ matcher: { id: 'byName', options: name }, properties });
+    }
   }
   const transformations: Json[] = [];
   if (p.targets.length > 1) transformations.push({ id: 'merge', options: {} });
