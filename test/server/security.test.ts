@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -344,6 +344,42 @@ describe('TLS and mutual TLS from the web config', () => {
       expect(await get(s.url, 'foreign')).toBe(200);
     } finally {
       await s.close();
+    }
+  });
+
+  it('reloadTls picks up a rotated certificate without a restart', async () => {
+    const cert = path.join(tmp, 'rotating.crt');
+    const key = path.join(tmp, 'rotating.key');
+    await copyFile(material.serverCertFile, cert);
+    await copyFile(material.serverKeyFile, key);
+    const file = await writeConfig(
+      'rotating.yml',
+      `tls_server_config: {cert_file: ${cert}, key_file: ${key}}\n`,
+    );
+    const security = createHttpSecurity({ log: createLogger('silent', 'json'), webConfigFile: file });
+    const app = express();
+    app.get('/health', (_req, res) => void res.json({ status: 'ok' }));
+    const server = await security.listen(app, 0, '127.0.0.1');
+    const url = `https://127.0.0.1:${boundPort(server)}`;
+    const status = async (ca: string): Promise<number> => {
+      const dispatcher = new Agent({ connect: { ca: await readFile(ca) } });
+      try {
+        const res = await fetch(`${url}/health`, { dispatcher, signal: AbortSignal.timeout(10_000) });
+        await res.text();
+        return res.status;
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    try {
+      expect(await status(material.caFile)).toBe(200);
+      await copyFile(foreign.serverCertFile, cert);
+      await copyFile(foreign.serverKeyFile, key);
+      security.reloadTls();
+      expect(await status(foreign.caFile)).toBe(200);
+      await expect(status(material.caFile)).rejects.toThrow();
+    } finally {
+      server.close();
     }
   });
 

@@ -36,6 +36,8 @@ export interface HttpSecurity {
   /** Listens with TLS when the web config asks for it; resolves once bound. */
   listen(app: RequestListener, port: number, host: string): Promise<http.Server | https.Server>;
   readonly scheme: 'http' | 'https';
+  /** Re-reads the TLS certificate and key of the listening server (for rotation, e.g. on SIGHUP); no-op without TLS. */
+  reloadTls(): void;
   /** Flushes the audit log. */
   close(): void;
 }
@@ -65,13 +67,16 @@ export function createHttpSecurity(opts: HttpSecurityOptions): HttpSecurity {
     },
     'HTTP security configured',
   );
+  let reload: () => void = () => undefined;
   return {
     webConfig,
     middleware,
     scheme: webConfig.tls ? 'https' : 'http',
+    reloadTls: () => reload(),
     listen: (app, port, host) =>
       new Promise((resolve, reject) => {
-        const { server } = createExporterServer(app, webConfig.tls);
+        const { server, reloadTls } = createExporterServer(app, webConfig.tls);
+        reload = reloadTls;
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
