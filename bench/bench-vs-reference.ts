@@ -27,7 +27,13 @@ const LOADER = arg('loader', '/tmp/reference-loader');
 const WITH_ETCD3 = process.argv.includes('--etcd3');
 /** Comma-separated subset of scenarios (write, read-l, read-s, mixed); results go to a suffixed file. */
 const ONLY = arg('only', '');
-const SUFFIX = ONLY ? `-${ONLY.replace(/,/g, '-')}` : WITH_ETCD3 ? '-etcd3' : '';
+/** Extra flags for every `etcd-monitor bench` run, e.g. `--ours-args "--workers 2"`. */
+const OURS_ARGS = arg('ours-args', '').split(' ').filter(Boolean);
+const SUFFIX = [
+  ONLY ? `-${ONLY.replace(/,/g, '-')}` : '',
+  WITH_ETCD3 ? '-etcd3' : '',
+  OURS_ARGS.length ? `-${OURS_ARGS.join('').replace(/[^a-z0-9]+/gi, '')}` : '',
+].join('');
 const CLIENTS = 64;
 const CONNS = 8;
 const KEY_SIZE = 8;
@@ -112,6 +118,7 @@ async function ours(endpoints: string[], s: Scenario, client: 'lean' | 'etcd3' =
     'warn',
     '--client',
     client,
+    ...OURS_ARGS,
   ]);
   const r = JSON.parse(stdout) as {
     throughput: number;
@@ -249,6 +256,7 @@ async function main(): Promise<void> {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     oursClient: 'lean (hand-framed HTTP/2)',
+    oursExtraArgs: OURS_ARGS,
     reference: 'Go clientv3 (Debian golang-etcd-server-dev, etcd v3.4)',
   };
   const outDir = path.join(here, 'results');

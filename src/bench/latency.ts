@@ -30,7 +30,11 @@ export class LatencyRecorder {
   private readonly batch = new Float64Array(BATCH);
   private size = 0;
 
-  constructor(private readonly onBatch?: (micros: Float64Array, count: number) => void) {}
+  /** With `sinkOnly` samples only go to `onBatch` (a worker thread whose main thread keeps the histogram). */
+  constructor(
+    private readonly onBatch?: (micros: Float64Array, count: number) => void,
+    private readonly sinkOnly = false,
+  ) {}
 
   /** Records one latency given in milliseconds (performance.now() differences). */
   record(ms: number): void {
@@ -41,7 +45,7 @@ export class LatencyRecorder {
   /** Moves buffered samples into the histogram (and to the optional batch sink). */
   flush(): void {
     const h = this.histogram;
-    for (let i = 0; i < this.size; i++) {
+    for (let i = 0; i < this.size && !this.sinkOnly; i++) {
       const us = Math.round(this.batch[i]!);
       h.recordValue(us < 1 ? 1 : us > MAX_MICROS ? MAX_MICROS : us);
     }

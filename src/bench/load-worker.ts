@@ -51,6 +51,7 @@ try {
   const out = await runLoad(local, {
     ...input.load,
     clients: input.clients.length,
+    latencySinkOnly: true,
     onProgress: (completed) => post({ t: 'progress', completed }),
     // Copies go to the main thread, which owns the histograms; this thread only counts.
     onLatencyBatch: (op, micros, count) => {

@@ -27,6 +27,8 @@ export interface LoadSpec {
   onProgress?: (completed: number, elapsedMs: number) => void;
   /** Receives each batch of latencies (µs) per operation, e.g. for Prometheus histograms. */
   onLatencyBatch?: (op: 'read' | 'write', micros: Float64Array, count: number) => void;
+  /** Latencies only go to onLatencyBatch (no local histogram). */
+  latencySinkOnly?: boolean;
 }
 
 /** Outcome of one operation type. */
@@ -52,7 +54,10 @@ export interface LoadOutcome {
 function opOutcome(op: 'read' | 'write', spec: LoadSpec): OpOutcome {
   const sink = spec.onLatencyBatch;
   return {
-    recorder: new LatencyRecorder(sink ? (m, c) => sink(op, m, c) : undefined),
+    recorder: new LatencyRecorder(
+      sink ? (m, c) => sink(op, m, c) : undefined,
+      spec.latencySinkOnly && sink !== undefined,
+    ),
     succeeded: 0,
     errors: new Map(),
   };
