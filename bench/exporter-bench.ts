@@ -5,6 +5,7 @@
  *   (d) exporter RSS during that load.
  * Run: npx tsx bench/exporter-bench.ts [--clusters 10] [--members 3] [--reps 9] [--duration 15]
  *      [--runtime compiled|tsx]  (compiled: tsc into .tmp/, as the shipped bin runs; tsx adds ≈30 MB RSS)
+ *      [--node-options='--max-old-space-size=96 --max-semi-space-size=2'] [--out bench/results/NAME]
  * Writes bench/results/exporter-bench.{json,md}; always stops every etcd process it started.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     duration: { type: 'string', default: '15' },
     runtime: { type: 'string', default: 'compiled' },
+    'node-options': { type: 'string', default: '' },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'exporter-bench') },
   },
 });
@@ -71,8 +73,10 @@ async function main(): Promise<void> {
     ];
     if (args.runtime !== 'compiled' && args.runtime !== 'tsx')
       throw new Error('--runtime is compiled or tsx');
+    const nodeOptions = args['node-options'].split(/\s+/).filter(Boolean);
     const load = await measureLoad(
       args.runtime,
+      nodeOptions,
       fixture.configFile,
       path.join(fixture.dir, 'data'),
       plans,

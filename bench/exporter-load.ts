@@ -25,6 +25,8 @@ export interface LoadRun {
   readonly non2xx: number;
   /** Exporter CPU over the run, in cores (1.0 = one core busy the whole time). */
   readonly exporterCpuCores: number;
+  /** Exporter CPU per answered request: robust against other load on the machine, unlike latency. */
+  readonly exporterCpuMsPerRequest: number;
   readonly rssMaxBytes: number;
 }
 
@@ -80,6 +82,7 @@ export function compileExporter(): string {
  */
 export async function measureLoad(
   runtime: Runtime,
+  nodeOptions: readonly string[],
   configFile: string,
   dataDir: string,
   plans: readonly LoadPlan[],
@@ -92,6 +95,7 @@ export async function measureLoad(
   const child = spawnTracked(
     process.execPath,
     [
+      ...nodeOptions,
       ...entry,
       '--config',
       configFile,
@@ -152,9 +156,10 @@ export async function measureLoad(
     const { rss, hwm } = memory(child);
     return {
       runtime:
-        runtime === 'compiled'
+        (runtime === 'compiled'
           ? `node ${process.version}, compiled with tsconfig.build.json (as bin/etcd-monitor.js runs it)`
-          : `node ${process.version} --import tsx (from source)`,
+          : `node ${process.version} --import tsx (from source)`) +
+        (nodeOptions.length > 0 ? `, node flags ${nodeOptions.join(' ')}` : ', default node flags'),
       startupToReadyMs,
       scrape,
       runs,
@@ -184,7 +189,8 @@ async function loadRun(
     ...(plan.acceptEncoding ? { headers: { 'accept-encoding': plan.acceptEncoding } } : {}),
   });
   const elapsedS = (performance.now() - t0) / 1000;
-  const cpu = (cpuSeconds(child) - cpu0) / elapsedS;
+  const cpuUsed = cpuSeconds(child) - cpu0;
+  const cpu = cpuUsed / elapsedS;
   clearInterval(sampler);
   if (!child.running) throw new Error(`exporter died under load:\n${child.output()}`);
   const run: LoadRun = {
@@ -203,6 +209,7 @@ async function loadRun(
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     exporterCpuCores: cpu,
+    exporterCpuMsPerRequest: result.requests.total > 0 ? (cpuUsed * 1000) / result.requests.total : NaN,
     rssMaxBytes: Math.max(rssMax, memory(child).rss),
   };
   log(

@@ -71,16 +71,17 @@ export function renderMarkdown(r: BenchReport): string {
     `| /metrics latency P50 / P99 (${r.judgedRun.connections} connections, ${r.judgedRun.durationSeconds} s) | ${r.judgedRun.latencyMs.p50} / ${r.judgedRun.latencyMs.p99} ms | P99 ≤ ${TARGETS.p99Ms} ms | ${pass(r.verdict.p99)} |`,
     `| Exporter RSS: max sampled under load / peak (VmHWM) | ${mib(r.load.rss.maxSampledBytes)} / ${mib(r.load.rss.hwmBytes)} | ≤ ${mib(TARGETS.rssBytes)} | ${pass(r.verdict.rss)} |`,
     '',
+    `CPU time of the benchmark process (medians, not counting the etcd members): raw fetch ${round(r.round.cpuMs.rawFetch)} ms, round ${round(r.round.cpuMs.round)} ms.`,
     `Round split (medians): collect ${round(r.round.roundPartsMs.collect)} ms, derive ${round(r.round.roundPartsMs.derive, 2)} ms, re-expose render ${round(r.round.roundPartsMs.render)} ms. Raw bytes per round ${mib(r.round.rawBytesPerRound)}; re-exposed text ${mib(r.round.reexposedBytes)} (${r.round.reexposedLines} lines).`,
     `Raw samples (ms): ${r.round.rawFetchMs.samples.map((s) => round(s)).join(', ')}; round samples (ms): ${r.round.roundMs.samples.map((s) => round(s)).join(', ')}.`,
     '',
     `Exporter: ready ${r.load.startupToReadyMs} ms after start; one /metrics response ${mib(r.load.scrape.bytes)} (${r.load.scrape.lines} samples); sequential scrape median ${round(r.load.scrape.sequentialMedianMs)} ms; idle RSS ${mib(r.load.rss.idleBytes)}.`,
     '',
-    '| Connections | Accept-Encoding | req/s | P50 ms | P90 ms | P99 ms | max ms | MiB/s | exporter CPU (cores) | RSS max | errors / non-2xx |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Connections | Accept-Encoding | req/s | P50 ms | P90 ms | P99 ms | max ms | MiB/s | exporter CPU (cores) | exporter CPU ms / request | RSS max | errors / non-2xx |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.load.runs.map(
       (run) =>
-        `| ${run.connections} | ${run.acceptEncoding ?? '—'} | ${round(run.requestsPerSecond)} | ${run.latencyMs.p50} | ${run.latencyMs.p90} | ${run.latencyMs.p99} | ${run.latencyMs.max} | ${round(run.bytesPerSecond / 2 ** 20)} | ${round(run.exporterCpuCores, 2)} | ${mib(run.rssMaxBytes)} | ${run.errors} / ${run.non2xx} |`,
+        `| ${run.connections} | ${run.acceptEncoding ?? '—'} | ${round(run.requestsPerSecond)} | ${run.latencyMs.p50} | ${run.latencyMs.p90} | ${run.latencyMs.p99} | ${run.latencyMs.max} | ${round(run.bytesPerSecond / 2 ** 20)} | ${round(run.exporterCpuCores, 2)} | ${round(run.exporterCpuMsPerRequest, 2)} | ${mib(run.rssMaxBytes)} | ${run.errors} / ${run.non2xx} |`,
     ),
     '',
   ];

@@ -14,6 +14,11 @@ export interface RoundResult {
   /** Median split of the round: concurrent collection, derive of every cluster, re-expose render. */
   readonly roundPartsMs: { readonly collect: number; readonly derive: number; readonly render: number };
   readonly ratio: number;
+  /**
+   * CPU time this process spent per raw fetch and per round (medians). Unlike wall time it hardly
+   * depends on what else the machine is running; the etcd members' own CPU is not included.
+   */
+  readonly cpuMs: { readonly rawFetch: number; readonly round: number };
   readonly rawBytesPerRound: number;
   readonly reexposedBytes: number;
   readonly reexposedLines: number;
@@ -39,15 +44,17 @@ export async function measureRounds(
   const collectors = config.clusters.map((c) => new ClusterCollector(c, config));
   const states = new Map<string, DeriveState>(config.clusters.map((c) => [c.name, INITIAL_DERIVE_STATE]));
   try {
-    const rawFetch = async (): Promise<{ ms: number; bytes: number }> => {
+    const rawFetch = async (): Promise<{ ms: number; bytes: number; cpu: number }> => {
+      const cpu0 = process.cpuUsage();
       const start = performance.now();
       const texts = await Promise.all(
         raw.flatMap(({ cluster, http }) => cluster.endpoints.map((e) => http.fetchMetricsText(e))),
       );
       const ms = performance.now() - start;
-      return { ms, bytes: texts.reduce((sum, t) => sum + Buffer.byteLength(t), 0) };
+      return { ms, bytes: texts.reduce((sum, t) => sum + Buffer.byteLength(t), 0), cpu: cpuMs(cpu0) };
     };
     const round = async () => {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await Promise.all(collectors.map((c) => c.collectMetricsRound()));
       const t1 = performance.now();
@@ -71,7 +78,7 @@ export async function measureRounds(
       const t2 = performance.now();
       const text = renderReexposed(sources, config.reexpose.allow, OWN_NAMES);
       const t3 = performance.now();
-      return { total: t3 - t0, collect: t1 - t0, derive: t2 - t1, render: t3 - t2, text };
+      return { total: t3 - t0, collect: t1 - t0, derive: t2 - t1, render: t3 - t2, text, cpu: cpuMs(cpu0) };
     };
 
     for (let i = 0; i < warmup; i++) {
@@ -81,17 +88,20 @@ export async function measureRounds(
     const rawSamples: number[] = [];
     const roundSamples: number[] = [];
     const parts = { collect: [] as number[], derive: [] as number[], render: [] as number[] };
+    const cpu = { rawFetch: [] as number[], round: [] as number[] };
     let rawBytes = 0;
     let text = '';
     for (let i = 0; i < repetitions; i++) {
       const doRaw = async () => {
         const r = await rawFetch();
         rawSamples.push(r.ms);
+        cpu.rawFetch.push(r.cpu);
         rawBytes = r.bytes;
       };
       const doRound = async () => {
         const r = await round();
         roundSamples.push(r.total);
+        cpu.round.push(r.cpu);
         parts.collect.push(r.collect);
         parts.derive.push(r.derive);
         parts.render.push(r.render);
@@ -120,6 +130,7 @@ export async function measureRounds(
         render: median(parts.render),
       },
       ratio: roundMedian / rawMedian,
+      cpuMs: { rawFetch: median(cpu.rawFetch), round: median(cpu.round) },
       rawBytesPerRound: rawBytes,
       reexposedBytes: Buffer.byteLength(text),
       reexposedLines: text.split('\n').length - 1,
@@ -127,4 +138,9 @@ export async function measureRounds(
   } finally {
     await Promise.all([...raw.map((r) => r.http.close()), ...collectors.map((c) => c.close())]);
   }
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
 }
