@@ -209,6 +209,75 @@ export const clusterOverview: DashboardSpec = {
             [180, 'red'],
           ],
         },
+        {
+          kind: 'stat',
+          title: 'Data consistency',
+          description:
+            "Result of the exporter's last HashKV comparison of the members at one revision (every --hashkv-interval, 5 min by default): a member whose keys silently diverged shows here and in the member table.",
+          w: 4,
+          h: 4,
+          targets: [{ expr: `etcd_monitor_cluster_hash_consistent{${C}}` }],
+          mappings: [
+            { value: 1, text: 'Consistent', color: 'green' },
+            { value: 0, text: 'DIVERGED', color: 'red' },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Probe latency',
+          description:
+            'Whether the p99 of the last 300 probe reads or writes exceeds --max-latency-ms (100 ms by default).',
+          w: 4,
+          h: 4,
+          targets: [{ expr: `etcd_monitor_cluster_probe_latency_above_max{${C}}` }],
+          mappings: [
+            { value: 0, text: 'OK', color: 'green' },
+            { value: 1, text: 'TOO SLOW', color: 'red' },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Leader stability',
+          description: 'Whether leader changes in the last hour exceed --max-leader-changes (3 by default).',
+          w: 4,
+          h: 4,
+          targets: [{ expr: `etcd_monitor_cluster_leader_changes_above_max{${C}}` }],
+          mappings: [
+            { value: 0, text: 'OK', color: 'green' },
+            { value: 1, text: 'UNSTABLE', color: 'red' },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'DB size limit',
+          description:
+            'Whether the database of any member is larger than --max-db-size-mb (8 GiB by default).',
+          w: 4,
+          h: 4,
+          targets: [{ expr: `max(etcd_monitor_member_db_above_max_size{${C}})` }],
+          mappings: [
+            { value: 0, text: 'OK', color: 'green' },
+            { value: 1, text: 'TOO LARGE', color: 'red' },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Reachable',
+          description: 'Whether the exporter reached at least one member in its latest round.',
+          w: 4,
+          h: 4,
+          targets: [{ expr: `etcd_monitor_cluster_reachable{${C}}` }],
+          mappings: YES_NO,
+        },
+        {
+          kind: 'stat',
+          title: 'Quorum size',
+          description: 'Voting members needed for quorum: floor(voting / 2) + 1; learners do not count.',
+          w: 4,
+          h: 4,
+          thresholds: [[null, 'blue']],
+          targets: [{ expr: `etcd_monitor_cluster_quorum_size{${C}}` }],
+        },
       ],
     },
     {
@@ -218,7 +287,7 @@ export const clusterOverview: DashboardSpec = {
           kind: 'table',
           title: 'Members',
           description:
-            'One row per member: reachability, health, role, version, database size, quota usage, applied index, apply lag and revision. Click a member for its detail dashboard.',
+            'One row per member: reachability, health, role, version, database size, quota usage, applied index, apply lag, revision and whether its HashKV matched the majority. Click a member for its detail dashboard.',
           w: 16,
           h: 8,
           targets: [
@@ -232,6 +301,7 @@ export const clusterOverview: DashboardSpec = {
             { expr: `max by (member) (etcd_monitor_member_raft_applied_index{${C}})`, table: true },
             { expr: `max by (member) (etcd_monitor_member_apply_lag_entries{${C}})`, table: true },
             { expr: `max by (member) (etcd_monitor_member_revision{${C}})`, table: true },
+            { expr: `max by (member) (etcd_monitor_member_hash_mismatch{${C}})`, table: true },
           ],
           hide: ['Value #E'],
           columns: {
@@ -258,6 +328,13 @@ export const clusterOverview: DashboardSpec = {
             'Value #H': { rename: 'Applied index', unit: 'none' },
             'Value #I': { rename: 'Apply lag', unit: 'none' },
             'Value #J': { rename: 'Revision', unit: 'none' },
+            'Value #K': {
+              rename: 'HashKV',
+              mappings: [
+                { value: 0, text: 'matches', color: 'green' },
+                { value: 1, text: 'DIVERGED', color: 'red' },
+              ],
+            },
           },
         },
         {
@@ -466,7 +543,7 @@ export const clusterOverview: DashboardSpec = {
           title: 'Leader changes per hour',
           description:
             "Leader changes over the past hour as observed by the exporter, and as counted by each member's own etcd_server_leader_changes_seen_total.",
-          w: 12,
+          w: 6,
           h: 7,
           unit: 'short',
           targets: [
@@ -477,6 +554,25 @@ export const clusterOverview: DashboardSpec = {
             {
               expr: `sum by (member) (increase(etcd_server_leader_changes_seen_total{${C}}[1h]))`,
               legend: 'seen by {{member}}',
+            },
+          ],
+        },
+        {
+          kind: 'stat',
+          title: 'Since last leader change',
+          description: 'Time since the exporter last saw the leader or the raft term change.',
+          w: 6,
+          h: 7,
+          unit: 's',
+          decimals: 0,
+          thresholds: [
+            [null, 'yellow'],
+            [3600, 'green'],
+          ],
+          targets: [
+            {
+              expr: `time() - etcd_monitor_cluster_last_leader_change_timestamp_seconds{${C}}`,
+              emptyWhenHealthy: 'no leader change has been observed since the exporter started',
             },
           ],
         },

@@ -6,12 +6,16 @@ const S = 'cluster=~"$cluster"';
 
 /** A cluster that has no alarm series yet still gets a 0, so the status column is never blank. */
 const zeroPerCluster = `max by (cluster) (0 * etcd_monitor_cluster_info{${S}})`;
+/** Likewise a 1 for clusters whose members were not HashKV-compared yet. */
+const onePerCluster = `max by (cluster) (etcd_monitor_cluster_info{${S}} > bool 0)`;
 
-// 0 healthy, 1 degraded (partition signal, alarm, below the minimum), 2 critical (no quorum, split brain).
+// 0 healthy, 1 degraded (partition signal, alarm, below the minimum), 2 critical (no quorum, split brain,
+// diverged data).
 const STATUS = [
   `clamp_max(`,
   `  2 * (1 - max by (cluster) (etcd_monitor_cluster_quorum_available{${S}}))`,
   `  + 2 * max by (cluster) (etcd_monitor_cluster_split_brain{${S}})`,
+  `  + 2 * (1 - (max by (cluster) (etcd_monitor_cluster_hash_consistent{${S}}) or ${onePerCluster}))`,
   `  + max by (cluster) (etcd_monitor_cluster_partition_suspected{${S}})`,
   `  + max by (cluster) (etcd_monitor_cluster_below_min_available{${S}})`,
   `  + clamp_max(sum by (cluster) (etcd_monitor_member_alarm{${S}}) or ${zeroPerCluster}, 1),`,
@@ -60,7 +64,7 @@ export const multiCluster: DashboardSpec = {
           kind: 'table',
           title: 'Clusters',
           description:
-            'One row per cluster. Status: Healthy, Degraded (partition signal, alarm, or fewer healthy members than the minimum) or Critical (quorum lost or split brain). Alerts counts alerts firing in Prometheus with that cluster label. Click a cluster for its overview.',
+            'One row per cluster. Status: Healthy, Degraded (partition signal, alarm, or fewer healthy members than the minimum) or Critical (quorum lost, split brain, or members whose data diverged in the HashKV check). Alerts counts alerts firing in Prometheus with that cluster label. Click a cluster for its overview.',
           w: 24,
           h: 9,
           targets: [
@@ -80,6 +84,7 @@ export const multiCluster: DashboardSpec = {
               expr: `count by (cluster) (ALERTS{alertstate="firing", ${S}}) or ${zeroPerCluster}`,
               table: true,
             },
+            { expr: `max by (cluster) (etcd_monitor_cluster_hash_consistent{${S}})`, table: true },
           ],
           hide: ['Value #B'],
           columns: {
@@ -107,6 +112,13 @@ export const multiCluster: DashboardSpec = {
             'Value #H': { rename: 'Probe p99', unit: 's' },
             'Value #I': { rename: 'Leader changes (1h)', unit: 'none' },
             'Value #J': { rename: 'Firing alerts', unit: 'none' },
+            'Value #K': {
+              rename: 'Data',
+              mappings: [
+                { value: 1, text: 'consistent', color: 'green' },
+                { value: 0, text: 'DIVERGED', color: 'red' },
+              ],
+            },
           },
         },
       ],

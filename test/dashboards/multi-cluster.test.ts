@@ -27,7 +27,8 @@ const dashboard = (uid: string) => {
 };
 
 beforeAll(async () => {
-  clusters = await Promise.all(NAMES.map((name) => startCluster({ size: 1, name })));
+  // Two members each: the HashKV comparison needs at least two.
+  clusters = await Promise.all(NAMES.map((name) => startCluster({ size: 2, name })));
   dir = mkdtempSync(path.join(os.tmpdir(), 'dash-multi-'));
   const file = path.join(dir, 'config.yaml');
   writeFileSync(
@@ -35,6 +36,7 @@ beforeAll(async () => {
     yaml.dump({
       health_check_interval: '1s',
       metrics_interval: '1s',
+      hashkv_interval: '2s',
       clusters: NAMES.map((name, i) => ({ name, endpoints: clusters[i]!.endpoints })),
     }),
   );

@@ -60,6 +60,8 @@ beforeAll(async () => {
       '1s',
       '--health-check-interval',
       '1s',
+      '--hashkv-interval',
+      '2s',
     ],
   });
   // Prometheus first, so it scrapes the benchmark histogram while the round runs, not only afterwards.
