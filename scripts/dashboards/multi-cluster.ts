@@ -124,6 +124,28 @@ export const multiCluster: DashboardSpec = {
       ],
     },
     {
+      title: 'Cluster tags',
+      panels: [
+        {
+          kind: 'table',
+          title: 'Cluster tags',
+          description:
+            'Tags given to each cluster in the exporter configuration (clusters[].tags), one column per tag; use them to tell environments and regions apart.',
+          w: 24,
+          h: 5,
+          targets: [
+            {
+              expr: `etcd_monitor_cluster_tags_info{${S}}`,
+              table: true,
+              emptyWhenHealthy: 'only clusters with tags in the configuration file have this series',
+            },
+          ],
+          hide: ['Value', '__name__', 'job', 'instance'],
+          columns: { cluster: { rename: 'Cluster' } },
+        },
+      ],
+    },
+    {
       title: 'Comparison',
       panels: [
         compare(

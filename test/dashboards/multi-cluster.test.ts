@@ -37,7 +37,11 @@ beforeAll(async () => {
       health_check_interval: '1s',
       metrics_interval: '1s',
       hashkv_interval: '2s',
-      clusters: NAMES.map((name, i) => ({ name, endpoints: clusters[i]!.endpoints })),
+      clusters: NAMES.map((name, i) => ({
+        name,
+        endpoints: clusters[i]!.endpoints,
+        tags: { env: `env-${name}` },
+      })),
     }),
   );
   exporter = await startExporter({ args: ['--config', file] });
@@ -73,6 +77,11 @@ describe('dashboards with two clusters', () => {
       const rows = await prom.query(substitute(t.expr, vars));
       expect(rows.map((r) => r.metric.cluster).sort(), `${t.refId}: ${t.expr}`).toEqual([...NAMES]);
     }
+    const tags = d.panels.find((p) => p.title === 'Cluster tags')?.targets?.[0]?.expr ?? '';
+    const tagRows = await prom.query(substitute(tags, vars));
+    expect(tagRows.map((r) => `${r.metric.cluster}:${r.metric.env}`).sort()).toEqual(
+      NAMES.map((n) => `${n}:env-${n}`),
+    );
     for (const p of d.panels.filter((x) => x.type === 'timeseries')) {
       for (const t of p.targets ?? []) {
         const series = await prom.queryRange(substitute(t.expr, vars), Math.floor(Date.now() / 1000) - 30, 2);
