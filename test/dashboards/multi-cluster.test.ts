@@ -77,7 +77,8 @@ describe('dashboards with two clusters', () => {
       const rows = await prom.query(substitute(t.expr, vars));
       expect(rows.map((r) => r.metric.cluster).sort(), `${t.refId}: ${t.expr}`).toEqual([...NAMES]);
     }
-    const tags = d.panels.find((p) => p.title === 'Cluster tags')?.targets?.[0]?.expr ?? '';
+    const tags =
+      d.panels.find((p) => p.type === 'table' && p.title === 'Cluster tags')?.targets?.[0]?.expr ?? '';
     const tagRows = await prom.query(substitute(tags, vars));
     expect(tagRows.map((r) => `${r.metric.cluster}:${r.metric.env}`).sort()).toEqual(
       NAMES.map((n) => `${n}:env-${n}`),
