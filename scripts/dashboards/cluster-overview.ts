@@ -352,6 +352,32 @@ export const clusterOverview: DashboardSpec = {
       ],
     },
     {
+      title: 'Alerts',
+      panels: [
+        {
+          kind: 'table',
+          title: 'Firing alerts',
+          description:
+            'Alerts from the bundled rules (alert-rules/) firing for this cluster in Prometheus, with their severity and member; each has a runbook linked from its notification.',
+          w: 24,
+          h: 6,
+          targets: [
+            {
+              expr: `max by (alertname, severity, member) (ALERTS{alertstate="firing", ${C}})`,
+              table: true,
+              emptyWhenHealthy: 'no alert fires for a healthy cluster',
+            },
+          ],
+          hide: ['Value'],
+          columns: {
+            alertname: { rename: 'Alert' },
+            severity: { rename: 'Severity' },
+            member: { rename: 'Member' },
+          },
+        },
+      ],
+    },
+    {
       title: 'Requests (rate, errors, duration)',
       panels: [
         {

@@ -69,13 +69,23 @@ afterAll(async () => {
 describe('dashboards with two clusters', () => {
   it('the all-clusters table gets exactly one row per cluster from every query', async () => {
     const d = dashboard('etcd-multi-cluster');
-    // Grafana renders a multi-value selection as a regex alternation.
+    // Grafana renders a multi-value selection as a regex alternation, and "All" (the default) as .*
+    // (which also matches the always-firing watchdog's cluster="all").
+    await waitFor(async () => (await prom.query('ALERTS{alertname="EtcdMonitorWatchdog"}')).length > 0, {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+      what: 'the watchdog alert to fire',
+    });
     const vars = { ...RANGE_VARS, cluster: `(${NAMES.join('|')})` };
     const table = d.panels.find((p) => p.type === 'table');
     expect(table?.targets?.length).toBeGreaterThan(5);
-    for (const t of table?.targets ?? []) {
-      const rows = await prom.query(substitute(t.expr, vars));
-      expect(rows.map((r) => r.metric.cluster).sort(), `${t.refId}: ${t.expr}`).toEqual([...NAMES]);
+    for (const cluster of [vars.cluster, '.*']) {
+      for (const t of table?.targets ?? []) {
+        const rows = await prom.query(substitute(t.expr, { ...vars, cluster }));
+        expect(rows.map((r) => r.metric.cluster).sort(), `${cluster} ${t.refId}: ${t.expr}`).toEqual([
+          ...NAMES,
+        ]);
+      }
     }
     const tags =
       d.panels.find((p) => p.type === 'table' && p.title === 'Cluster tags')?.targets?.[0]?.expr ?? '';
