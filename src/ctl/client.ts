@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 import type { TlsFiles } from '../config/types.js';
 import { CtlError } from './errors.js';
 
@@ -15,19 +15,42 @@ export interface EtcdConnection {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
-// etcd3 retries "recoverable" errors 3 times and opens a per-host circuit for 5 s after 3 failures; an operator
-// tool must see the first error (and a health check must not be answered by an open circuit), so both are off.
+// etcd3 retries "recoverable" errors (timeouts included, so a write could be applied twice) and opens a per-host
+// circuit for 5 s after 3 failures, which would answer a health check from memory. Instead: no circuit, and only
+// a connection that could not be made moves on to the next endpoint, once per host. Other UNAVAILABLE answers
+// ("etcdserver: request timed out", leader changed) may follow an applied write, so like etcd's clientv3 for
+// mutations they are not retried.
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
-const passThrough: Policy = {
-  _altReturn: undefined as never,
-  onSuccess: () => ({ dispose: () => undefined }),
-  onFailure: () => ({ dispose: () => undefined }),
-  // async so that a synchronous throw (etcd3's markFailed relies on it) becomes a rejection, not an uncaught error.
-  execute: async <T>(
-    fn: (ctx: { signal: AbortSignal }) => T | PromiseLike<T>,
-    signal?: AbortSignal,
-  ): Promise<T> => fn({ signal: signal ?? new AbortController().signal }),
-};
+const noSubscription = () => ({ dispose: () => undefined });
+
+function notConnected(err: unknown): boolean {
+  return (
+    err instanceof GRPCUnavailableError &&
+    /No connection established|ECONNREFUSED|EHOSTUNREACH/.test(err.message)
+  );
+}
+
+function policy(attempts: number): Policy {
+  return {
+    _altReturn: undefined as never,
+    onSuccess: noSubscription,
+    onFailure: noSubscription,
+    // async so that a synchronous throw (etcd3's markFailed relies on it) becomes a rejection.
+    execute: async <T>(
+      fn: (ctx: { signal: AbortSignal }) => T | PromiseLike<T>,
+      signal?: AbortSignal,
+    ): Promise<T> => {
+      const ctx = { signal: signal ?? new AbortController().signal };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn(ctx);
+        } catch (err) {
+          if (!notConnected(err) || attempt >= attempts) throw err;
+        }
+      }
+    },
+  };
+}
 
 function readSecret(file: string, what: string): Buffer {
   try {
@@ -56,7 +79,8 @@ export function clientOptions(conn: EtcdConnection, hosts: readonly string[] = c
   const timeoutMs = conn.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const options: IOptions = {
     hosts: [...hosts],
-    faultHandling: { global: passThrough, host: () => passThrough },
+    // etcd3 walks its shuffled host list across the attempts of one call, so each retry reaches another host.
+    faultHandling: { global: policy(hosts.length), host: () => policy(1) },
     // Streams (watch, keep-alive, snapshot) live longer than one request; they get deadlines per call.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
   };

@@ -12,6 +12,8 @@ import type {
   SnapshotResult,
 } from '../../src/ctl/operations.js';
 import type { MemberListEntry } from '../../src/etcd/types.js';
+import { CtlError } from '../../src/ctl/errors.js';
+import { EtcdOperations } from '../../src/ctl/operations.js';
 import { ETCD_BIN, startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { freePorts } from '../support/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
@@ -213,11 +215,44 @@ describe('ctl defrag', () => {
     expect(health.endpoints.every((h) => h.healthy)).toBe(true);
   });
 
+  it('stops between members when the cluster turns unhealthy mid-run, reporting what was done', async () => {
+    const leader = await cluster.leaderIndex();
+    const ops = new EtcdOperations({ endpoints: ep });
+    let victim: number | undefined;
+    try {
+      const err = await ops
+        .defrag({
+          healthTimeoutMs: 3000,
+          // After the first member, take down another follower that has not been defragmented yet.
+          onMember: (m) => {
+            if (victim !== undefined) return;
+            victim = [0, 1, 2].find((i) => i !== leader && ep[i] !== m.endpoint) as number;
+            void cluster.kill(victim);
+          },
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CtlError);
+      const e = err as CtlError;
+      expect(e.kind).toBe('UNHEALTHY');
+      const details = e.details as { done: { endpoint: string }[]; remaining: string[] };
+      expect(details.done).toHaveLength(1);
+      expect(details.remaining).toHaveLength(2);
+      expect(details.remaining).toContain(ep[leader]);
+      expect(details.remaining).toContain(ep[victim as number]);
+    } finally {
+      ops.close();
+      if (victim !== undefined) await cluster.restart(victim);
+    }
+    await cluster.waitHealthy();
+  });
+
   it('refuses to start when a member is down (exit 4), and works again after it is back', async () => {
     const victim = ((await cluster.leaderIndex()) + 1) % 3;
     await cluster.kill(victim);
     try {
-      const run = await ctl([ep[0] as string], 'defrag', '--cluster', '--health-timeout', '2');
+      // Requests fail over from the dead endpoint (it may be the first listed) to the live ones.
+      for (let i = 0; i < 10; i++) expect((await ctl(ep, 'put', 'failover/k', String(i))).code).toBe(0);
+      const run = await ctl(ep, 'defrag', '--cluster', '--health-timeout', '2');
       expect(run.code).toBe(4);
       const err = ctlError(run);
       expect(err.code).toBe('UNHEALTHY');
