@@ -2,8 +2,9 @@ import { C, CM, OK_BAD, UID, clusterVar, memberVar } from './common.js';
 import type { DashboardSpec, PanelSpec } from './lib.js';
 
 // The exporter's process series carry no cluster label (one exporter may watch several clusters); keep
-// only the exporter targets that report the chosen cluster, so this dashboard still honours $cluster.
-const ofThisExporter = `and on (job, instance) etcd_monitor_cluster_info{${C}}`;
+// only the exporter targets that reported the chosen cluster within the last day, so this dashboard
+// honours $cluster and still shows `up` = 0 while the exporter is down.
+const ofThisExporter = `and on (job, instance) last_over_time(etcd_monitor_cluster_info{${C}}[1d])`;
 
 const series = (
   title: string,

@@ -186,4 +186,25 @@ describe('every dashboard query returns data from real etcd, exporter, benchmark
     },
     120_000,
   );
+
+  // Last, because it stops the exporter.
+  it("the exporter dashboard still shows the exporter's target, as down, once the exporter stops", async () => {
+    const d = dashboards.get('etcd-monitor-self.json')!;
+    const panel = d.panels.find((p) => p.title === 'Scrape up');
+    const expr = substitute(panel?.targets?.[0]?.expr ?? '', {
+      ...RANGE_VARS,
+      cluster: CLUSTER,
+      member: '.*',
+    });
+    expect(expr).toContain('up ');
+    await exporter.stop();
+    const down = await waitFor(
+      async () => {
+        const result = await prom.query(expr);
+        return result.length > 0 && result.every((r) => r.value[1] === '0') ? result : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: 'up = 0 for the stopped exporter' },
+    );
+    expect(down.map((r) => r.metric.job)).toEqual(['etcd-monitor']);
+  });
 });

@@ -21,7 +21,8 @@ import { selectors } from './promql.js';
 
 const dashboards = loadDashboards();
 const CORE_PANEL_TYPES = new Set(['row', 'stat', 'timeseries', 'table', 'gauge', 'bargauge']);
-const CLUSTER_FILTER = /and on \(job, instance\) etcd_monitor_cluster_info\{cluster=~?"\$cluster"\}/;
+const CLUSTER_FILTER =
+  /and on \(job, instance\) (last_over_time\()?etcd_monitor_cluster_info\{cluster=~?"\$cluster"\}/;
 let exporter: Awaited<ReturnType<typeof exporterFamilies>>;
 
 beforeAll(async () => {
