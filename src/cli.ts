@@ -1,14 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from './config/fields.js';
-import {
-  benchCommand,
-  checkCommand,
-  diskCheckCommand,
-  runSeedBenchmark,
-  withSeedBenchmarkFlags,
-} from './bench/commands.js';
-import { ctlCommand } from './ctl/commands.js';
 import { ConfigError, MonitorError } from './util/errors.js';
 
 /** Exit status for bad configuration or usage, as the issue tracker and scripts expect. */
@@ -42,27 +34,51 @@ export function givenFlags(argv: Record<string, unknown>): Record<string, unknow
   return flags;
 }
 
-const serveCommand: CommandModule = {
-  command: ['serve', '$0'],
-  describe:
-    'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
-  builder: (y) => withSeedBenchmarkFlags(withConfigFlags(y)),
-  handler: async (argv) => {
-    if (argv['run-benchmark']) return runSeedBenchmark(givenFlags(argv as Record<string, unknown>));
-    const { runExporter } = await import('./server/run-exporter.js');
-    await runExporter(givenFlags(argv as Record<string, unknown>), process.env);
-  },
-};
+type BenchModule = typeof import('./bench/commands.js');
 
-/** Subcommands besides the exporter; each module adds its own. */
-const COMMANDS: CommandModule[] = [serveCommand, ctlCommand(), benchCommand, diskCheckCommand, checkCommand];
+function serveCommand(bench: BenchModule | undefined): CommandModule {
+  return {
+    command: ['serve', '$0'],
+    describe:
+      'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
+    builder: (y) => (bench ? bench.withSeedBenchmarkFlags(withConfigFlags(y)) : withConfigFlags(y)),
+    handler: async (argv) => {
+      if (argv['run-benchmark'] && bench)
+        return bench.runSeedBenchmark(givenFlags(argv as Record<string, unknown>));
+      const { runExporter } = await import('./server/run-exporter.js');
+      await runExporter(givenFlags(argv as Record<string, unknown>), process.env);
+    },
+  };
+}
+
+const BENCH_COMMANDS = new Set(['bench', 'disk-check', 'check']);
+
+/**
+ * The command modules these arguments need. The exporter runs for months: it should not carry the
+ * benchmark engine or the operations client in memory (≈20 MB), so they load only when asked for.
+ */
+async function commandsFor(args: readonly string[]): Promise<CommandModule[]> {
+  const help = args.includes('--help') || args.includes('-h') || args[0] === 'help';
+  const first = args[0] ?? '';
+  const seedBenchmark = args.some(
+    (a) => a === '--run-benchmark' || a.startsWith('--run-benchmark=') || a.startsWith('--benchmark-'),
+  );
+  const bench =
+    help || BENCH_COMMANDS.has(first) || seedBenchmark ? await import('./bench/commands.js') : undefined;
+  const ctl = help || first === 'ctl' ? await import('./ctl/commands.js') : undefined;
+  return [
+    serveCommand(bench),
+    ...(ctl ? [ctl.ctlCommand()] : []),
+    ...(bench ? [bench.benchCommand, bench.diskCheckCommand, bench.checkCommand] : []),
+  ];
+}
 
 /** Entry point of the `etcd-monitor` binary. */
 export async function main(args: string[]): Promise<void> {
   try {
     await yargs(args)
       .scriptName('etcd-monitor')
-      .command(COMMANDS)
+      .command(await commandsFor(args))
       .strict()
       .help()
       .version(false)

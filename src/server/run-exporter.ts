@@ -2,14 +2,28 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openHistoryStore } from '../alerts/history-store.js';
 import { createAlertRoutes } from '../alerts/routes.js';
-import { createBenchmarkRoutes } from '../bench/api-routes.js';
 import { resolveConfig } from '../config/resolve.js';
 import { Monitor } from '../monitor/monitor.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import type { MonitorConfig } from '../config/types.js';
+import { Router } from 'express';
 import { createApp } from './app.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 5000;
+
+/** Mounts the benchmark API, loading the benchmark engine on its first request rather than at start-up. */
+function lazyBenchmarkRoutes(config: MonitorConfig, log: Logger): Router {
+  let routes: Promise<Router> | undefined;
+  return Router().use((req, res, next) => {
+    if (!req.path.startsWith('/performance/')) {
+      next();
+      return;
+    }
+    routes ??= import('../bench/api-routes.js').then((m) => m.createBenchmarkRoutes({ config, log }));
+    routes.then((router) => router(req, res, next), next);
+  });
+}
 
 /** The `serve` command: load config, start collecting, serve HTTP, stop cleanly on SIGTERM/SIGINT. */
 export async function runExporter(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<void> {
@@ -21,7 +35,7 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
   const app = createApp({
     monitor,
     log,
-    apiRouters: [createAlertRoutes({ log, store: alertHistory }), createBenchmarkRoutes({ config, log })],
+    apiRouters: [createAlertRoutes({ log, store: alertHistory }), lazyBenchmarkRoutes(config, log)],
   });
   const server = app.listen(config.api.port, config.api.host);
   await new Promise<void>((resolve, reject) => {
