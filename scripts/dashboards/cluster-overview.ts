@@ -197,12 +197,14 @@ export const clusterOverview: DashboardSpec = {
           kind: 'stat',
           title: 'Data age',
           description:
-            'Seconds since the exporter last completed a collection of this cluster; grows when the exporter is stuck.',
+            'Seconds since the exporter last completed a collection of this cluster; keeps growing while the exporter is stuck or down.',
           w: 4,
           h: 4,
           unit: 's',
           decimals: 0,
-          targets: [{ expr: `time() - etcd_monitor_last_collection_timestamp_seconds{${C}}` }],
+          targets: [
+            { expr: `time() - last_over_time(etcd_monitor_last_collection_timestamp_seconds{${C}}[1d])` },
+          ],
           thresholds: [
             [null, 'green'],
             [60, 'yellow'],

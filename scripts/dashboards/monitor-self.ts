@@ -70,12 +70,15 @@ export const monitorSelf: DashboardSpec = {
         {
           kind: 'stat',
           title: 'Data age',
-          description: 'Seconds since the newest collection result of this cluster arrived.',
+          description:
+            'Seconds since the newest collection result of this cluster arrived; keeps growing while the exporter is stuck or down.',
           w: 4,
           h: 8,
           unit: 's',
           decimals: 0,
-          targets: [{ expr: `time() - etcd_monitor_last_collection_timestamp_seconds{${C}}` }],
+          targets: [
+            { expr: `time() - last_over_time(etcd_monitor_last_collection_timestamp_seconds{${C}}[1d])` },
+          ],
           thresholds: [
             [null, 'green'],
             [60, 'yellow'],
