@@ -54,7 +54,8 @@ const CACHE_LIMIT = 1000;
 
 /** Verifies basic-auth and bearer credentials against the web config. */
 export class Authenticator {
-  private readonly verdicts = new Map<string, boolean>();
+  // Promises, so concurrent first requests of one client share a single bcrypt run instead of each paying for it.
+  private readonly verdicts = new Map<string, Promise<boolean>>();
   private readonly tokenDigests: { digest: Buffer; name: string; role: Role }[];
 
   constructor(private readonly config: WebConfig) {
@@ -86,12 +87,13 @@ export class Authenticator {
     const password = decoded.slice(colon + 1);
     const hash = this.config.basicAuthUsers.get(user);
     const key = `${user}\u0000${sha256(password).toString('hex')}`;
-    let ok = this.verdicts.get(key);
-    if (ok === undefined) {
-      ok = (await bcrypt.compare(password, hash ?? DUMMY_HASH)) && hash !== undefined;
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = bcrypt.compare(password, hash ?? DUMMY_HASH).then((match) => match && hash !== undefined);
       if (this.verdicts.size >= CACHE_LIMIT) this.verdicts.clear();
-      this.verdicts.set(key, ok);
+      this.verdicts.set(key, verdict);
     }
+    const ok = await verdict;
     return ok ? { name: user, role: this.config.userRoles.get(user) ?? 'viewer', via: 'basic' } : undefined;
   }
 }
