@@ -216,7 +216,7 @@ function panel(p: PanelSpec, id: number, gridPos: Json): Json {
     defaults.custom = { align: 'auto', cellOptions: { type: 'color-text' }, inspect: false };
   const reasons = p.targets.filter((t) => t.emptyWhenHealthy).map((t) => t.emptyWhenHealthy);
   const description =
-    reasons.length > 0 ? `${p.description} Empty while healthy: ${reasons.join('; ')}.` : p.description;
+    reasons.length > 0 ? `${p.description} Can be empty: ${reasons.join('; ')}.` : p.description;
   return {
     id,
     type: p.kind,

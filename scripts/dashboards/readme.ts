@@ -10,8 +10,10 @@ Five dashboards for Grafana 10 or newer (JSON schema 39), generated from the Typ
 etcd clusters. The exporter adds \`cluster\` and \`member\` to everything it exposes, including each member's
 own etcd series (\`etcd_*\`, \`grpc_server_*\`, \`process_*\`, \`os_fd_*\`), which it re-exposes.
 
-Screenshots cannot be taken where this project is built; the lists below are generated from the same
-specs as the JSON files and name every panel.`;
+Screenshots cannot be taken where this project is built, and no Grafana runs there either: the JSON
+follows Grafana's current dashboard schema but has not been rendered by a Grafana in CI. The tests check
+its structure and run every query against real etcd, exporter and Prometheus. The lists below are
+generated from the same specs as the JSON files and name every panel.`;
 
 const IMPORT = `## How to import
 
@@ -34,8 +36,8 @@ view), and links go by uid.
 **What Prometheus needs.** A scrape job for the exporter's \`/metrics\` with \`honor_labels: true\` (see
 \`../prometheus/prometheus.yml\`), and, for the benchmark dashboard, a job for the benchmark sidecar whose
 target carries a \`cluster\` label equal to the exporter's \`--cluster-name\` (the sidecar's own series have
-no cluster label). The firing-alerts column of the multi-cluster table uses Prometheus' \`ALERTS\` series, so
-load \`../alert-rules/etcd-monitor.rules.yml\`.
+no cluster label). The firing-alerts table and column use Prometheus' \`ALERTS\` series, so load
+\`../alert-rules/etcd-monitor.rules.yml\` (its always-firing watchdog is left out of the counts).
 
 **Changing a dashboard.** Edit the spec in \`scripts/dashboards/\`, then run
 \`node --import tsx scripts/dashboards/build.ts\` (rewrites the JSON files and this README).
@@ -43,7 +45,9 @@ load \`../alert-rules/etcd-monitor.rules.yml\`.
 checks ids, grid, datasource templating, units, descriptions, cluster/member filtering, and that every
 series a query names is exported by etcd 3.4, 3.5 and 3.6 (by default) or by etcd-monitor.
 \`test/dashboards/queries.test.ts\` runs every query against real etcd, exporter, benchmark sidecar and
-Prometheus.`;
+Prometheus (failing on errors and on empty results, except the panels marked "Can be empty" above), and
+\`test/dashboards/multi-cluster.test.ts\` checks the all-clusters table and cluster filtering with two
+clusters.`;
 
 function section(spec: DashboardSpec): string {
   const vars = ['Data source', ...spec.variables.map((v) => `${v.label}${v.multi ? ' (multi, All)' : ''}`)];
@@ -59,7 +63,7 @@ function section(spec: DashboardSpec): string {
     lines.push(`**${row.title}**`, '');
     for (const p of row.panels) {
       const empty = p.targets.filter((t) => t.emptyWhenHealthy).map((t) => t.emptyWhenHealthy);
-      const note = empty.length > 0 ? ` _(Empty while healthy: ${empty.join('; ')}.)_` : '';
+      const note = empty.length > 0 ? ` _(Can be empty: ${empty.join('; ')}.)_` : '';
       lines.push(`- **${p.title}** (${p.kind}${p.unit ? `, ${p.unit}` : ''}) — ${p.description}${note}`);
     }
     lines.push('');
