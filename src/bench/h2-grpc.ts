@@ -265,6 +265,7 @@ export class GrpcH2Connection {
 
   private buildBlock(method: number): Buffer {
     const path = this.paths[method] ?? '/';
+    const before = this.encoder.entries;
     const block = Buffer.concat([
       Buffer.from([0x80 | STATIC_METHOD_POST, 0x80 | this.scheme]),
       this.encoder.field(':path', path),
@@ -272,9 +273,11 @@ export class GrpcH2Connection {
       this.encoder.field('content-type', 'application/grpc'),
       this.encoder.field('te', 'trailers'),
     ]);
-    // Literal (inserting) blocks are single-use; the next call gets the indexed form, and inserting
-    // shifts every dynamic index, so all cached blocks are rebuilt.
-    this.blocks.length = 0;
+    if (this.encoder.entries !== before) {
+      // A block that inserted entries is single-use (the next call sends indexes), and inserting shifts
+      // every dynamic index, so all cached blocks are dropped.
+      this.blocks.length = 0;
+    } else this.blocks[method] = block;
     return block;
   }
 

@@ -262,6 +262,11 @@ export class HpackEncoderTable {
   private readonly inserted: string[] = [];
   private size = 0;
 
+  /** Number of entries inserted so far (changes whenever indexes shift). */
+  get entries(): number {
+    return this.inserted.length;
+  }
+
   /** Returns the bytes for `name: value`: an index when already inserted, else a literal that inserts it. */
   field(name: string, value: string): Buffer {
     const key = `${name}\u0000${value}`;
