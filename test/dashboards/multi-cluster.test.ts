@@ -19,6 +19,7 @@ let clusters: EtcdCluster[];
 let exporter: ExporterProcess;
 let prom: LocalPrometheus;
 let dir: string;
+let promStartedAt: number;
 const dashboards = loadDashboards();
 const dashboard = (uid: string) => {
   const d = dashboards.get(`${uid}.json`);
@@ -45,6 +46,7 @@ beforeAll(async () => {
     }),
   );
   exporter = await startExporter({ args: ['--config', file] });
+  promStartedAt = Math.floor(Date.now() / 1000);
   prom = await startLocalPrometheus(
     localPrometheusConfig({ 'exporter:8080': `127.0.0.1:${exporter.port}` }, 'unused'),
   );
@@ -95,7 +97,7 @@ describe('dashboards with two clusters', () => {
     );
     for (const p of d.panels.filter((x) => x.type === 'timeseries')) {
       for (const t of p.targets ?? []) {
-        const series = await prom.queryRange(substitute(t.expr, vars), Math.floor(Date.now() / 1000) - 30, 2);
+        const series = await prom.queryRange(substitute(t.expr, vars), promStartedAt, 2);
         expect(series.map((s) => s.metric.cluster).sort(), `${p.title}: ${t.expr}`).toEqual([...NAMES]);
       }
     }

@@ -22,7 +22,7 @@ import {
 // with its variables substituted, goes through Prometheus' query API.
 
 const CLUSTER = 'dash-test';
-// Grafana's $__rate_interval is at least 4 scrape intervals; 1 s scrapes here.
+// Grafana's $__rate_interval is at least 4 scrape intervals; 2 s scrapes here.
 const RANGE_VARS = { __rate_interval: '10s', __interval: '2s', __range: '10m' };
 
 let cluster: EtcdCluster;
