@@ -78,6 +78,8 @@ export async function main(args: string[]): Promise<void> {
   try {
     await yargs(args)
       .scriptName('etcd-monitor')
+      // --web.config.file is one flag (Prometheus exporter-toolkit's name), not a nested object.
+      .parserConfiguration({ 'dot-notation': false })
       .command(await commandsFor(args))
       .strict()
       .help()

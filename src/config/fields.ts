@@ -296,6 +296,27 @@ export const FIELDS = {
     parse: regexList,
     kind: 'list',
   },
+  webConfigFile: {
+    flag: 'web.config.file',
+    doc: 'Web config in Prometheus exporter-toolkit format (TLS, basic auth) plus etcd_monitor tokens and roles; without it the HTTP server is plain and open',
+    defaultValue: '',
+    parse: text,
+    kind: 'string',
+  },
+  prometheusUrl: {
+    flag: 'prometheus-url',
+    doc: 'Prometheus base URL that answers /api/v1/metrics/history range queries (unset: that endpoint answers 503)',
+    defaultValue: '',
+    parse: text,
+    kind: 'string',
+  },
+  corsOrigin: {
+    flag: 'cors-origin',
+    doc: 'Comma-separated origins allowed to call the API from a browser ("*" for any); none by default',
+    defaultValue: [] as string[],
+    parse: list,
+    kind: 'list',
+  },
   dataDir: {
     flag: 'data-dir',
     doc: 'Directory for alert history and benchmark results',
@@ -309,7 +330,7 @@ export type FieldName = keyof typeof FIELDS;
 export type FieldValues = { -readonly [K in FieldName]: ReturnType<(typeof FIELDS)[K]['parse']> };
 
 /** Environment variable of a setting: ETCD_MONITOR_ + flag in upper snake case. */
-export const envName = (flag: string): string => `ETCD_MONITOR_${flag.toUpperCase().replace(/-/g, '_')}`;
+export const envName = (flag: string): string => `ETCD_MONITOR_${flag.toUpperCase().replace(/[-.]/g, '_')}`;
 
 /** YAML key of a setting: the flag in snake case. */
-export const yamlKey = (flag: string): string => flag.replace(/-/g, '_');
+export const yamlKey = (flag: string): string => flag.replace(/[-.]/g, '_');

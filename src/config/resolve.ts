@@ -67,7 +67,13 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
       minAvailableNodes: values.minAvailableNodes,
       maxLeaderChangesPerHour: values.maxLeaderChanges,
     }),
-    api: Object.freeze({ host: values.apiHost, port: values.apiPort }),
+    api: Object.freeze({
+      host: values.apiHost,
+      port: values.apiPort,
+      ...(values.webConfigFile ? { webConfigFile: values.webConfigFile } : {}),
+      corsOrigins: Object.freeze([...values.corsOrigin]),
+      ...(values.prometheusUrl ? { prometheusUrl: values.prometheusUrl } : {}),
+    }),
     log: Object.freeze({ level: values.logLevel, format: values.logFormat }),
     probe: Object.freeze({ enabled: values.probe, prefix: values.probePrefix, leaseTtlSeconds: 60 }),
     reexpose: Object.freeze({

@@ -35,7 +35,15 @@ export interface MonitorConfig {
   /** 0 when the HashKV consistency check is off. */
   readonly hashkvIntervalMs: number;
   readonly thresholds: Thresholds;
-  readonly api: { readonly host: string; readonly port: number };
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    /** Path of the exporter-toolkit style web config; undefined means plain, open HTTP. */
+    readonly webConfigFile?: string;
+    readonly corsOrigins: readonly string[];
+    /** Prometheus that answers history queries; undefined disables /api/v1/metrics/history. */
+    readonly prometheusUrl?: string;
+  };
   readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };
   readonly probe: { readonly enabled: boolean; readonly prefix: string; readonly leaseTtlSeconds: number };
   readonly reexpose: { readonly enabled: boolean; readonly allow: readonly RegExp[] };

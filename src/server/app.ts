@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { acceptsGzip, metricsBody, prepareOwn, shareRecent } from '../expose/exposition-cache.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
@@ -11,16 +11,19 @@ export interface AppDeps {
   readonly monitor: Monitor;
   readonly log: Logger;
   readonly apiRouters?: readonly Router[];
+  /** Runs before every route: request log, CORS, audit, authentication (see src/server/security). */
+  readonly middleware?: readonly RequestHandler[];
 }
 
 /** How long one render of the exporter's own registry is shared between scrapes. */
 const OWN_METRICS_MAX_AGE_MS = 1000;
 
 /** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
-export function createApp({ monitor, log, apiRouters = [] }: AppDeps): express.Express {
+export function createApp({ monitor, log, apiRouters = [], middleware = [] }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  for (const handler of middleware) app.use(handler);
 
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(monitor));

@@ -8,6 +8,9 @@ import { createLogger, type Logger } from '../util/logger.js';
 import type { MonitorConfig } from '../config/types.js';
 import { Router } from 'express';
 import { createApp } from './app.js';
+import { createHistoryRoutes } from './history-routes.js';
+import { createOpenApiRoutes } from './openapi.js';
+import { createHttpSecurity } from './security/index.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 5000;
@@ -32,24 +35,36 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
   mkdirSync(config.dataDir, { recursive: true });
   const monitor = new Monitor(config, log);
   const alertHistory = await openHistoryStore(config.dataDir, log);
+  const security = createHttpSecurity({
+    ...(config.api.webConfigFile ? { webConfigFile: config.api.webConfigFile } : {}),
+    corsOrigins: config.api.corsOrigins,
+    log,
+  });
   const app = createApp({
     monitor,
     log,
-    apiRouters: [createAlertRoutes({ log, store: alertHistory }), lazyBenchmarkRoutes(config, log)],
+    middleware: security.middleware,
+    apiRouters: [
+      createAlertRoutes({ log, store: alertHistory }),
+      lazyBenchmarkRoutes(config, log),
+      createHistoryRoutes(config.api.prometheusUrl ? { prometheusUrl: config.api.prometheusUrl } : {}),
+      createOpenApiRoutes(),
+    ],
   });
-  const server = app.listen(config.api.port, config.api.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const server = await security.listen(app, config.api.port, config.api.host);
   const { port } = server.address() as AddressInfo;
   log.info(
     {
-      url: `http://${config.api.host}:${port}`,
+      url: `${security.scheme}://${config.api.host}:${port}`,
       clusters: config.clusters.map((c) => ({ name: c.name, endpoints: c.endpoints })),
     },
     'etcd-monitor listening',
   );
+  // Certificate rotation without a restart, as Prometheus' exporters do.
+  process.on('SIGHUP', () => {
+    security.reloadTls();
+    log.info('reloaded TLS certificate and key');
+  });
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -68,6 +83,7 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
       alertHistory.close(),
     ])
       .then(() => {
+        security.close();
         log.info('stopped');
         log.flush?.();
         process.exit(0);
