@@ -1,6 +1,6 @@
 import type { ClusterConfig, MonitorConfig } from '../config/types.js';
 import { MemberHttpClient } from '../etcd/http-client.js';
-import { loadTlsMaterial, MemberClient } from '../etcd/member-client.js';
+import { loadTlsMaterial, MemberClient, readPasswordFile } from '../etcd/member-client.js';
 import { parsePromText } from '../etcd/parse-prom-text.js';
 import type { ClusterSnapshot, CollectorName, CollectorResult, MemberSnapshot } from './snapshot.js';
 import { timed } from './timed.js';
@@ -30,8 +30,14 @@ export class ClusterCollector {
       200,
       Math.min(config.healthCheckIntervalMs, config.metricsIntervalMs, 5000),
     );
+    const auth = cluster.auth
+      ? { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) }
+      : undefined;
     for (const endpoint of cluster.endpoints) {
-      this.clients.set(endpoint, new MemberClient(endpoint, tls, { ...timeouts, maxReconnectBackoffMs }));
+      this.clients.set(
+        endpoint,
+        new MemberClient(endpoint, tls, { ...timeouts, maxReconnectBackoffMs, ...(auth ? { auth } : {}) }),
+      );
       this.members.set(endpoint, { endpoint });
     }
     this.hardLimitMs = config.requestTimeoutMs + Math.min(config.dialTimeoutMs, 2000) + 500;

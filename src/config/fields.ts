@@ -182,6 +182,22 @@ export const FIELDS = {
     perCluster: true,
     kind: 'string',
   },
+  user: {
+    flag: 'user',
+    doc: 'etcd user for clusters with authentication enabled (needs --password-file)',
+    defaultValue: '',
+    parse: text,
+    perCluster: true,
+    kind: 'string',
+  },
+  passwordFile: {
+    flag: 'password-file',
+    doc: "File holding the etcd user's password (e.g. a Kubernetes secret mount); never logged",
+    defaultValue: '',
+    parse: text,
+    perCluster: true,
+    kind: 'string',
+  },
   healthCheckInterval: {
     flag: 'health-check-interval',
     doc: 'How often member health, quorum and the read/write probe are checked',

@@ -13,7 +13,17 @@ export interface ConfigSources {
   readonly configFile?: string;
 }
 
-const CLUSTER_KEYS = new Set(['name', 'endpoints', 'cert', 'key', 'cacert', 'tags', 'expected_members']);
+const CLUSTER_KEYS = new Set([
+  'name',
+  'endpoints',
+  'cert',
+  'key',
+  'cacert',
+  'user',
+  'password_file',
+  'tags',
+  'expected_members',
+]);
 const FIELD_BY_YAML_KEY = new Map(
   (Object.entries(FIELDS) as [FieldName, FieldSpec][]).map(([name, spec]) => [yamlKey(spec.flag), name]),
 );
@@ -134,6 +144,7 @@ function resolveClusters(
   fileLabel: string,
 ): readonly ClusterConfig[] {
   const globalTls = tlsFrom(values.cert, values.key, values.cacert, '--');
+  const globalAuth = authFrom(values.user, values.passwordFile, '--');
   const fromFlags = origin.endpoints === 'flag' || origin.endpoints === 'env';
   if (!fromFlags && file['clusters'] !== undefined) {
     if (origin.endpoints === 'file') {
@@ -142,12 +153,13 @@ function resolveClusters(
         'give either top-level endpoints or clusters, not both',
       );
     }
-    return parseFileClusters(file['clusters'], fileLabel, globalTls, values.expectedMembers);
+    return parseFileClusters(file['clusters'], fileLabel, globalTls, globalAuth, values.expectedMembers);
   }
   const cluster: ClusterConfig = {
     name: values.clusterName,
     endpoints: Object.freeze([...values.endpoints]),
     ...(globalTls ? { tls: globalTls } : {}),
+    ...(globalAuth ? { auth: globalAuth } : {}),
     tags: Object.freeze({}),
     ...(values.expectedMembers > 0 ? { expectedMembers: values.expectedMembers } : {}),
   };
@@ -158,6 +170,7 @@ function parseFileClusters(
   raw: unknown,
   fileLabel: string,
   globalTls: TlsFiles | undefined,
+  globalAuth: ClusterConfig['auth'],
   globalExpected: number,
 ): readonly ClusterConfig[] {
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -193,10 +206,12 @@ function parseFileClusters(
             `${at}.expected_members`,
           ) as number);
     const tls = ownTls ?? globalTls;
+    const auth = authFrom(str('user'), str('password_file'), `${at}.`) ?? globalAuth;
     return Object.freeze({
       name,
       endpoints: Object.freeze(endpoints),
       ...(tls ? { tls } : {}),
+      ...(auth ? { auth } : {}),
       tags: Object.freeze(parseTags(record['tags'], `${at}.tags`)),
       ...(expected > 0 ? { expectedMembers: expected } : {}),
     });
@@ -220,6 +235,25 @@ function parseTags(raw: unknown, where: string): Record<string, string> {
     tags[key] = String(value);
   }
   return tags;
+}
+
+function authFrom(user: string, passwordFile: string, prefix: string): ClusterConfig['auth'] {
+  if (!user && !passwordFile) return undefined;
+  if (!user) throw new ConfigError(`${prefix}user`, 'a password file needs a user');
+  if (!passwordFile)
+    throw new ConfigError(
+      `${prefix}${prefix === '--' ? 'password-file' : 'password_file'}`,
+      `user ${user} needs a password file`,
+    );
+  try {
+    accessSync(passwordFile, constants.R_OK);
+  } catch {
+    throw new ConfigError(
+      `${prefix}${prefix === '--' ? 'password-file' : 'password_file'}`,
+      `cannot read file ${passwordFile}`,
+    );
+  }
+  return Object.freeze({ username: user, passwordFile });
 }
 
 function tlsFrom(cert: string, key: string, cacert: string, prefix: string): TlsFiles | undefined {

@@ -11,6 +11,8 @@ export interface ClusterConfig {
   readonly name: string;
   readonly endpoints: readonly string[];
   readonly tls?: TlsFiles;
+  /** etcd authentication; the password stays in its file until a client is built. */
+  readonly auth?: { readonly username: string; readonly passwordFile: string };
   /** Extra constant labels the user attaches (exposed on etcd_monitor_cluster_info). */
   readonly tags: Readonly<Record<string, string>>;
   /** Number of voting members the operator expects; when unset the member list decides. */

@@ -20,7 +20,14 @@ export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | unde
   return { ca: read(files.caFile), cert: read(files.certFile), key: read(files.keyFile) };
 }
 
+/** Reads an etcd password from its file; a trailing newline (as `echo` writes) is not part of it. */
+export function readPasswordFile(path: string): string {
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
 export interface MemberClientOptions {
+  /** etcd user and password for clusters with authentication enabled. */
+  readonly auth?: { readonly username: string; readonly password: string };
   readonly dialTimeoutMs: number;
   readonly requestTimeoutMs: number;
   /** Upper bound for gRPC's reconnect backoff, so a restarted member is seen again within a round or two. */
@@ -61,6 +68,7 @@ export class MemberClient {
       };
       if (!tls?.ca) delete (etcdOptions.credentials as { rootCertificate?: Buffer }).rootCertificate;
     }
+    if (options.auth) etcdOptions.auth = { username: options.auth.username, password: options.auth.password };
     this.client = new Etcd3(etcdOptions);
     // LeaseClient is etcd3's plain RPC stub: a one-shot grant without the keep-alive machinery.
     this.lease = new LeaseClient(
