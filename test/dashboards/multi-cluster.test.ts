@@ -52,8 +52,12 @@ beforeAll(async () => {
   );
   await waitFor(
     async () => {
-      const probes = await prom.query(
+      // A range query, as the panels run: its last step can lie up to 2 s before now, where an instant
+      // query at now may already see two samples but the step does not.
+      const probes = await prom.queryRange(
         'sum by (cluster) (rate(etcd_monitor_probe_duration_seconds_count[10s])) > 0',
+        promStartedAt,
+        2,
       );
       return probes.length === NAMES.length;
     },
