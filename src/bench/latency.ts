@@ -55,20 +55,24 @@ export class LatencyRecorder {
 
   summary(): LatencySummary {
     this.flush();
-    const h = this.histogram;
-    const ms = (us: number): number => us / 1000;
-    if (h.totalCount === 0)
-      return { count: 0, avgMs: 0, minMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0, stddevMs: 0 };
-    return {
-      count: h.totalCount,
-      avgMs: ms(h.mean),
-      minMs: ms(h.minNonZeroValue),
-      p50Ms: ms(h.getValueAtPercentile(50)),
-      p95Ms: ms(h.getValueAtPercentile(95)),
-      p99Ms: ms(h.getValueAtPercentile(99)),
-      p999Ms: ms(h.getValueAtPercentile(99.9)),
-      maxMs: ms(h.maxValue),
-      stddevMs: ms(h.stdDeviation),
-    };
+    return summarize(this.histogram);
   }
+}
+
+/** Count, mean, extremes and percentiles (in ms) of a histogram recorded in microseconds. */
+export function summarize(h: Histogram): LatencySummary {
+  const ms = (us: number): number => us / 1000;
+  if (h.totalCount === 0)
+    return { count: 0, avgMs: 0, minMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0, stddevMs: 0 };
+  return {
+    count: h.totalCount,
+    avgMs: ms(h.mean),
+    minMs: ms(h.minNonZeroValue),
+    p50Ms: ms(h.getValueAtPercentile(50)),
+    p95Ms: ms(h.getValueAtPercentile(95)),
+    p99Ms: ms(h.getValueAtPercentile(99)),
+    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    maxMs: ms(h.maxValue),
+    stddevMs: ms(h.stdDeviation),
+  };
 }

@@ -5,7 +5,7 @@ import type { TlsFiles } from '../config/types.js';
 import { ConfigError, MonitorError, describeError } from '../util/errors.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
 import { maxKeyNumber } from './etcd-proto.js';
-import type { LatencySummary, LatencyRecorder } from './latency.js';
+import { summarize as summarizeLatency, type LatencySummary, type LatencyRecorder } from './latency.js';
 import { runLoad, type LoadOutcome, type LoadSpec, type Workload } from './load.js';
 import { runLoadInWorkers } from './parallel.js';
 import { judgeProfile, judgeSlo, type ProfileName, type SloTargets, type SloVerdict } from './slo.js';
@@ -302,20 +302,7 @@ function combined(a: LatencyRecorder, b: LatencyRecorder): LatencySummary {
   });
   h.add(a.histogram);
   h.add(b.histogram);
-  const ms = (us: number): number => us / 1000;
-  if (h.totalCount === 0)
-    return { count: 0, avgMs: 0, minMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0, stddevMs: 0 };
-  return {
-    count: h.totalCount,
-    avgMs: ms(h.mean),
-    minMs: ms(h.minNonZeroValue),
-    p50Ms: ms(h.getValueAtPercentile(50)),
-    p95Ms: ms(h.getValueAtPercentile(95)),
-    p99Ms: ms(h.getValueAtPercentile(99)),
-    p999Ms: ms(h.getValueAtPercentile(99.9)),
-    maxMs: ms(h.maxValue),
-    stddevMs: ms(h.stdDeviation),
-  };
+  return summarizeLatency(h);
 }
 
 function summarize(

@@ -105,7 +105,7 @@ export function createMonitor(opts: MonitorOptions): EtcdMonitor {
       if (!v) return undefined;
       return {
         cluster: v.cluster,
-        healthy: v.quorumAvailable && v.hasLeader && !v.splitBrain && v.alarms.length === 0,
+        healthy: v.healthy,
         leaderId: v.leaderId ?? null,
         memberCount: v.votingMembers + v.learners,
         quorumSize: v.quorumSize,

@@ -114,8 +114,10 @@ export function deriveCluster(
   const writeP99 = percentile(probes.write, 0.99);
   const maxLatencySeconds = thresholds.maxLatencyMs / 1000;
 
+  const alarms = memberViews.flatMap((m) => m.alarms.map((alarm) => ({ member: m.member, alarm })));
   const view: ClusterView = {
     cluster: snapshot.cluster,
+    healthy: quorum.quorumAvailable && leadership.hasLeader && !leadership.splitBrain && alarms.length === 0,
     takenAt: snapshot.takenAt,
     members: memberViews,
     ...quorum,
@@ -140,7 +142,7 @@ export function deriveCluster(
       compared: hashes.compared,
       ...(hashes.consistent !== undefined ? { consistent: hashes.consistent } : {}),
     },
-    alarms: memberViews.flatMap((m) => m.alarms.map((alarm) => ({ member: m.member, alarm }))),
+    alarms,
     probe: {
       ...defined('readP50Seconds', percentile(probes.read, 0.5)),
       ...defined('readP95Seconds', percentile(probes.read, 0.95)),

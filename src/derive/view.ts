@@ -51,6 +51,8 @@ export type PartitionReason =
 /** Derived state of one cluster. */
 export interface ClusterView extends QuorumView {
   readonly cluster: string;
+  /** Quorum available, a leader, no split brain and no active alarm: the REST API's one-word verdict. */
+  readonly healthy: boolean;
   readonly takenAt: number;
   readonly members: readonly MemberView[];
   readonly expectedMembers?: number;

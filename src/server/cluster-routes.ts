@@ -36,7 +36,7 @@ export function createClusterRoutes(monitor: Monitor): Router {
           name: c.name,
           endpoints: c.endpoints,
           tags: c.tags,
-          healthy: view ? view.quorumAvailable && view.hasLeader : null,
+          healthy: view ? view.healthy : null,
           members: view?.votingMembers ?? null,
         };
       }),
@@ -47,7 +47,7 @@ export function createClusterRoutes(monitor: Monitor): Router {
     const v = selectView(monitor, req);
     res.json({
       cluster: v.cluster,
-      healthy: v.quorumAvailable && v.hasLeader && !v.splitBrain && v.alarms.length === 0,
+      healthy: v.healthy,
       leader_id: v.leaderId ?? null,
       member_count: v.votingMembers + v.learners,
       members_healthy: v.membersHealthy,
