@@ -5,35 +5,12 @@ import { HttpError } from '../server/http-errors.js';
 import { describeError, MonitorError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { WORKLOADS, type Workload } from './load.js';
+import { API_LIMITS, BODY_FIELDS } from './api-limits.js';
 import { BENCH_DEFAULTS, SAFE_PREFIX } from './options.js';
+
 import { runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 import { BenchmarkStore, compareRuns, type StoredRun } from './store.js';
-
-/** Bounds of an API-started run: it shares the exporter's process and must stay short. */
-export const API_LIMITS = {
-  maxOps: 100_000,
-  maxDurationMs: 60_000,
-  maxClients: 256,
-  maxConns: 64,
-  maxKeySpace: 100_000,
-  maxValSize: 64 * 1024,
-} as const;
-
-/** Fields a POST body may carry. */
-const BODY_FIELDS = new Set([
-  'type',
-  'ops',
-  'durationSeconds',
-  'clients',
-  'conns',
-  'keySize',
-  'valSize',
-  'keySpace',
-  'consistency',
-  'rate',
-  'cluster',
-]);
 
 interface Running {
   id: string;
@@ -102,7 +79,7 @@ export function parseBenchmarkRequest(raw: unknown, config: MonitorConfig): Benc
     durationMs: typeof ds === 'number' ? ds * 1000 : API_LIMITS.maxDurationMs,
     clients,
     conns: intField(body, 'conns', Math.min(BENCH_DEFAULTS.conns, clients), API_LIMITS.maxConns)!,
-    keySize: intField(body, 'keySize', BENCH_DEFAULTS.keySize, 1024)!,
+    keySize: intField(body, 'keySize', BENCH_DEFAULTS.keySize, API_LIMITS.maxKeySize)!,
     valSize: intField(body, 'valSize', BENCH_DEFAULTS.valSize, API_LIMITS.maxValSize)!,
     keySpace: intField(body, 'keySpace', BENCH_DEFAULTS.keySpace, API_LIMITS.maxKeySpace)!,
     sequentialKeys: false,

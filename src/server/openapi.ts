@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { API_LIMITS, BODY_FIELDS } from '../bench/api-limits.js';
 import { HISTORY_METRICS } from './history-routes.js';
 
 /**
@@ -396,30 +397,22 @@ const paths: Record<string, Schema> = {
             schema: obj(
               {
                 type: { enum: ['write', 'read', 'mixed'] },
-                ops: { type: 'integer', minimum: 1, maximum: 100_000 },
-                durationSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 60 },
-                clients: { type: 'integer', minimum: 1, maximum: 256 },
-                conns: { type: 'integer', minimum: 1, maximum: 64 },
-                keySize: { type: 'integer', minimum: 1, maximum: 1024 },
-                valSize: { type: 'integer', minimum: 1, maximum: 65536 },
-                keySpace: { type: 'integer', minimum: 1, maximum: 100_000 },
+                ops: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxOps },
+                durationSeconds: {
+                  type: 'number',
+                  exclusiveMinimum: 0,
+                  maximum: API_LIMITS.maxDurationMs / 1000,
+                },
+                clients: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxClients },
+                conns: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxConns },
+                keySize: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxKeySize },
+                valSize: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxValSize },
+                keySpace: { type: 'integer', minimum: 1, maximum: API_LIMITS.maxKeySpace },
                 consistency: { enum: ['l', 's'] },
                 rate: { type: 'number', exclusiveMinimum: 0 },
                 cluster: str,
               },
-              [
-                'type',
-                'ops',
-                'durationSeconds',
-                'clients',
-                'conns',
-                'keySize',
-                'valSize',
-                'keySpace',
-                'consistency',
-                'rate',
-                'cluster',
-              ],
+              [...BODY_FIELDS],
             ),
           },
         },
