@@ -1,24 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, LeaseClient, type IHashKVResponse, type IOptions } from 'etcd3';
-import type { TlsFiles } from '../config/types.js';
 import { MemberRequestError } from '../util/errors.js';
+import {
+  ALARM_GET_REQUEST,
+  decodeAlarmResponse,
+  decodeAuthenticateResponse,
+  decodeMemberListResponse,
+  decodeStatusResponse,
+  EMPTY_REQUEST,
+  encodeAuthenticateRequest,
+} from './etcd-wire.js';
+import {
+  GRPC_DEADLINE_EXCEEDED,
+  GRPC_UNAVAILABLE,
+  GRPC_UNAUTHENTICATED,
+  GrpcStatusError,
+  GrpcUnaryClient,
+  tlsHint,
+} from './grpc-unary.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';
+import type { TlsMaterial } from './tls-material.js';
 import type { AlarmEntry, MemberHashKv, MemberListEntry, MemberStatus, ProbeResult } from './types.js';
 
-/** TLS material read once from the configured files. */
-export interface TlsMaterial {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-}
-
-/** Reads the TLS files of a cluster; errors name the file so a bad mount is obvious. */
-export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | undefined {
-  if (!files) return undefined;
-  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
-  return { ca: read(files.caFile), cert: read(files.certFile), key: read(files.keyFile) };
-}
+export { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+export { tlsHint } from './grpc-unary.js';
 
 /** Reads an etcd password from its file; a trailing newline (as `echo` writes) is not part of it. */
 export function readPasswordFile(path: string): string {
@@ -42,6 +48,9 @@ export interface MemberClientOptions {
 export class MemberClient {
   private readonly client: Etcd3;
   private readonly lease: LeaseClient;
+  /** The reads every round makes (status, member list, alarms) take this much cheaper path. */
+  private readonly reads: GrpcUnaryClient;
+  private token: Promise<string> | undefined;
 
   constructor(
     readonly endpoint: string,
@@ -70,6 +79,7 @@ export class MemberClient {
     }
     if (options.auth) etcdOptions.auth = { username: options.auth.username, password: options.auth.password };
     this.client = new Etcd3(etcdOptions);
+    this.reads = new GrpcUnaryClient(endpoint, tls, options.dialTimeoutMs);
     // LeaseClient is etcd3's plain RPC stub: a one-shot grant without the keep-alive machinery.
     this.lease = new LeaseClient(
       (this.client as unknown as { pool: ConstructorParameters<typeof LeaseClient>[0] }).pool,
@@ -78,19 +88,62 @@ export class MemberClient {
 
   /** Maintenance.Status answered by this member. */
   async status(): Promise<MemberStatus> {
-    return normaliseStatus(await this.call('status', () => this.client.maintenance.status()));
+    return normaliseStatus(
+      decodeStatusResponse(await this.read('status', '/etcdserverpb.Maintenance/Status', EMPTY_REQUEST)),
+    );
   }
 
   /** Cluster.MemberList as this member knows it (3.4 always answers from its local view). */
   async memberList(): Promise<MemberListEntry[]> {
-    return normaliseMemberList(await this.call('member list', () => this.client.cluster.memberList({})));
+    return normaliseMemberList(
+      decodeMemberListResponse(
+        await this.read('member list', '/etcdserverpb.Cluster/MemberList', EMPTY_REQUEST),
+      ),
+    );
   }
 
   /** Active alarms (Maintenance.Alarm GET). */
   async alarms(): Promise<AlarmEntry[]> {
     return normaliseAlarms(
-      await this.call('alarm list', () => this.client.maintenance.alarm({ action: 'Get' })),
+      decodeAlarmResponse(
+        await this.read('alarm list', '/etcdserverpb.Maintenance/Alarm', ALARM_GET_REQUEST),
+      ),
     );
+  }
+
+  /**
+   * One read through the lean client. With authentication on, the token is fetched once and fetched
+   * again only when etcd says it is no longer valid (simple tokens expire after 5 idle minutes).
+   */
+  private async read(what: string, path: string, request: Uint8Array): Promise<Buffer> {
+    const timeoutMs = this.options.requestTimeoutMs;
+    try {
+      if (!this.options.auth) return await this.reads.call(path, request, { timeoutMs });
+      const token = await this.authToken();
+      try {
+        return await this.reads.call(path, request, { timeoutMs, token });
+      } catch (err) {
+        if (!(err instanceof GrpcStatusError) || !/auth token|authenticat/i.test(err.message)) throw err;
+        this.token = undefined;
+        return await this.reads.call(path, request, { timeoutMs, token: await this.authToken() });
+      }
+    } catch (err) {
+      throw readError(this.endpoint, what, err, timeoutMs);
+    }
+  }
+
+  private authToken(): Promise<string> {
+    const auth = this.options.auth;
+    if (!auth) return Promise.resolve('');
+    this.token ??= this.reads
+      .call('/etcdserverpb.Auth/Authenticate', encodeAuthenticateRequest(auth.username, auth.password), {
+        timeoutMs: this.options.requestTimeoutMs,
+      })
+      .then((bytes) => decodeAuthenticateResponse(bytes).token);
+    this.token.catch(() => {
+      this.token = undefined;
+    });
+    return this.token;
   }
 
   /** Maintenance.HashKV at `revision`: a hash of the whole MVCC history up to it (expensive; run rarely). */
@@ -129,9 +182,10 @@ export class MemberClient {
     return { writeSeconds, readSeconds };
   }
 
-  /** Closes the gRPC channel. */
+  /** Closes the gRPC channels. */
   close(): void {
     this.client.close();
+    this.reads.close();
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -164,16 +218,26 @@ function classifyGrpcError(
   return new MemberRequestError('MEMBER_UNREACHABLE', endpoint, `${what}: ${message}`, { cause: err });
 }
 
-/** Shortens OpenSSL's error text to its reason and says which setting usually fixes it. */
-export function tlsHint(message: string): string {
-  const reason =
-    /(alert [a-z ]+|unable to verify[a-z ]+|self[- ]signed[a-z ]+|certificate has expired|wrong version number|Hostname\/IP does not match[^.]*)/i
-      .exec(message)?.[1]
-      ?.trim() ?? message;
-  if (/bad certificate|certificate required|handshake failure/i.test(reason)) {
-    return `${reason} (the member rejected the client certificate or none was sent: check --cert and --key)`;
+/** What a failed lean read means for this member, worded like the etcd3 path's errors. */
+function readError(endpoint: string, what: string, err: unknown, timeoutMs: number): MemberRequestError {
+  if (err instanceof GrpcStatusError) {
+    if (err.grpcCode === GRPC_DEADLINE_EXCEEDED) {
+      return new MemberRequestError('MEMBER_TIMEOUT', endpoint, `${what}: no answer within ${timeoutMs} ms`, {
+        cause: err,
+      });
+    }
+    const kind = err.grpcCode === GRPC_UNAUTHENTICATED ? 'authentication failed: ' : '';
+    // UNAVAILABLE: the member is up but cannot serve (stopping, or the request was refused).
+    const code = err.grpcCode === GRPC_UNAVAILABLE ? 'MEMBER_UNREACHABLE' : 'MEMBER_BAD_RESPONSE';
+    return new MemberRequestError(code, endpoint, `${what}: ${kind}${err.message}`, { cause: err });
   }
-  if (/unable to verify|self[- ]signed/i.test(reason))
-    return `${reason} (the server certificate is not trusted: check --cacert)`;
-  return reason;
+  if (err instanceof MemberRequestError) {
+    return new MemberRequestError(
+      err.code as ConstructorParameters<typeof MemberRequestError>[0],
+      endpoint,
+      `${what}: ${err.message.slice(endpoint.length + 2)}`,
+      { cause: err.cause ?? err },
+    );
+  }
+  return classifyGrpcError(endpoint, what, err, timeoutMs);
 }

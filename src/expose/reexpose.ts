@@ -1,5 +1,5 @@
-import { labelTextOf } from '../etcd/parse-prom-text.js';
-import type { MetricFamily, ParsedMetrics } from '../etcd/prom-text.js';
+import { MetricsText } from '../etcd/metrics-text.js';
+import type { MetricFamily, ParsedMetrics, Sample } from '../etcd/prom-text.js';
 
 /** One member's parsed /metrics and the labels to add to each of its series. */
 export interface ReexposeSource {
@@ -8,8 +8,11 @@ export interface ReexposeSource {
   readonly metrics: ParsedMetrics;
 }
 
+/** What the exposition says about a family besides its samples. */
+export type FamilyHeader = Pick<MetricFamily, 'name' | 'help' | 'type'>;
+
 /** One cluster's re-exposed series, rendered per family so clusters can be merged without re-rendering. */
-export type FamilyChunks = ReadonlyMap<string, { readonly family: MetricFamily; readonly text: string }>;
+export type FamilyChunks = ReadonlyMap<string, { readonly family: FamilyHeader; readonly text: string }>;
 
 /**
  * Renders members' own series in the text format with `cluster` and `member` added, HELP/TYPE once per
@@ -28,52 +31,108 @@ export function renderReexposed(
  * Renders the sample lines of each family (no HELP/TYPE). The monitor keeps one result per cluster and
  * only re-renders the cluster whose round finished: re-rendering all 30 members after each of 10
  * clusters' rounds cost ≈1 s of event-loop time per interval in bench/exporter-bench.ts.
+ * Members' lines are copied as text with our labels spliced in; samples become objects only for the
+ * rare line that carries a `cluster` or `member` label of its own.
  */
 export function renderFamilyChunks(
   sources: readonly ReexposeSource[],
   allow: readonly RegExp[],
   skip: ReadonlySet<string>,
 ): FamilyChunks {
-  const byFamily = new Map<string, { family: MetricFamily; lines: string[] }>();
+  const byFamily = new Map<string, { family: FamilyHeader; lines: string[] }>();
   const allowed = new Map<string, boolean>();
   for (const source of sources) {
     const extra = `cluster="${escapeLabel(source.cluster)}",member="${escapeLabel(source.member)}"`;
     const used = grpcMethodsServed(source.metrics);
-    for (const family of source.metrics.values()) {
-      let ok = allowed.get(family.name);
+    const metrics = source.metrics;
+    for (const name of metrics.keys()) {
+      let ok = allowed.get(name);
       if (ok === undefined) {
-        ok = !skip.has(family.name) && allow.some((re) => re.test(family.name));
-        allowed.set(family.name, ok);
+        ok = !skip.has(name) && allow.some((re) => re.test(name));
+        allowed.set(name, ok);
       }
       if (!ok) continue;
-      let entry = byFamily.get(family.name);
+      const header = metrics instanceof MetricsText ? metrics.header(name) : metrics.get(name);
+      if (!header) continue;
+      let entry = byFamily.get(name);
       if (!entry) {
-        entry = { family, lines: [] };
-        byFamily.set(family.name, entry);
+        entry = { family: { name, help: header.help, type: header.type }, lines: [] };
+        byFamily.set(name, entry);
       }
-      const perMethod = GRPC_PER_METHOD.has(family.name);
-      for (const sample of family.samples) {
-        if (perMethod && !used.has(`${sample.labels['grpc_service']}/${sample.labels['grpc_method']}`))
-          continue;
-        const own = labelTextOf(sample.labels);
-        if (own !== undefined && !('cluster' in sample.labels) && !('member' in sample.labels)) {
-          entry.lines.push(`${sample.name}{${own ? `${extra},${own}` : extra}} ${formatValue(sample.value)}`);
-          continue;
+      const onlyUsed = GRPC_PER_METHOD.has(name) ? used : undefined;
+      if (metrics instanceof MetricsText) copyLines(metrics, name, extra, onlyUsed, entry.lines);
+      else {
+        for (const sample of metrics.get(name)?.samples ?? []) {
+          if (!onlyUsed || isUsed(onlyUsed, sample.labels)) entry.lines.push(renderSample(sample, extra));
         }
-        let labels = extra;
-        for (const name in sample.labels) {
-          if (name === 'cluster' || name === 'member') continue;
-          labels += `,${name}="${escapeLabel(sample.labels[name] as string)}"`;
-        }
-        entry.lines.push(`${sample.name}{${labels}} ${formatValue(sample.value)}`);
       }
     }
   }
-  const chunks = new Map<string, { family: MetricFamily; text: string }>();
+  const chunks = new Map<string, { family: FamilyHeader; text: string }>();
   for (const [name, { family, lines }] of byFamily) {
     chunks.set(name, { family, text: lines.length > 0 ? lines.join('\n') + '\n' : '' });
   }
   return chunks;
+}
+
+/**
+ * Appends a family's lines as the member wrote them, with `extra` spliced in as the first labels.
+ * Falls back to rendering parsed samples when the block holds anything but plain sample lines or
+ * carries labels named cluster or member (ours must win).
+ */
+function copyLines(
+  metrics: MetricsText,
+  name: string,
+  extra: string,
+  onlyUsed: UsedMethods | undefined,
+  out: string[],
+): void {
+  const block = metrics.sampleText(name);
+  if (block === undefined || block.includes('cluster="') || block.includes('member="')) {
+    for (const sample of metrics.get(name)?.samples ?? []) {
+      if (!onlyUsed || isUsed(onlyUsed, sample.labels)) out.push(renderSample(sample, extra));
+    }
+    return;
+  }
+  // A plain block has exactly one line per sample, in order.
+  const samples = onlyUsed ? (metrics.get(name)?.samples ?? []) : undefined;
+  for (let i = 0, pos = 0; pos <= block.length; i++) {
+    let nl = block.indexOf('\n', pos);
+    if (nl < 0) nl = block.length;
+    const sample = samples?.[i];
+    if (!samples || (sample && isUsed(onlyUsed as UsedMethods, sample.labels)))
+      out.push(withLabels(block.slice(pos, nl), extra));
+    pos = nl + 1;
+  }
+}
+
+/**
+ * A checked sample line with `extra` (rendered label pairs) as its first labels. A line's first `{`
+ * opens its label set: names cannot contain one, and neither values nor timestamps do.
+ */
+function withLabels(line: string, extra: string): string {
+  const brace = line.indexOf('{');
+  if (brace >= 0) {
+    const empty = line.charCodeAt(brace + 1) === 125; // `{}`
+    return `${line.slice(0, brace + 1)}${extra}${empty ? '' : ','}${line.slice(brace + 1)}`;
+  }
+  let nameEnd = 0;
+  while (nameEnd < line.length && isNameChar(line.charCodeAt(nameEnd))) nameEnd++;
+  return `${line.slice(0, nameEnd)}{${extra}}${line.slice(nameEnd)}`;
+}
+
+/** [a-zA-Z0-9_:] */
+const isNameChar = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95;
+
+/** One sample with `extra` first; the member's own `cluster`/`member` labels give way to ours. */
+function renderSample(sample: Sample, extra: string): string {
+  let labels = extra;
+  for (const name in sample.labels) {
+    if (name === 'cluster' || name === 'member') continue;
+    labels += `,${name}="${escapeLabel(sample.labels[name] as string)}"`;
+  }
+  return `${sample.name}{${labels}} ${formatValue(sample.value)}`;
 }
 
 /** gRPC families etcd pre-creates for every method (41) and, for handled, every code (17). */
@@ -90,17 +149,27 @@ const GRPC_PER_METHOD = new Set([
  * 68% of the re-exposed bytes; those of methods never called are left out. The cost: the very first call
  * of a method is seen as the series appearing at 1, so a rate over that first increment reads 0.
  */
-function grpcMethodsServed(metrics: ParsedMetrics): Set<string> {
-  const used = new Set<string>();
+function grpcMethodsServed(metrics: ParsedMetrics): UsedMethods {
+  const used: UsedMethods = new Map();
   for (const sample of metrics.get('grpc_server_started_total')?.samples ?? []) {
-    if (sample.value > 0) used.add(`${sample.labels['grpc_service']}/${sample.labels['grpc_method']}`);
+    if (sample.value <= 0) continue;
+    const service = sample.labels['grpc_service'] ?? '';
+    let methods = used.get(service);
+    if (!methods) used.set(service, (methods = new Set()));
+    methods.add(sample.labels['grpc_method'] ?? '');
   }
   return used;
 }
 
+/** Method names served, by gRPC service. */
+type UsedMethods = Map<string, Set<string>>;
+
+const isUsed = (used: UsedMethods, labels: Readonly<Record<string, string>>) =>
+  used.get(labels['grpc_service'] ?? '')?.has(labels['grpc_method'] ?? '') ?? false;
+
 /** Merges per-cluster chunks into one exposition: every family once, with all clusters' samples under it. */
 export function assembleReexposed(parts: readonly FamilyChunks[]): string {
-  const merged = new Map<string, { family: MetricFamily; texts: string[] }>();
+  const merged = new Map<string, { family: FamilyHeader; texts: string[] }>();
   for (const part of parts) {
     for (const [name, { family, text }] of part) {
       const entry = merged.get(name);
@@ -121,7 +190,7 @@ export function assembleReexposed(parts: readonly FamilyChunks[]): string {
  * counters without _total). Declaring those untyped keeps names intact for the etcd mixin while
  * `promtool check metrics` stays clean; PromQL treats untyped like a gauge.
  */
-export function exposedType(family: MetricFamily): string {
+export function exposedType(family: Pick<MetricFamily, 'name' | 'type'>): string {
   const total = family.name.endsWith('_total');
   if (family.type === 'counter' && !total) return 'untyped';
   if (family.type !== 'counter' && family.type !== 'untyped' && total) return 'untyped';

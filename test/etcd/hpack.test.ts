@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HpackDecoder, HpackEncoderTable } from '../../src/bench/hpack.js';
+import { HpackDecoder, HpackEncoderTable } from '../../src/etcd/hpack.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -9,7 +9,8 @@ import {
   STATIC_SCHEME_HTTPS,
 } from './hpack.js';
 
-// The benchmark's hot path: unary gRPC calls framed by hand on one HTTP/2 connection per session.
+// Unary gRPC calls framed by hand on one HTTP/2 connection: the benchmark's hot path, and the
+// exporter's per-round reads (status, member list, alarms) of every member.
 // Node's http2 module costs a Duplex stream, several objects and C++ round trips per call, which made
 // the client (not etcd) the bottleneck on a 2-core machine. Here a call is one memcpy of a pre-built
 // frame pair into a write slab, one Map entry and a few bytes of HPACK decoding per response; all
@@ -23,8 +24,11 @@ export const GRPC_DEADLINE_EXCEEDED = 4;
 export const GRPC_INTERNAL = 13;
 export const GRPC_UNAVAILABLE = 14;
 
-/** Completion of one call: status 0 on success, else a gRPC code and the server's message. */
-export type UnaryCallback = (status: number, message: string | undefined) => void;
+/**
+ * Completion of one call: status 0 on success, else a gRPC code and the server's message. `body` (the
+ * raw response, gRPC length prefix included) only for calls made with `wantBody`.
+ */
+export type UnaryCallback = (status: number, message: string | undefined, body?: Buffer) => void;
 /** Writes a call's protobuf body (of the length announced) into `dst` at `offset`. */
 export type BodyWriter = (dst: Buffer, offset: number) => void;
 
@@ -58,6 +62,7 @@ interface Queued {
   bodyLen: number;
   write: BodyWriter;
   cb: UnaryCallback;
+  wantBody: boolean;
 }
 
 /** One HTTP/2 connection speaking unary gRPC; calls fail fast and are never retried. */
@@ -68,6 +73,8 @@ export class GrpcH2Connection {
   /** Cached header block per method; rebuilt when the encoder table grows. */
   private readonly blocks: Array<Buffer | undefined> = [];
   private readonly streams = new Map<number, UnaryCallback>();
+  /** Response DATA of the streams whose caller wants it (the benchmark never does). */
+  private readonly bodies = new Map<number, Buffer[]>();
   private readonly queue: Queued[] = [];
   private nextStreamId = 1;
   private sendWindow = 65_535;
@@ -90,6 +97,7 @@ export class GrpcH2Connection {
     private readonly scheme: number,
     private readonly authority: string,
     private readonly timeoutSeconds: number,
+    private readonly extraHeaders: Readonly<Record<string, string>>,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -104,7 +112,7 @@ export class GrpcH2Connection {
   /** Connects (TLS with ALPN h2 when `target.tls` is set) and completes the HTTP/2 handshake. */
   static connect(
     target: H2Target,
-    opts: { timeoutMs: number; callTimeoutMs: number },
+    opts: { timeoutMs: number; callTimeoutMs: number; headers?: Readonly<Record<string, string>> },
   ): Promise<GrpcH2Connection> {
     const endpoint = `${target.tls ? 'https' : 'http'}://${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
@@ -138,6 +146,7 @@ export class GrpcH2Connection {
           target.tls ? STATIC_SCHEME_HTTPS : STATIC_SCHEME_HTTP,
           `${target.host}:${target.port}`,
           Math.max(1, Math.ceil(opts.callTimeoutMs / 1000)),
+          opts.headers ?? {},
         );
         conn.onReady = () => {
           clearTimeout(timer);
@@ -160,12 +169,15 @@ export class GrpcH2Connection {
     return this.paths.length - 1;
   }
 
-  /** Starts one unary call; `cb` runs exactly once, never synchronously. */
-  unary(method: number, bodyLen: number, write: BodyWriter, cb: UnaryCallback): void {
+  /**
+   * Starts one unary call; `cb` runs exactly once, never synchronously. Returns the stream id (for
+   * `cancel`), or 0 when the call was queued or failed at once.
+   */
+  unary(method: number, bodyLen: number, write: BodyWriter, cb: UnaryCallback, wantBody = false): number {
     if (this.deadError !== null) {
       const msg = this.deadError;
       setImmediate(() => cb(GRPC_UNAVAILABLE, msg));
-      return;
+      return 0;
     }
     if (bodyLen + 5 > this.streamSendWindow) {
       // Larger than a whole stream's flow-control window: would need incremental sending, which the
@@ -173,13 +185,28 @@ export class GrpcH2Connection {
       setImmediate(() =>
         cb(GRPC_INTERNAL, `message of ${bodyLen} bytes exceeds the stream window ${this.streamSendWindow}`),
       );
-      return;
+      return 0;
     }
     if (this.queue.length > 0 || bodyLen + 5 > this.sendWindow) {
-      this.queue.push({ method, bodyLen, write, cb });
-      return;
+      this.queue.push({ method, bodyLen, write, cb, wantBody });
+      return 0;
     }
-    this.send(method, bodyLen, write, cb);
+    return this.send(method, bodyLen, write, cb, wantBody);
+  }
+
+  /** Gives up on a call in flight: RST_STREAM(CANCEL) to the server, `status` to the caller. */
+  cancel(id: number, status: number, message: string): void {
+    if (!this.streams.has(id)) return;
+    const rst = Buffer.alloc(13);
+    header(rst, 0, 4, FRAME_RST_STREAM, 0, id);
+    rst.writeUInt32BE(0x8, 9); // CANCEL
+    this.writeRaw(rst);
+    this.finish(id, status, message);
+  }
+
+  /** True once the connection has failed or been closed; every later call fails at once. */
+  get dead(): boolean {
+    return this.deadError !== null;
   }
 
   /** Calls in flight on this connection. */
@@ -213,11 +240,17 @@ export class GrpcH2Connection {
     this.flush();
   }
 
-  private send(method: number, bodyLen: number, write: BodyWriter, cb: UnaryCallback): void {
+  private send(
+    method: number,
+    bodyLen: number,
+    write: BodyWriter,
+    cb: UnaryCallback,
+    wantBody: boolean,
+  ): number {
     if (this.nextStreamId >= MAX_STREAM_ID) {
       this.die('stream ids exhausted; reconnect');
       setImmediate(() => cb(GRPC_UNAVAILABLE, 'stream ids exhausted'));
-      return;
+      return 0;
     }
     const block = this.blocks[method] ?? this.buildBlock(method);
     const id = this.nextStreamId;
@@ -241,10 +274,12 @@ export class GrpcH2Connection {
     }
     this.sendWindow -= 5 + bodyLen;
     this.streams.set(id, cb);
+    if (wantBody) this.bodies.set(id, []);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(this.flushBound);
     }
+    return id;
   }
 
   /** A message larger than one frame (rare: big values) goes out as several DATA frames. */
@@ -272,6 +307,7 @@ export class GrpcH2Connection {
       this.encoder.field(':authority', this.authority),
       this.encoder.field('content-type', 'application/grpc'),
       this.encoder.field('te', 'trailers'),
+      ...Object.entries(this.extraHeaders).map(([name, value]) => this.encoder.field(name, value)),
     ]);
     if (this.encoder.entries !== before) {
       // A block that inserted entries is single-use (the next call sends indexes), and inserting shifts
@@ -335,14 +371,21 @@ export class GrpcH2Connection {
 
   private frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
     switch (type) {
-      case FRAME_DATA:
+      case FRAME_DATA: {
         this.received += end - start;
         if (this.received > 1 << 30) {
           this.writeRaw(windowUpdate(0, this.received));
           this.received = 0;
         }
+        const body = this.bodies.get(id);
+        if (body) {
+          // Socket chunks are never reused, so keeping a view is safe.
+          const padding = flags & FLAG_PADDED ? (buf[start] as number) : 0;
+          body.push(buf.subarray(flags & FLAG_PADDED ? start + 1 : start, end - padding));
+        }
         if (flags & FLAG_END_STREAM) this.finish(id, GRPC_INTERNAL, 'stream ended without trailers');
         return;
+      }
       case FRAME_HEADERS: {
         let s = start;
         let e = end;
@@ -437,7 +480,13 @@ export class GrpcH2Connection {
     const cb = this.streams.get(id);
     if (cb === undefined) return;
     this.streams.delete(id);
-    cb(status, message);
+    const body = this.bodies.get(id);
+    if (body === undefined) {
+      cb(status, message);
+      return;
+    }
+    this.bodies.delete(id);
+    cb(status, message, body.length === 1 ? body[0] : Buffer.concat(body));
   }
 
   private drainQueue(): void {
@@ -445,7 +494,7 @@ export class GrpcH2Connection {
       const q = this.queue[0]!;
       if (q.bodyLen + 5 > this.sendWindow) return;
       this.queue.shift();
-      this.send(q.method, q.bodyLen, q.write, q.cb);
+      this.send(q.method, q.bodyLen, q.write, q.cb, q.wantBody);
     }
   }
 
