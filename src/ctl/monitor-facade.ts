@@ -1,6 +1,7 @@
 import { resolveConfig } from '../config/resolve.js';
 import type { MonitorConfig, TlsFiles } from '../config/types.js';
 import type { ClusterView } from '../derive/view.js';
+import { renderAll } from '../expose/registry.js';
 import { Monitor } from '../monitor/monitor.js';
 import { createLogger, type Logger } from '../util/logger.js';
 
@@ -99,7 +100,7 @@ export function createMonitor(opts: MonitorOptions): EtcdMonitor {
     start: () => monitor.start(),
     stop: () => monitor.stop(),
     view: () => monitor.view(),
-    metricsText: () => monitor.metrics.registry.metrics(),
+    metricsText: () => renderAll(monitor.metrics),
     clusterStatus() {
       const v = monitor.view();
       if (!v) return undefined;

@@ -12,7 +12,9 @@ export interface Exposition {
   readonly crc: number;
 }
 
-const SYNC = { finishFlush: constants.Z_SYNC_FLUSH };
+// Level 1: ≈3× faster than the default level 6 on this text for ≈20% more bytes; it runs once per
+// round on the whole block, while the gain of level 6 is a few kB per scrape.
+const SYNC = { finishFlush: constants.Z_SYNC_FLUSH, level: constants.Z_BEST_SPEED };
 const EMPTY: Exposition = { plain: Buffer.alloc(0), deflated: deflateRawSync(Buffer.alloc(0), SYNC), crc: 0 };
 /** Gzip member header: deflate, no flags, no mtime, OS unknown (RFC 1952 §2.3). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -52,48 +54,61 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 /**
- * The /metrics body: the cached block followed by the exporter's own series (rendered per scrape).
- * With gzip it is one ordinary gzip member: header, the cached deflate data (ends byte-aligned and
- * not final), the own part deflated per scrape (final block), then CRC-32 and length of the whole.
- * Deflate back-references are relative, so independently compressed segments stay valid when
- * joined; only the small own part is compressed per scrape.
+ * The /metrics body: the cached blocks followed by a small part rendered per scrape (the process'
+ * runtime series). With gzip it is one ordinary gzip member: header, each block's cached deflate data
+ * (each ends byte-aligned and not final), the small part deflated per scrape (final block), then
+ * CRC-32 and length of the whole. Deflate back-references are relative, so independently compressed
+ * segments stay valid when joined; nothing large is compressed or checksummed per scrape.
  */
-export async function metricsBody(
+export function metricsBody(
   own: string | OwnExposition,
-  exposition: Exposition,
+  blocks: readonly Exposition[],
   gzipWanted: boolean,
-): Promise<{ chunks: Buffer[]; length: number; encoding?: 'gzip' }> {
+): { chunks: Buffer[]; length: number; encoding?: 'gzip' } {
   const prepared = typeof own === 'string' ? prepareOwn(own) : own;
   const ownBytes = prepared.bytes;
-  if (!gzipWanted) {
-    return { chunks: [exposition.plain, ownBytes], length: exposition.plain.length + ownBytes.length };
-  }
-  const tail = await prepared.deflated();
+  const plainLength = blocks.reduce((n, b) => n + b.plain.length, ownBytes.length);
+  if (!gzipWanted) return { chunks: [...blocks.map((b) => b.plain), ownBytes], length: plainLength };
   const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc32(ownBytes, exposition.crc), 0);
-  trailer.writeUInt32LE((exposition.plain.length + ownBytes.length) >>> 0, 4);
-  const chunks = [GZIP_HEADER, exposition.deflated, tail, trailer];
+  trailer.writeUInt32LE(crc32(ownBytes, chainedCrc(blocks)), 0);
+  trailer.writeUInt32LE(plainLength >>> 0, 4);
+  const chunks = [GZIP_HEADER, ...blocks.map((b) => b.deflated), prepared.deflated(), trailer];
   return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), encoding: 'gzip' };
 }
 
-/** The exporter's own series as bytes, with their final deflate segment made once on first demand. */
-export interface OwnExposition {
-  readonly bytes: Buffer;
-  deflated(): Promise<Buffer>;
+let lastChain: { blocks: readonly Exposition[]; crc: number } | undefined;
+
+/** CRC-32 of the blocks' plain bytes one after another; recomputed only when a block changed. */
+function chainedCrc(blocks: readonly Exposition[]): number {
+  if (
+    lastChain &&
+    lastChain.blocks.length === blocks.length &&
+    lastChain.blocks.every((b, i) => b === blocks[i])
+  )
+    return lastChain.crc;
+  let crc = 0;
+  blocks.forEach((b, i) => (crc = i === 0 ? b.crc : crc32(b.plain, crc)));
+  lastChain = { blocks: [...blocks], crc };
+  return crc;
 }
 
-/** Encodes one render of the own registry so scrapes sharing it also share the bytes and the deflate. */
+/** A small per-scrape part as bytes, with its final deflate segment made once on first demand. */
+export interface OwnExposition {
+  readonly bytes: Buffer;
+  deflated(): Buffer;
+}
+
+/** Encodes one render of the runtime registry so scrapes sharing it also share the bytes and the deflate. */
 export function prepareOwn(text: string): OwnExposition {
   const bytes = Buffer.from(text, 'utf8');
-  let deflated: Promise<Buffer> | undefined;
-  return { bytes, deflated: () => (deflated ??= deflateRawAsync(bytes, { level: 1 })) };
+  let deflated: Buffer | undefined;
+  // A few kB: compressing on the spot is cheaper than a round trip through the thread pool.
+  return { bytes, deflated: () => (deflated ??= deflateRawSync(bytes, { level: 1 })) };
 }
 
 /**
- * Shares one render between scrapes for up to `maxAgeMs`. The exporter's own registry costs ≈11 ms
- * of CPU per render with 10 clusters (≈2,600 lines, ≈4 µs each); its derived values only change when
- * a collection round ends, so a render at most a second old loses nothing but spares concurrent
- * scrapers from queueing behind one another's renders. A failed render is not kept.
+ * Shares one render between scrapes for up to `maxAgeMs`, so concurrent scrapers do not queue behind
+ * one another's renders. A failed render is not kept.
  */
 export function shareRecent<T>(render: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
   let last: { at: number; value: Promise<T> } | undefined;

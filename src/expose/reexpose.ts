@@ -77,8 +77,8 @@ export function renderFamilyChunks(
 
 /**
  * Appends a family's lines as the member wrote them, with `extra` spliced in as the first labels.
- * Falls back to rendering parsed samples when the block holds anything but plain sample lines or
- * carries labels named cluster or member (ours must win).
+ * Falls back to rendering parsed samples when the block holds anything but plain sample lines, and
+ * for a line that carries a label named cluster or member (ours must win).
  */
 function copyLines(
   metrics: MetricsText,
@@ -88,7 +88,7 @@ function copyLines(
   out: string[],
 ): void {
   const block = metrics.sampleText(name);
-  if (block === undefined || block.includes('cluster="') || block.includes('member="')) {
+  if (block === undefined) {
     for (const sample of metrics.get(name)?.samples ?? []) {
       if (!onlyUsed || isUsed(onlyUsed, sample.labels)) out.push(renderSample(sample, extra));
     }
@@ -100,8 +100,13 @@ function copyLines(
     let nl = block.indexOf('\n', pos);
     if (nl < 0) nl = block.length;
     const sample = samples?.[i];
-    if (!samples || (sample && isUsed(onlyUsed as UsedMethods, sample.labels)))
-      out.push(withLabels(block.slice(pos, nl), extra));
+    if (!samples || (sample && isUsed(onlyUsed as UsedMethods, sample.labels))) {
+      const line = block.slice(pos, nl);
+      // Checked per line kept: scanning every member's whole block for them cost more than the copy.
+      if (line.includes('cluster="') || line.includes('member="')) {
+        out.push(renderSample(metrics.get(name)?.samples[i] as Sample, extra));
+      } else out.push(withLabels(line, extra));
+    }
     pos = nl + 1;
   }
 }

@@ -12,7 +12,13 @@ export interface ExposedState {
 
 /** Prometheus registry of the exporter plus the probe histogram the monitor observes into. */
 export interface ExporterMetrics {
+  /**
+   * Everything derived from collection rounds (plus build info, tags and probe series): it only
+   * changes when a round ends, so Monitor renders it then and scrapes reuse the render.
+   */
   readonly registry: Registry;
+  /** The exporter process' own runtime series (CPU, memory, event loop, GC): rendered per scrape. */
+  readonly runtime: Registry;
   readonly probeDuration: Histogram<'cluster' | 'member' | 'operation'>;
   readonly probeSuccess: Gauge<'cluster' | 'member' | 'operation'>;
 }
@@ -21,8 +27,8 @@ export interface ExporterMetrics {
 export const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
- * Builds the registry. Derived series are rebuilt from the latest state on every scrape (reset, then
- * set), so members that disappear leave no stale label sets; a failure while building one metric is
+ * Builds the registries. Derived series are rebuilt from the latest state on every render (reset,
+ * then set), so members that disappear leave no stale label sets; a failure while building one metric is
  * logged and leaves that metric empty instead of failing the whole scrape.
  */
 export function createExporterMetrics(
@@ -32,10 +38,11 @@ export function createExporterMetrics(
   clusterTags: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
 ): ExporterMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'etcd_monitor_' });
+  const runtime = new Registry();
+  collectDefaultMetrics({ register: runtime, prefix: 'etcd_monitor_' });
   // prom-client exports these gauges with a _total suffix, which Prometheus' lint rejects.
   for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
-    registry.removeSingleMetric(`etcd_monitor_nodejs_${name}`);
+    runtime.removeSingleMetric(`etcd_monitor_nodejs_${name}`);
   }
   for (const def of ALL_METRICS) register(def, registry, getState, log);
   new Gauge({
@@ -58,7 +65,7 @@ export function createExporterMetrics(
     labelNames: ['cluster', 'member', 'operation'],
     registers: [registry],
   });
-  return { registry, probeDuration, probeSuccess };
+  return { registry, runtime, probeDuration, probeSuccess };
 }
 
 /** Tags from the config file as one info series per cluster, for joins in PromQL (`* on (cluster) group_left`). */
@@ -119,4 +126,10 @@ function register(
       },
     });
   }
+}
+
+/** Both registries as one exposition (for the library API and tests; /metrics serves them apart). */
+export async function renderAll(metrics: ExporterMetrics): Promise<string> {
+  const [derived, runtime] = await Promise.all([metrics.registry.metrics(), metrics.runtime.metrics()]);
+  return derived + runtime;
 }

@@ -43,7 +43,14 @@ export class Monitor {
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly reexposedCache = new ExpositionCache();
+  /** The derived registry rendered after rounds; scrapes serve it instead of rendering ≈2,600 lines each. */
+  private readonly derivedCache = new ExpositionCache();
   private pendingMerge: Promise<void> | undefined;
+  private pendingDerivedRender: Promise<void> | undefined;
+  /** Bumped whenever a round ends; the derived render is current when it was made at this version. */
+  private stateVersion = 0;
+  private renderedVersion = -1;
+  private rendering: Promise<void> | undefined;
   private started = false;
   private stopped = false;
 
@@ -120,6 +127,17 @@ export class Monitor {
     return this.reexposedCache.get();
   }
 
+  /**
+   * What /metrics serves from rounds: the re-exposed members' series, then the derived registry's
+   * render. A round that ended since the last render is rendered now (shared by concurrent callers),
+   * so /metrics never lags behind the REST API; usually the render after the round got there first.
+   */
+  async exposition(): Promise<readonly Exposition[]> {
+    // Twice at most: a render already under way may have started before the newest round ended.
+    for (let i = 0; i < 2 && this.renderedVersion !== this.stateVersion; i++) await this.renderDerivedNow();
+    return [this.reexposedCache.get(), this.derivedCache.get()];
+  }
+
   /** Stops the timers and closes every etcd connection. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -145,9 +163,11 @@ export class Monitor {
       const { view, state } = deriveCluster(runtime.state, snapshot, this.config.thresholds);
       runtime.state = state;
       runtime.latest = { view, snapshot };
+      this.stateVersion++;
       this.observeProbes(runtime, view, snapshot);
       if (kind === 'metrics' && this.config.reexpose.enabled)
         await this.renderReexposed(runtime, view, snapshot);
+      await this.renderDerived();
       this.logRound(kind, view);
     } catch (err) {
       // Collectors never throw; reaching this is a bug, and the next round must still run.
@@ -205,6 +225,37 @@ export class Monitor {
       },
     );
     await this.pendingMerge;
+  }
+
+  /**
+   * Renders the derived registry once for every round that ended within the merge window. Its values
+   * change only when a round ends, so scrapes in between reuse the render.
+   */
+  private renderDerived(): Promise<void> {
+    this.pendingDerivedRender ??= new Promise<void>((resolve) =>
+      setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS),
+    ).then(() => {
+      this.pendingDerivedRender = undefined;
+      return this.renderDerivedNow();
+    });
+    return this.pendingDerivedRender;
+  }
+
+  /** Renders the derived registry unless the last render is current; a failure keeps the previous one. */
+  private renderDerivedNow(): Promise<void> {
+    if (this.renderedVersion === this.stateVersion) return Promise.resolve();
+    this.rendering ??= (async () => {
+      try {
+        const version = this.stateVersion;
+        await this.derivedCache.update(await this.metrics.registry.metrics());
+        this.renderedVersion = version;
+      } catch (err) {
+        this.log.error({ err }, 'rendering the derived metrics failed; serving the previous render');
+      } finally {
+        this.rendering = undefined;
+      }
+    })();
+    return this.rendering;
   }
 
   /** One log line when a collector starts failing against a member and one when it recovers, not one per round. */

@@ -15,8 +15,8 @@ export interface AppDeps {
   readonly middleware?: readonly RequestHandler[];
 }
 
-/** How long one render of the exporter's own registry is shared between scrapes. */
-const OWN_METRICS_MAX_AGE_MS = 1000;
+/** How long one render of the exporter's runtime series (CPU, memory, GC) is shared between scrapes. */
+const RUNTIME_METRICS_MAX_AGE_MS = 1000;
 
 /** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
 export function createApp({ monitor, log, apiRouters = [], middleware = [] }: AppDeps): express.Express {
@@ -29,14 +29,20 @@ export function createApp({ monitor, log, apiRouters = [], middleware = [] }: Ap
     res.type('html').send(landingPage(monitor));
   });
 
-  const ownMetrics = shareRecent(
-    async () => prepareOwn(await monitor.metrics.registry.metrics()),
-    OWN_METRICS_MAX_AGE_MS,
+  const runtimeMetrics = shareRecent(
+    async () => prepareOwn(await monitor.metrics.runtime.metrics()),
+    RUNTIME_METRICS_MAX_AGE_MS,
   );
+  // A scrape normally renders nothing big: the re-exposed and derived blocks were rendered (and
+  // gzipped) when the last round ended; only the small runtime part is rendered here.
   app.get('/metrics', async (req, res, next) => {
     try {
-      const own = await ownMetrics();
-      const body = await metricsBody(own, monitor.reexposed(), acceptsGzip(req.headers['accept-encoding']));
+      const runtime = await runtimeMetrics();
+      const body = metricsBody(
+        runtime,
+        await monitor.exposition(),
+        acceptsGzip(req.headers['accept-encoding']),
+      );
       res.set('Content-Type', monitor.metrics.registry.contentType);
       res.set('Vary', 'Accept-Encoding');
       if (body.encoding) res.set('Content-Encoding', body.encoding);

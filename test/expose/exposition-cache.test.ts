@@ -13,12 +13,12 @@ describe('exposition cache', () => {
   it('serves the cached block plus the own part, identical plain and gzipped', async () => {
     const cache = new ExpositionCache();
     await cache.update(block);
-    const plain = await metricsBody(own, cache.get(), false);
+    const plain = metricsBody(own, [cache.get()], false);
     expect(plain.encoding).toBeUndefined();
     expect(Buffer.concat(plain.chunks).toString()).toBe(block + own);
     expect(plain.length).toBe(Buffer.byteLength(block + own));
 
-    const gz = await metricsBody(own, cache.get(), true);
+    const gz = metricsBody(own, [cache.get()], true);
     const body = Buffer.concat(gz.chunks);
     expect(gz.encoding).toBe('gzip');
     expect(body.length).toBe(gz.length);
@@ -28,11 +28,28 @@ describe('exposition cache', () => {
     expect(execFileSync('gzip', ['-dc'], { input: body }).toString()).toBe(block + own);
   });
 
+  it('joins several cached blocks and the per-scrape part into one gzip member', async () => {
+    const first = new ExpositionCache();
+    const second = new ExpositionCache();
+    const derived =
+      '# HELP etcd_monitor_cluster_up Up.\n# TYPE etcd_monitor_cluster_up gauge\netcd_monitor_cluster_up{cluster="c"} 1\n';
+    await first.update(block);
+    await second.update(derived);
+    const gz = metricsBody(own, [first.get(), second.get()], true);
+    expect(gunzipSync(Buffer.concat(gz.chunks)).toString()).toBe(block + derived + own);
+    // A new second block changes the checksum: the cached chain is recomputed, not reused.
+    await second.update(derived.replace('} 1', '} 0'));
+    const again = metricsBody(own, [first.get(), second.get()], true);
+    expect(gunzipSync(Buffer.concat(again.chunks)).toString()).toBe(
+      block + derived.replace('} 1', '} 0') + own,
+    );
+    const plain = metricsBody(own, [first.get(), second.get()], false);
+    expect(Buffer.concat(plain.chunks).toString()).toBe(block + derived.replace('} 1', '} 0') + own);
+  });
+
   it('is a valid empty gzip body before the first round and keeps the newest update', async () => {
     const cache = new ExpositionCache();
-    expect(gunzipSync(Buffer.concat((await metricsBody(own, cache.get(), true)).chunks)).toString()).toBe(
-      own,
-    );
+    expect(gunzipSync(Buffer.concat(metricsBody(own, [cache.get()], true).chunks)).toString()).toBe(own);
     await Promise.all([cache.update('a 1\n'), cache.update('b 2\n')]);
     expect(cache.get().plain.toString()).toBe('b 2\n');
   });

@@ -14,7 +14,7 @@ const CAPTURES = ['', 'load', 'nospace', 'no-leader'].flatMap((dir) =>
 const etcdFamilies = new Set(CAPTURES.flatMap((file) => [...fixtureMetrics(file).keys()]));
 
 const quiet = { warn: () => undefined };
-const registry = createExporterMetrics(() => [], quiet, '0.0.0-test', { main: { env: 'test' } }).registry;
+const exporterMetrics = createExporterMetrics(() => [], quiet, '0.0.0-test', { main: { env: 'test' } });
 
 interface Exported {
   readonly name: string;
@@ -23,8 +23,12 @@ interface Exported {
 }
 
 const fromTable: Exported[] = ALL_METRICS.map((d) => ({ name: d.name, help: d.help, type: d.type }));
+/** Both registries: the derived one rendered after rounds and the runtime one rendered per scrape. */
 const fromRegistry = async (): Promise<Exported[]> =>
-  (await registry.getMetricsAsJSON()).map((m) => ({ name: m.name, help: m.help, type: String(m.type) }));
+  [
+    ...(await exporterMetrics.registry.getMetricsAsJSON()),
+    ...(await exporterMetrics.runtime.getMetricsAsJSON()),
+  ].map((m) => ({ name: m.name, help: m.help, type: String(m.type) }));
 
 describe('exported metric names', () => {
   it('the captures cover both members and every capture kind', () => {
@@ -33,7 +37,7 @@ describe('exported metric names', () => {
     expect(etcdFamilies.size).toBeGreaterThan(120);
   });
 
-  it('the registry holds every metric of the table plus the probe and build metrics', async () => {
+  it('the registries hold every metric of the table plus the probe, build and runtime metrics', async () => {
     const names = new Set((await fromRegistry()).map((m) => m.name));
     for (const def of ALL_METRICS) expect(names.has(def.name), def.name).toBe(true);
     for (const name of [

@@ -5,7 +5,7 @@ import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-vi
 import { parsePromText } from '../../src/etcd/parse-prom-text.js';
 import type { MetricFamily } from '../../src/etcd/prom-text.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
-import { createExporterMetrics } from '../../src/expose/registry.js';
+import { createExporterMetrics, renderAll } from '../../src/expose/registry.js';
 import {
   assembleReexposed,
   exposedType,
@@ -276,7 +276,7 @@ describe('the whole /metrics page', () => {
     );
     metrics.probeDuration.observe({ cluster: 'prod-east', member: 'fixtures-1', operation: 'write' }, 0.004);
     metrics.probeSuccess.set({ cluster: 'prod-east', member: 'fixtures-1', operation: 'write' }, 1);
-    const own = await metrics.registry.metrics();
+    const own = await renderAll(metrics);
     expect(own).toContain('etcd_monitor_cluster_quorum_available{cluster="prod-east"} 1');
     expect(own).toContain('etcd_monitor_cluster_failure_tolerance{cluster="prod-east"} 0');
     expect(own).toContain('etcd_monitor_member_up{cluster="prod-east",member="fixtures-2"} 0');
