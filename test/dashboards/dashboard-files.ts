@@ -84,7 +84,11 @@ async function families(registry: Registry, extraLabels: string[] = []): Promise
 export async function exporterFamilies(): Promise<Families> {
   const exporter = createExporterMetrics(() => [], { warn: () => undefined }, '0.0.0-test');
   const bench = new BenchmarkMetrics();
-  return new Map([...(await families(exporter.registry)), ...(await families(bench.registry, ['cluster']))]);
+  return new Map([
+    ...(await families(exporter.registry)),
+    ...(await families(exporter.runtime)),
+    ...(await families(bench.registry, ['cluster'])),
+  ]);
 }
 
 const REEXPOSE_DEFAULT = FIELDS.reexposeAllow.defaultValue.map((re) => new RegExp(re));
