@@ -5,9 +5,11 @@
  *   (d) exporter RSS during that load.
  * Run: npx tsx bench/exporter-bench.ts [--clusters 10] [--members 3] [--reps 9] [--duration 15]
  *      [--runtime compiled|tsx]  (compiled: tsc into .tmp/, as the shipped bin runs; tsx adds ≈30 MB RSS)
- *      [--node-options='--max-old-space-size=96 --max-semi-space-size=2'] [--out bench/results/NAME]
+ *      [--node-options='--max-semi-space-size=2'] (default: the flags of bin/etcd-monitor.js's shebang)
+ *      [--out bench/results/NAME]
  * Writes bench/results/exporter-bench.{json,md}; always stops every etcd process it started.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +30,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     duration: { type: 'string', default: '15' },
     runtime: { type: 'string', default: 'compiled' },
-    'node-options': { type: 'string', default: '' },
+    'node-options': { type: 'string' },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'exporter-bench') },
   },
 });
@@ -67,13 +69,14 @@ async function main(): Promise<void> {
     log('(c)/(d) exporter process under autocannon load');
     const duration = num('duration');
     const plans: LoadPlan[] = [
-      { connections: 1, durationSeconds: duration },
-      { connections: 10, durationSeconds: duration },
-      { connections: 10, durationSeconds: duration, acceptEncoding: 'gzip' },
+      { connections: 1, durationSeconds: duration, judged: true },
+      { connections: 1, durationSeconds: duration, acceptEncoding: 'gzip', judged: true },
+      { connections: 10, durationSeconds: duration, judged: false },
+      { connections: 10, durationSeconds: duration, acceptEncoding: 'gzip', judged: false },
     ];
     if (args.runtime !== 'compiled' && args.runtime !== 'tsx')
       throw new Error('--runtime is compiled or tsx');
-    const nodeOptions = args['node-options'].split(/\s+/).filter(Boolean);
+    const nodeOptions = (args['node-options'] ?? shippedNodeFlags()).split(/\s+/).filter(Boolean);
     const load = await measureLoad(
       args.runtime,
       nodeOptions,
@@ -82,8 +85,8 @@ async function main(): Promise<void> {
       plans,
       log,
     );
-    const judgedRun = load.runs.find((r) => r.connections === 10 && !r.acceptEncoding) ?? load.runs[0];
-    if (!judgedRun) throw new Error('no load run');
+    const judgedRuns = load.runs.filter((r) => r.judged);
+    if (judgedRuns.length === 0) throw new Error('no judged load run');
 
     const report: BenchReport = {
       machine,
@@ -95,10 +98,9 @@ async function main(): Promise<void> {
       },
       round: rounds,
       load,
-      judgedRun,
       verdict: {
         roundRatio: rounds.ratio <= TARGETS.roundRatio,
-        p99: judgedRun.latencyMs.p99 <= TARGETS.p99Ms,
+        p99: judgedRuns.every((r) => r.latencyMs.p99 <= TARGETS.p99Ms),
         rss: Math.max(load.rss.maxSampledBytes, load.rss.hwmBytes) <= TARGETS.rssBytes,
       },
       loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
@@ -112,6 +114,15 @@ async function main(): Promise<void> {
     log('stopping etcd clusters');
     await fixture?.destroy();
   }
+}
+
+/** The node flags `bin/etcd-monitor.js` runs with (its `#!/usr/bin/env -S node …` line), so the benchmark measures what ships. */
+function shippedNodeFlags(): string {
+  const shebang =
+    readFileSync(path.join(import.meta.dirname, '..', 'bin', 'etcd-monitor.js'), 'utf8').split('\n')[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!match) throw new Error(`unexpected first line of bin/etcd-monitor.js: ${shebang}`);
+  return (match[1] ?? '').trim();
 }
 
 main().then(

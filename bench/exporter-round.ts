@@ -121,7 +121,12 @@ export async function measureRounds(
     }
     const rawSamples: number[] = [];
     const roundSamples: number[] = [];
-    const parts = { collect: [] as number[], derive: [] as number[], render: [] as number[], merge: [] as number[] };
+    const parts = {
+      collect: [] as number[],
+      derive: [] as number[],
+      render: [] as number[],
+      merge: [] as number[],
+    };
     const cpu = { rawFetch: [] as number[], round: [] as number[] };
     let rawBytes = 0;
     let text = '';

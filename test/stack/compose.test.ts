@@ -308,7 +308,9 @@ describe('Dockerfile', () => {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts.build).toBeDefined();
-    expect(text()).toContain('ENTRYPOINT ["node", "--max-semi-space-size=1", "bin/etcd-monitor.js"]');
+    expect(text()).toContain(
+      'ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "bin/etcd-monitor.js"]',
+    );
     expect(existsSync(path.join(ROOT, 'bin/etcd-monitor.js'))).toBe(true);
   });
 });
