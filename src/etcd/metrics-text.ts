@@ -1,5 +1,13 @@
 import { familyParser, intern, unescapeHelp } from './parse-sample.js';
-import { checkSampleLines, isBlankLine, MetricsParseError, textAt } from './prom-scan.js';
+import {
+  familyBlockPattern,
+  isBlankLine,
+  LineCounter,
+  MetricsParseError,
+  sampleLineParts,
+  scanSampleLine,
+  textAt,
+} from './prom-scan.js';
 import type { MetricFamily, MetricType, ParsedMetrics, Sample } from './prom-text.js';
 
 const TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
@@ -132,9 +140,15 @@ export class MetricsText implements ParsedMetrics {
 
   private build(): void {
     const { text } = this;
-    checkSampleLines(text);
+    const lines = new LineCounter(text);
+    const parts = sampleLineParts();
+    // CR line ends: every line takes the checked one-by-one path, which also marks the family mixed.
+    const plainNewlines = !text.includes('\r');
+    // The format's regex reads a HELP/TYPE line with a CR, U+2028 or U+2029 inside as a plain comment
+    // ('.' stops there); the hand-read fast path would not, so such texts use the regex only.
+    const oddTerminators = !plainNewlines || text.includes('\u2028') || text.includes('\u2029');
     // The family the last HELP/TYPE line named: etcd (client_golang) writes each family's samples
-    // right after it, so the common case is a prefix check with no string made per line.
+    // right after it, so one regex per family usually checks and claims all of them at once.
     let declared: FamilyIndex | undefined;
     // Families of sample names that did not match `declared`; HELP/TYPE lines reset it, as they can
     // change which family a name belongs to.
@@ -147,24 +161,23 @@ export class MetricsText implements ParsedMetrics {
       open = undefined;
     };
     let samples = 0;
-    let lineNo = 0;
     for (let pos = 0; pos < text.length;) {
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = text.length;
       const start = pos;
       pos = nl + 1;
-      lineNo++;
       if (isBlankLine(text, start, nl)) {
         if (open) open.mixed = true;
         continue;
       }
       if (text.charCodeAt(start) === HASH) {
-        const line = headerLine(text, start, nl);
+        const line = headerLine(text, start, nl, oddTerminators);
         if (!line) {
           if (open) open.mixed = true;
           continue; // other comments are allowed by the format
         }
-        if (!NAME.test(line.name)) throw new MetricsParseError(`invalid metric name "${line.name}"`, lineNo);
+        if (!line.nameChecked && !NAME.test(line.name))
+          throw new MetricsParseError(`invalid metric name "${line.name}"`, lines.at(start));
         close();
         declared = this.familyOf(line.name);
         bySample.clear();
@@ -174,17 +187,30 @@ export class MetricsText implements ParsedMetrics {
         } else {
           const rest = text.slice(line.restStart, nl);
           const type = rest.trim() as MetricType;
-          if (!TYPES.has(type)) throw new MetricsParseError(`unknown metric type "${rest}"`, lineNo);
+          if (!TYPES.has(type)) throw new MetricsParseError(`unknown metric type "${rest}"`, lines.at(start));
           declared.type = type;
+        }
+        if (plainNewlines && pos < text.length && text.charCodeAt(pos) !== HASH) {
+          const block = familyBlockPattern(
+            declared.name,
+            declared.type === 'histogram' || declared.type === 'summary',
+          );
+          block.lastIndex = pos;
+          block.exec(text);
+          if (block.lastIndex > pos) {
+            declared.ranges.push(pos, block.lastIndex - 1);
+            samples++;
+            pos = block.lastIndex;
+          }
         }
         continue;
       }
+      // A line no family block claimed: checked on its own, its family found by name.
+      scanSampleLine(text, start, nl, lines.at(start), parts);
       samples++;
       let family = declared && belongsTo(text, start, declared) ? declared : undefined;
       if (!family) {
-        let nameEnd = start;
-        while (nameEnd < nl && !SAMPLE_NAME_END.has(text.charCodeAt(nameEnd))) nameEnd++;
-        const name = text.slice(start, nameEnd);
+        const name = text.slice(start, parts.nameEnd);
         family = bySample.get(name);
         if (!family) {
           family = this.familyOf(intern(this.familyName(name)));
@@ -227,8 +253,15 @@ function headerLine(
   text: string,
   start: number,
   end: number,
-): { kind: 'HELP' | 'TYPE'; name: string; restStart: number } | undefined {
-  const kind = textAt(text, start, '# HELP ') ? 'HELP' : textAt(text, start, '# TYPE ') ? 'TYPE' : undefined;
+  byRegexOnly: boolean,
+): { kind: 'HELP' | 'TYPE'; name: string; restStart: number; nameChecked: boolean } | undefined {
+  const kind = byRegexOnly
+    ? undefined
+    : textAt(text, start, '# HELP ')
+      ? 'HELP'
+      : textAt(text, start, '# TYPE ')
+        ? 'TYPE'
+        : undefined;
   if (kind) {
     const nameStart = start + 7;
     let nameEnd = nameStart;
@@ -236,13 +269,13 @@ function headerLine(
     let restStart = nameEnd;
     while (restStart < end && isSpaceOrTab(text.charCodeAt(restStart))) restStart++;
     const name = text.slice(nameStart, nameEnd);
-    if (nameEnd > nameStart && NAME.test(name)) return { kind, name, restStart };
+    if (nameEnd > nameStart && NAME.test(name)) return { kind, name, restStart, nameChecked: true };
   }
   const line = text.slice(start, end);
   const match = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(line);
   if (!match) return undefined;
   const [, matchedKind, name, rest = ''] = match as unknown as ['', 'HELP' | 'TYPE', string, string?];
-  return { kind: matchedKind, name, restStart: end - rest.length };
+  return { kind: matchedKind, name, restStart: end - rest.length, nameChecked: false };
 }
 
 const isSpaceOrTab = (c: number) => c === 32 || c === 9;

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsText } from '../../src/etcd/metrics-text.js';
 import { parseSampleAt } from '../../src/etcd/parse-sample.js';
-import {
-  checkSampleLines,
-  MetricsParseError,
-  sampleLineParts,
-  scanSampleLine,
-} from '../../src/etcd/prom-scan.js';
+import { MetricsParseError, sampleLineParts, scanSampleLine } from '../../src/etcd/prom-scan.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
 import { fixtureText } from './fixtures.js';
 
@@ -17,25 +12,42 @@ const CAPTURES = [
   'nospace/metrics-1.txt',
 ];
 
-/** The exact per-line scanner over every line: the reference the fast whole-text check must agree with. */
+const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+
+/**
+ * The reference verdict: every line on its own, HELP/TYPE lines by the format's regex and sample lines
+ * by the exact scanner. MetricsText's one-regex-per-family check must agree with it everywhere.
+ */
 function exactVerdict(text: string): string {
   const parts = sampleLineParts();
   const lines = text.split('\n');
+  let seen = false;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
-    if (/^\s*$/.test(line) || line.startsWith('#')) continue;
+    if (/^\s*$/.test(line)) continue;
+    if (line.startsWith('#')) {
+      const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(line);
+      if (!m) continue;
+      if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m[2] as string))
+        return `line ${i + 1}: invalid metric name "${m[2]}"`;
+      if (m[1] === 'TYPE' && !TYPES.has((m[3] ?? '').trim()))
+        return `line ${i + 1}: unknown metric type "${m[3] ?? ''}"`;
+      seen = true;
+      continue;
+    }
     try {
       scanSampleLine(line, 0, line.length, i + 1, parts);
+      seen = true;
     } catch (err) {
       return (err as Error).message;
     }
   }
-  return 'ok';
+  return seen || text.trim() === '' ? 'ok' : 'line 1: no metrics found';
 }
 
 function fastVerdict(text: string): string {
   try {
-    checkSampleLines(text);
+    new MetricsText(text);
     return 'ok';
   } catch (err) {
     if (!(err instanceof MetricsParseError)) throw err;
@@ -53,7 +65,7 @@ function random(seed: number): () => number {
   };
 }
 
-describe('checkSampleLines (one regex over the text) agrees with the exact line scanner', () => {
+describe('MetricsText (one regex per family block) agrees with the exact line-by-line check', () => {
   it.each(CAPTURES)('%s is accepted by both', (file) => {
     expect(fastVerdict(fixtureText(file))).toBe('ok');
     expect(exactVerdict(fixtureText(file))).toBe('ok');
