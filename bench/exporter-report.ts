@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '| Measure | Result | Target | Verdict |',
     '|---|---|---|---|',
-    `| One complete collection round (all clusters concurrently + derive + re-expose render), median of ${r.round.repetitions} | ${round(r.round.roundMs.median)} ms | | |`,
+    `| One complete collection round (per cluster collect, derive, re-expose render, all clusters concurrently; then the merge into the served block), median of ${r.round.repetitions} | ${round(r.round.roundMs.median)} ms | | |`,
     `| Raw concurrent fetch of all ${r.setup.clusters * r.setup.membersPerCluster} members' /metrics, median of ${r.round.repetitions} | ${round(r.round.rawFetchMs.median)} ms | | |`,
     `| Round / raw | ${round(r.round.ratio, 2)}× | ≤ ${TARGETS.roundRatio}× | ${pass(r.verdict.roundRatio)} |`,
     ...r.load.runs
