@@ -87,8 +87,35 @@ const oneOf =
     return value;
   };
 
+/**
+ * Splits a comma-separated list of regular expressions at the commas that separate them, not those
+ * inside a pattern (`{1,3}`, `[,;]`, `(a|,)`, `\,`): `^a{1,3}$,^b$` is two patterns.
+ */
+export function splitRegexList(value: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(' || c === '{') depth++;
+    else if ((c === ')' || c === '}') && depth > 0) depth--;
+    else if (c === ',' && depth === 0) {
+      items.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  items.push(value.slice(start));
+  return items;
+}
+
 const regexList: Parser<string[]> = (raw) => {
-  const items = list(raw);
+  const items = (Array.isArray(raw) ? raw.map(text) : splitRegexList(text(raw)))
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
   for (const item of items) {
     try {
       new RegExp(item);
@@ -298,7 +325,7 @@ export const FIELDS = {
   },
   reexposeAllow: {
     flag: 'reexpose-allow',
-    doc: 'Comma-separated regular expressions; member series whose name matches one are re-exposed',
+    doc: 'Comma-separated regular expressions (commas inside {}, [] or () belong to the pattern); member series whose name matches one are re-exposed',
     // etcd_debugging_* is unstable and partly mis-named (milliseconds, histograms named _total): only
     // the handful that dashboards chart are re-exposed by default.
     defaultValue: [

@@ -116,6 +116,16 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it.each([
+    ['^a{1,3}$,^b$', ['^a{1,3}$', '^b$']],
+    ['^x[,;]y$, ^z$', ['^x[,;]y$', '^z$']],
+    ['^(a|,)$,^c\\,d$', ['^(a|,)$', '^c\\,d$']],
+    ['^etcd_server_,^grpc_server_', ['^etcd_server_', '^grpc_server_']],
+  ])('--reexpose-allow %s: split only at commas between patterns', (flag, expected) => {
+    const c = resolveConfig({ flags: { endpoints: '127.0.0.1:2379', 'reexpose-allow': flag }, env: {} });
+    expect(c.reexpose.allow.map((re) => re.source)).toEqual(expected);
+  });
+
   it('--endpoints on the command line replaces the clusters of the file', () => {
     const file = yamlFile('clusters:\n  - name: a\n    endpoints: [127.0.0.1:2379]\n');
     const c = resolveConfig({ flags: { config: file, endpoints: '127.0.0.1:3379', 'cluster-name': 'cli' } });
