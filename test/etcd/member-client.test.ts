@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeStatusResponse } from '../../src/etcd/etcd-wire.js';
@@ -89,6 +90,60 @@ describe('MemberClient reads against a real 3-member cluster, compared with etcd
       cluster.resume(1);
     }
     expect(await lean.memberList()).toHaveLength(3);
+  });
+});
+
+describe('MemberClient reads with etcd authentication on', () => {
+  let cluster: EtcdCluster;
+  const clients: MemberClient[] = [];
+
+  const etcdctl = (...args: [...string[], { input?: string }] | string[]) => {
+    const last = args[args.length - 1];
+    const opts = typeof last === 'object' ? (args.pop() as { input?: string }) : {};
+    return execFileSync('etcdctl', [`--endpoints=${cluster.endpoints[0]}`, ...(args as string[])], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster({ size: 1 });
+    etcdctl('user', 'add', 'root:pw-member-client');
+    etcdctl('auth', 'enable');
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await cluster?.destroy();
+  });
+
+  it('authenticates, and fetches a new token once etcd invalidated the old one', async () => {
+    const client = new MemberClient(cluster.endpoints[0] as string, undefined, {
+      ...TIMEOUTS,
+      auth: { username: 'root', password: 'pw-member-client' },
+    });
+    clients.push(client);
+    // Of the three reads, etcd 3.4 checks the token on the alarm list only (status and member list
+    // need none), and answers an invalid one with "auth: invalid auth token".
+    expect(await client.alarms()).toEqual([]);
+    // Setting a user's password (here: to the same value) invalidates that user's tokens.
+    etcdctl('--user', 'root:pw-member-client', 'user', 'passwd', 'root', '--interactive=false', {
+      input: 'pw-member-client\n',
+    });
+    expect(await client.alarms()).toEqual([]);
+    expect(await client.memberList()).toHaveLength(1);
+  });
+
+  it('a wrong password is an authentication failure, not a hang or a crash', async () => {
+    const client = new MemberClient(cluster.endpoints[0] as string, undefined, {
+      ...TIMEOUTS,
+      auth: { username: 'root', password: 'wrong' },
+    });
+    clients.push(client);
+    await expect(client.status()).rejects.toMatchObject({
+      code: 'MEMBER_BAD_RESPONSE',
+      message: expect.stringMatching(/authentication failed|invalid user ID or password/),
+    });
   });
 });
 
