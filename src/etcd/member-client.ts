@@ -89,15 +89,18 @@ export class MemberClient {
   /** Maintenance.Status answered by this member. */
   async status(): Promise<MemberStatus> {
     return normaliseStatus(
-      decodeStatusResponse(await this.read('status', '/etcdserverpb.Maintenance/Status', EMPTY_REQUEST)),
+      await this.read('status', '/etcdserverpb.Maintenance/Status', EMPTY_REQUEST, decodeStatusResponse),
     );
   }
 
   /** Cluster.MemberList as this member knows it (3.4 always answers from its local view). */
   async memberList(): Promise<MemberListEntry[]> {
     return normaliseMemberList(
-      decodeMemberListResponse(
-        await this.read('member list', '/etcdserverpb.Cluster/MemberList', EMPTY_REQUEST),
+      await this.read(
+        'member list',
+        '/etcdserverpb.Cluster/MemberList',
+        EMPTY_REQUEST,
+        decodeMemberListResponse,
       ),
     );
   }
@@ -105,8 +108,11 @@ export class MemberClient {
   /** Active alarms (Maintenance.Alarm GET). */
   async alarms(): Promise<AlarmEntry[]> {
     return normaliseAlarms(
-      decodeAlarmResponse(
-        await this.read('alarm list', '/etcdserverpb.Maintenance/Alarm', ALARM_GET_REQUEST),
+      await this.read(
+        'alarm list',
+        '/etcdserverpb.Maintenance/Alarm',
+        ALARM_GET_REQUEST,
+        decodeAlarmResponse,
       ),
     );
   }
@@ -115,20 +121,38 @@ export class MemberClient {
    * One read through the lean client. With authentication on, the token is fetched once and fetched
    * again only when etcd says it is no longer valid (simple tokens expire after 5 idle minutes).
    */
-  private async read(what: string, path: string, request: Uint8Array): Promise<Buffer> {
+  private async read<T>(
+    what: string,
+    path: string,
+    request: Uint8Array,
+    decode: (bytes: Uint8Array) => T,
+  ): Promise<T> {
     const timeoutMs = this.options.requestTimeoutMs;
+    let bytes: Buffer;
     try {
-      if (!this.options.auth) return await this.reads.call(path, request, { timeoutMs });
-      const token = await this.authToken();
-      try {
-        return await this.reads.call(path, request, { timeoutMs, token });
-      } catch (err) {
-        if (!(err instanceof GrpcStatusError) || !/auth token|authenticat/i.test(err.message)) throw err;
-        this.token = undefined;
-        return await this.reads.call(path, request, { timeoutMs, token: await this.authToken() });
+      if (!this.options.auth) bytes = await this.reads.call(path, request, { timeoutMs });
+      else {
+        const token = await this.authToken();
+        try {
+          bytes = await this.reads.call(path, request, { timeoutMs, token });
+        } catch (err) {
+          if (!(err instanceof GrpcStatusError) || !/auth token|authenticat/i.test(err.message)) throw err;
+          this.token = undefined;
+          bytes = await this.reads.call(path, request, { timeoutMs, token: await this.authToken() });
+        }
       }
     } catch (err) {
       throw readError(this.endpoint, what, err, timeoutMs);
+    }
+    try {
+      return decode(bytes);
+    } catch (err) {
+      throw new MemberRequestError(
+        'MEMBER_BAD_RESPONSE',
+        this.endpoint,
+        `${what}: not the expected protobuf message (${(err as Error).message})`,
+        { cause: err },
+      );
     }
   }
 

@@ -35,7 +35,7 @@ export function intern(value: string): string {
 const LABEL_SETS = new Map<string, Readonly<Record<string, string>>>();
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
-/** The sample on the line `text[start, end)`, which has passed `checkSampleLines`; `parts` is scratch space. */
+/** The sample on the checked line `text[start, end)` (see MetricsText); `parts` is scratch space. */
 export function parseSampleAt(text: string, start: number, end: number, parts: SampleLineParts): Sample {
   locateSampleParts(text, start, end, parts);
   const name = intern(text.slice(start, parts.nameEnd));

@@ -245,7 +245,7 @@ export class LineCounter {
 }
 
 /**
- * Fills `parts` for a line that has passed `checkSampleLine(s)`; cheaper than scanning it again
+ * Fills `parts` for a line that has already been checked (MetricsText); cheaper than scanning it again
  * because nothing needs checking: the label set ends at the line's last `}` (neither values nor
  * timestamps contain one).
  */
