@@ -31,8 +31,8 @@ export function renderReexposed(
  * Renders the sample lines of each family (no HELP/TYPE). The monitor keeps one result per cluster and
  * only re-renders the cluster whose round finished: re-rendering all 30 members after each of 10
  * clusters' rounds cost ≈1 s of event-loop time per interval in bench/exporter-bench.ts.
- * Members' lines are copied as text with our labels spliced in; samples become objects only for the
- * rare line that carries a `cluster` or `member` label of its own.
+ * Members' lines are copied as text with our labels spliced in; parsed samples are used only to pick
+ * the gRPC lines of methods served and for the rare line with a `cluster` or `member` label of its own.
  */
 export function renderFamilyChunks(
   sources: readonly ReexposeSource[],
