@@ -18,6 +18,7 @@ export class ClusterCollector {
   private readonly members = new Map<string, MutableMember>();
   private readonly hardLimitMs: number;
   private lastResultAt = 0;
+  private alarmTurn = -1;
 
   constructor(
     readonly cluster: ClusterConfig,
@@ -43,8 +44,12 @@ export class ClusterCollector {
     this.hardLimitMs = config.requestTimeoutMs + Math.min(config.dialTimeoutMs, 2000) + 500;
   }
 
-  /** The slow, rich round: /metrics, status, member list and alarms of every member. */
+  /**
+   * The slow, rich round: /metrics, status and member list of every member, and the alarm list from
+   * one member (see `alarmSource`).
+   */
   async collectMetricsRound(): Promise<void> {
+    const alarmSource = this.alarmSource();
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
         Promise.all([
@@ -53,10 +58,34 @@ export class ClusterCollector {
           ),
           this.run(endpoint, 'status', () => client.status()),
           this.run(endpoint, 'members', () => client.memberList()),
-          this.run(endpoint, 'alarms', () => client.alarms()),
+          endpoint === alarmSource ? this.run(endpoint, 'alarms', () => client.alarms()) : undefined,
         ]),
       ),
     );
+  }
+
+  /**
+   * The member asked for the alarm list this round. The list is cluster-wide, and etcd answers every
+   * AlarmList through a raft proposal — a WAL write on every member (etcd_server_proposals_committed_total
+   * rises by one per call) — so asking all members each round would add members × rounds writes to the
+   * cluster being watched. The leader (as its last status said) answers without forwarding; if it is
+   * not known or its last answer failed, members take turns, so a dead one is skipped next round.
+   */
+  private alarmSource(): string {
+    const endpoints = [...this.clients.keys()];
+    const leader = endpoints.find((endpoint) => {
+      const member = this.members.get(endpoint);
+      const status = member?.status;
+      return (
+        status?.ok === true &&
+        status.value.leaderId !== '0' &&
+        status.value.leaderId === status.value.memberId &&
+        member?.alarms?.ok !== false
+      );
+    });
+    if (leader !== undefined) return leader;
+    this.alarmTurn = (this.alarmTurn + 1) % endpoints.length;
+    return endpoints[this.alarmTurn] as string;
   }
 
   /** The fast round: /health, status (for leader and term) and the read/write probe of every member. */
