@@ -1,11 +1,6 @@
 import { MemberRequestError } from '../util/errors.js';
-import { GrpcH2Connection } from './h2-grpc.js';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE, GrpcH2Connection } from './h2-grpc.js';
 import type { TlsMaterial } from './tls-material.js';
-
-/** gRPC status codes this client reacts to. */
-export const GRPC_DEADLINE_EXCEEDED = 4;
-export const GRPC_UNAVAILABLE = 14;
-export const GRPC_UNAUTHENTICATED = 16;
 
 /** A call that reached the member and came back with a non-OK gRPC status. */
 export class GrpcStatusError extends Error {

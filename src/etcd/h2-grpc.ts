@@ -23,6 +23,7 @@ export const GRPC_UNKNOWN = 2;
 export const GRPC_DEADLINE_EXCEEDED = 4;
 export const GRPC_INTERNAL = 13;
 export const GRPC_UNAVAILABLE = 14;
+export const GRPC_UNAUTHENTICATED = 16;
 
 /**
  * Completion of one call: status 0 on success, else a gRPC code and the server's message. `body` (the

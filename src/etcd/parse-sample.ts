@@ -1,5 +1,7 @@
 import type { Sample } from './prom-text.js';
 import {
+  isBlank,
+  isNameChar,
   locateSampleParts,
   sampleLineParts,
   textAt,
@@ -85,10 +87,10 @@ export class FamilySampleParser {
     // follows is the label set or value, or for histograms/summaries a suffix.
     let name: string | undefined;
     let pos = start + this.family.length;
-    if (!isNameChar(text.charCodeAt(pos))) name = this.family;
+    if (!isNameChar(text.charCodeAt(pos), true)) name = this.family;
     else {
       for (const s of this.suffixed) {
-        if (textAt(text, pos, s.suffix) && !isNameChar(text.charCodeAt(pos + s.suffix.length))) {
+        if (textAt(text, pos, s.suffix) && !isNameChar(text.charCodeAt(pos + s.suffix.length), true)) {
           name = s.name;
           pos += s.suffix.length;
           break;
@@ -138,10 +140,6 @@ export function familyParser(family: string): FamilySampleParser {
 }
 
 const BRACE_OPEN = 123;
-const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
-/** [a-zA-Z0-9_:] */
-const isNameChar = (c: number) =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95;
 
 /** A checked value; plain non-negative integers (most of etcd's values) are read without a substring. */
 function numberAt(text: string, start: number, end: number): number {

@@ -26,7 +26,7 @@ const DOT = 46;
 const HASH = 35;
 
 /** [a-zA-Z0-9_], plus ':' for metric names. */
-function isNameChar(c: number, colonAllowed: boolean): boolean {
+export function isNameChar(c: number, colonAllowed: boolean): boolean {
   return (
     (c >= 97 && c <= 122) ||
     (c >= 65 && c <= 90) ||
@@ -37,7 +37,8 @@ function isNameChar(c: number, colonAllowed: boolean): boolean {
 }
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
-const isBlank = (c: number) => c === SPACE || c === TAB || c === CR;
+/** The blanks the text format allows between a sample's parts. */
+export const isBlank = (c: number) => c === SPACE || c === TAB || c === CR;
 
 /**
  * Where the parts of one sample line are. `scanSampleLine` fills a caller-owned instance, so checking

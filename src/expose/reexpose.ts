@@ -1,4 +1,5 @@
 import { MetricsText } from '../etcd/metrics-text.js';
+import { isNameChar } from '../etcd/prom-scan.js';
 import type { MetricFamily, ParsedMetrics, Sample } from '../etcd/prom-text.js';
 
 /** One member's parsed /metrics and the labels to add to each of its series. */
@@ -122,13 +123,9 @@ function withLabels(line: string, extra: string): string {
     return `${line.slice(0, brace + 1)}${extra}${empty ? '' : ','}${line.slice(brace + 1)}`;
   }
   let nameEnd = 0;
-  while (nameEnd < line.length && isNameChar(line.charCodeAt(nameEnd))) nameEnd++;
+  while (nameEnd < line.length && isNameChar(line.charCodeAt(nameEnd), true)) nameEnd++;
   return `${line.slice(0, nameEnd)}{${extra}}${line.slice(nameEnd)}`;
 }
-
-/** [a-zA-Z0-9_:] */
-const isNameChar = (c: number) =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95;
 
 /** One sample with `extra` first; the member's own `cluster`/`member` labels give way to ours. */
 function renderSample(sample: Sample, extra: string): string {
