@@ -45,11 +45,10 @@ export class ClusterCollector {
   }
 
   /**
-   * The slow, rich round: /metrics, status and member list of every member, and the alarm list from
-   * one member (see `alarmSource`).
+   * The slow, rich round: /metrics, status and member list of every member. Alarms come with each
+   * status (etcd lists them in its `errors`); the AlarmList call itself is left to the health round.
    */
   async collectMetricsRound(): Promise<void> {
-    const alarmSource = this.alarmSource();
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
         Promise.all([
@@ -58,7 +57,6 @@ export class ClusterCollector {
           ),
           this.run(endpoint, 'status', () => client.status()),
           this.run(endpoint, 'members', () => client.memberList()),
-          endpoint === alarmSource ? this.run(endpoint, 'alarms', () => client.alarms()) : undefined,
         ]),
       ),
     );
@@ -67,8 +65,8 @@ export class ClusterCollector {
   /**
    * The member asked for the alarm list this round. The list is cluster-wide, and etcd answers every
    * AlarmList through a raft proposal — a WAL write on every member (etcd_server_proposals_committed_total
-   * rises by one per call) — so asking all members each round would add members × rounds writes to the
-   * cluster being watched. The leader (as its last status said) answers without forwarding; if it is
+   * rises by one per call) — so asking all members would add members × rounds writes to the cluster
+   * being watched; statuses already carry each member's alarms every round. The leader (as its last status said) answers without forwarding; if it is
    * not known or its last answer failed, members take turns, so a dead one is skipped next round.
    */
   private alarmSource(): string {
@@ -88,8 +86,12 @@ export class ClusterCollector {
     return endpoints[this.alarmTurn] as string;
   }
 
-  /** The fast round: /health, status (for leader and term) and the read/write probe of every member. */
+  /**
+   * The fast round: /health, status (for leader and term) and the read/write probe of every member, and
+   * the alarm list from one member (see `alarmSource`).
+   */
   async collectHealthRound(): Promise<void> {
+    const alarmSource = this.alarmSource();
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
         Promise.all([
@@ -100,6 +102,7 @@ export class ClusterCollector {
                 client.probe(this.probeKey(endpoint), this.config.probe.leaseTtlSeconds),
               )
             : Promise.resolve(),
+          endpoint === alarmSource ? this.run(endpoint, 'alarms', () => client.alarms()) : undefined,
         ]),
       ),
     );

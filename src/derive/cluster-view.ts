@@ -1,6 +1,7 @@
 import type { ClusterSnapshot } from '../collect/snapshot.js';
 import type { Thresholds } from '../config/types.js';
 import { ALARM_TYPES, type AlarmEntry } from '../etcd/types.js';
+import { latestAlarmList } from './alarm-list.js';
 import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
 import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
 import { deriveHashConsistency } from './hash-consistency.js';
@@ -198,19 +199,6 @@ function nextMetricsState(state: DeriveState, members: readonly ResolvedMember[]
     });
   }
   return next;
-}
-
-/**
- * The freshest alarm list any member answered with. The list is cluster-wide (every member answers with
- * the alarms of all members), so a member that is down or did not answer still gets its alarms.
- */
-function latestAlarmList(snapshot: ClusterSnapshot): readonly AlarmEntry[] | undefined {
-  let best: { at: number; value: readonly AlarmEntry[] } | undefined;
-  for (const member of snapshot.members) {
-    const result = member.alarms;
-    if (result?.ok && (!best || result.at > best.at)) best = { at: result.at, value: result.value };
-  }
-  return best?.value;
 }
 
 function memberView(

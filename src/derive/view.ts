@@ -38,7 +38,7 @@ export interface MemberView extends MemberRates {
   readonly secondsUntilQuotaFull?: number;
   readonly dbAboveMaxSize?: boolean;
   readonly alarms: readonly Exclude<AlarmType, 'NONE'>[];
-  /** Some member answered the (cluster-wide) alarm list this round, so `alarms` is known, even if empty. */
+  /** Some member with a leader answered Status or the (cluster-wide) alarm list, so `alarms` is known, even if empty. */
   readonly alarmsKnown?: boolean;
   readonly version?: string;
   /** Set after a HashKV comparison that included this member. */

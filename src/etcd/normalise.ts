@@ -67,3 +67,24 @@ export function normaliseAlarms(raw: unknown): AlarmEntry[] {
     })
     .filter((a) => a.alarm !== 'NONE');
 }
+
+// etcd renders each alarm in StatusResponse.errors with Go's proto.CompactTextString of an AlarmMember:
+// `memberID:<decimal> alarm:<NAME> ` (trailing blank included). Other errors, such as
+// "etcdserver: no leader", share the list and are not alarms.
+const STATUS_ALARM = /^memberID:(\d+) alarm:([A-Z]+)\s*$/;
+
+/**
+ * The active alarms a Status answer names in its `errors` (etcd 3.4+ lists the member's alarm store
+ * there): the same entries as an AlarmList answer from that member, without the raft proposal etcd
+ * makes for every AlarmList.
+ */
+export function alarmsInStatusErrors(errors: readonly string[]): AlarmEntry[] {
+  const alarms: AlarmEntry[] = [];
+  for (const error of errors) {
+    const match = STATUS_ALARM.exec(error);
+    if (match && match[2] !== 'NONE') {
+      alarms.push({ memberId: idToHex(match[1]), alarm: match[2] as AlarmType });
+    }
+  }
+  return alarms;
+}

@@ -3,37 +3,51 @@ import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 
 const deflateRawAsync = promisify(deflateRaw);
 
-/** One round's re-exposed block as bytes, plain and pre-compressed; always swapped in as a whole. */
+/**
+ * One round's block as bytes; always swapped in as a whole. Its gzip parts are made on the first
+ * request that wants them and then shared: compressing ≈5 MB is the largest step between a round's
+ * data and a scrape, and rounds that nobody scrapes with gzip (Prometheus scrapes less often than
+ * the default round) need not pay it.
+ */
 export interface Exposition {
   readonly plain: Buffer;
   /** Raw deflate of `plain` ending in a sync flush (byte-aligned, not final), so more data may follow. */
-  readonly deflated: Buffer;
+  deflated(): Promise<Buffer>;
   /** CRC-32 of `plain`, the starting value for the CRC of the whole gzip body. */
-  readonly crc: number;
+  crc(): number;
 }
 
 // Level 1: ≈3× faster than the default level 6 on this text for ≈20% more bytes; it runs once per
-// round on the whole block, while the gain of level 6 is a few kB per scrape.
+// block on the whole block, while the gain of level 6 is a few kB per scrape.
 const SYNC = { finishFlush: constants.Z_SYNC_FLUSH, level: constants.Z_BEST_SPEED };
-const EMPTY: Exposition = { plain: Buffer.alloc(0), deflated: deflateRawSync(Buffer.alloc(0), SYNC), crc: 0 };
 /** Gzip member header: deflate, no flags, no mtime, OS unknown (RFC 1952 §2.3). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
-/**
- * Holds the re-exposed members' series (≈5 MB for 30 members) as bytes, so a scrape neither copies
- * nor re-encodes them, plus their deflated form made once per round on the libuv thread pool (≈25×
- * smaller; Prometheus always asks for gzip). Scrapes keep getting the previous one until the new one is whole.
- */
+/** A block whose deflate (on the libuv thread pool) and CRC are computed once, on first demand. */
+export function exposition(plain: Buffer): Exposition {
+  let deflated: Promise<Buffer> | undefined;
+  let crc: number | undefined;
+  return {
+    plain,
+    deflated: () => {
+      deflated ??= deflateRawAsync(plain, SYNC);
+      // A failed compression (out of memory) is tried again by the next scrape, not kept.
+      deflated.catch(() => (deflated = undefined));
+      return deflated;
+    },
+    crc: () => (crc ??= crc32(plain)),
+  };
+}
+
+const EMPTY = exposition(Buffer.alloc(0));
+
+/** Holds the latest block of a kind (≈5 MB of re-exposed series for 30 members) as bytes, so a scrape neither copies nor re-encodes it. */
 export class ExpositionCache {
   private current: Exposition = EMPTY;
-  private generation = 0;
 
-  /** Replaces the block; resolves once the new one is served (or a newer update superseded it). */
-  async update(text: string): Promise<void> {
-    const generation = ++this.generation;
-    const plain = Buffer.from(text, 'utf8');
-    const deflated = await deflateRawAsync(plain, SYNC);
-    if (generation === this.generation) this.current = { plain, deflated, crc: crc32(plain) };
+  /** Replaces the block. */
+  update(text: string): void {
+    this.current = exposition(Buffer.from(text, 'utf8'));
   }
 
   /** The block scrapes should serve now. */
@@ -55,24 +69,26 @@ export function acceptsGzip(header: string | undefined): boolean {
 
 /**
  * The /metrics body: the cached blocks followed by a small part rendered per scrape (the process'
- * runtime series). With gzip it is one ordinary gzip member: header, each block's cached deflate data
- * (each ends byte-aligned and not final), the small part deflated per scrape (final block), then
- * CRC-32 and length of the whole. Deflate back-references are relative, so independently compressed
- * segments stay valid when joined; nothing large is compressed or checksummed per scrape.
+ * runtime series). With gzip it is one ordinary gzip member: header, each block's deflate data
+ * (each ends byte-aligned and not final, made once per block), the small part deflated per scrape
+ * (final block), then CRC-32 and length of the whole. Deflate back-references are relative, so
+ * independently compressed segments stay valid when joined; nothing large is compressed or
+ * checksummed per scrape.
  */
-export function metricsBody(
+export async function metricsBody(
   own: string | OwnExposition,
   blocks: readonly Exposition[],
   gzipWanted: boolean,
-): { chunks: Buffer[]; length: number; encoding?: 'gzip' } {
+): Promise<{ chunks: Buffer[]; length: number; encoding?: 'gzip' }> {
   const prepared = typeof own === 'string' ? prepareOwn(own) : own;
   const ownBytes = prepared.bytes;
   const plainLength = blocks.reduce((n, b) => n + b.plain.length, ownBytes.length);
   if (!gzipWanted) return { chunks: [...blocks.map((b) => b.plain), ownBytes], length: plainLength };
+  const deflated = await Promise.all(blocks.map((b) => b.deflated()));
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc32(ownBytes, chainedCrc(blocks)), 0);
   trailer.writeUInt32LE(plainLength >>> 0, 4);
-  const chunks = [GZIP_HEADER, ...blocks.map((b) => b.deflated), prepared.deflated(), trailer];
+  const chunks = [GZIP_HEADER, ...deflated, prepared.deflated(), trailer];
   return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), encoding: 'gzip' };
 }
 
@@ -87,7 +103,7 @@ function chainedCrc(blocks: readonly Exposition[]): number {
   )
     return lastChain.crc;
   let crc = 0;
-  blocks.forEach((b, i) => (crc = i === 0 ? b.crc : crc32(b.plain, crc)));
+  blocks.forEach((b, i) => (crc = i === 0 ? b.crc() : crc32(b.plain, crc)));
   lastChain = { blocks: [...blocks], crc };
   return crc;
 }

@@ -355,7 +355,7 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_member_alarm',
     type: 'gauge',
     labels: ['cluster', 'member', 'alarm'],
-    help: '1 per active alarm of this member (NOSPACE, CORRUPT) from Maintenance.Alarm; absent while the alarm list is unknown.',
+    help: '1 per active alarm of this member (NOSPACE, CORRUPT) from Maintenance.Status errors or Maintenance.Alarm, freshest answer; absent while unknown.',
     points: (v) =>
       v.members.flatMap((m) =>
         m.alarmsKnown

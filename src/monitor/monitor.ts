@@ -221,7 +221,7 @@ export class Monitor {
       () => {
         this.pendingMerge = undefined;
         const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
-        return this.reexposedCache.update(assembleReexposed(parts));
+        this.reexposedCache.update(assembleReexposed(parts));
       },
     );
     await this.pendingMerge;
@@ -247,7 +247,7 @@ export class Monitor {
     this.rendering ??= (async () => {
       try {
         const version = this.stateVersion;
-        await this.derivedCache.update(await this.metrics.registry.metrics());
+        this.derivedCache.update(await this.metrics.registry.metrics());
         this.renderedVersion = version;
       } catch (err) {
         this.log.error({ err }, 'rendering the derived metrics failed; serving the previous render');

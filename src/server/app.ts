@@ -33,12 +33,13 @@ export function createApp({ monitor, log, apiRouters = [], middleware = [] }: Ap
     async () => prepareOwn(await monitor.metrics.runtime.metrics()),
     RUNTIME_METRICS_MAX_AGE_MS,
   );
-  // A scrape normally renders nothing big: the re-exposed and derived blocks were rendered (and
-  // gzipped) when the last round ended; only the small runtime part is rendered here.
+  // A scrape normally renders nothing big: the re-exposed and derived blocks were rendered when the
+  // last round ended (and gzipped by the first scrape that wanted it); only the small runtime part is
+  // rendered here.
   app.get('/metrics', async (req, res, next) => {
     try {
       const runtime = await runtimeMetrics();
-      const body = metricsBody(
+      const body = await metricsBody(
         runtime,
         await monitor.exposition(),
         acceptsGzip(req.headers['accept-encoding']),

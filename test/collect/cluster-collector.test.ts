@@ -5,10 +5,11 @@ import { MemberHttpClient } from '../../src/etcd/http-client.js';
 import { parsePromText, sumOf } from '../../src/etcd/parse-prom-text.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 
-// The alarm list is cluster-wide and every AlarmList is a raft proposal in etcd, so a metrics round asks
-// one member for it: the leader when known, else members in turn.
+// The alarm list is cluster-wide and every AlarmList is a raft proposal in etcd, so only the health round
+// asks for it, of one member: the leader when known, else members in turn. Metrics rounds read the
+// alarms each member's Status lists in its errors, which costs etcd no write.
 
-describe('ClusterCollector metrics rounds against a real 3-member cluster', () => {
+describe('ClusterCollector rounds against a real 3-member cluster', () => {
   let cluster: EtcdCluster;
   let collector: ClusterCollector;
   let http: MemberHttpClient;
@@ -16,7 +17,13 @@ describe('ClusterCollector metrics rounds against a real 3-member cluster', () =
   beforeAll(async () => {
     cluster = await startCluster({ size: 3 });
     const config = resolveConfig({
-      flags: { endpoints: cluster.endpoints.join(','), 'request-timeout': '2s', 'dial-timeout': '2s' },
+      // No probe: its writes would be counted with the AlarmList proposals below.
+      flags: {
+        endpoints: cluster.endpoints.join(','),
+        'request-timeout': '2s',
+        'dial-timeout': '2s',
+        probe: false,
+      },
       env: {},
     });
     collector = new ClusterCollector(config.clusters[0] as (typeof config.clusters)[number], config);
@@ -37,31 +44,42 @@ describe('ClusterCollector metrics rounds against a real 3-member cluster', () =
     );
   };
 
-  it('asks exactly one member for the alarm list per round, the leader once it is known', async () => {
+  it('a metrics round asks no member for the alarm list; statuses and member lists come from all', async () => {
     await collector.collectMetricsRound();
+    expect(alarmTimes()).toEqual([undefined, undefined, undefined]);
+    for (const m of collector.snapshot().members) {
+      expect(m.metrics?.ok, m.endpoint).toBe(true);
+      expect(m.status?.ok, m.endpoint).toBe(true);
+      expect(m.members?.ok, m.endpoint).toBe(true);
+      expect(m.status?.ok && m.status.value.errors, m.endpoint).toEqual([]);
+    }
+  });
+
+  it('a health round asks exactly one member for the alarm list, the leader once it is known', async () => {
+    await collector.collectHealthRound();
     expect(alarmTimes().filter((at) => at !== undefined)).toHaveLength(1);
     for (let round = 0; round < 3; round++) {
       const before = alarmTimes();
-      await collector.collectMetricsRound();
+      await collector.collectHealthRound();
       const after = alarmTimes();
       const asked = after.flatMap((at, i) => (at !== before[i] ? [i] : []));
       expect(asked).toHaveLength(1);
       expect(asked[0]).toBe(await cluster.leaderIndex());
     }
-    const snapshot = collector.snapshot();
-    for (const m of snapshot.members) {
-      expect(m.status?.ok, m.endpoint).toBe(true);
-      expect(m.members?.ok, m.endpoint).toBe(true);
-    }
   });
 
-  it('adds one raft proposal per round for the alarm list, not one per member', async () => {
-    const before = await committed();
+  it('metrics rounds add no raft proposal; a health round adds one for the alarm list, not one per member', async () => {
+    const start = await committed();
     for (let round = 0; round < 5; round++) await collector.collectMetricsRound();
-    const added = (await committed()) - before;
-    // Five rounds: five AlarmList proposals (fifteen if every member were asked); nothing else writes.
-    expect(added).toBeGreaterThanOrEqual(5);
-    expect(added).toBeLessThan(10);
+    const afterMetrics = await committed();
+    for (let round = 0; round < 5; round++) await collector.collectHealthRound();
+    const afterHealth = await committed();
+    expect(afterMetrics - start).toBe(0);
+    // Per health round: each member's /health is a quorum read etcd 3.4 sends through raft (a v2 QGET,
+    // etcdhttp/metrics.go), plus one AlarmList. Five rounds: 5 × (3 + 1) = 20; 30 if every member were
+    // asked the alarm list. Nothing else writes.
+    expect(afterHealth - afterMetrics).toBeGreaterThanOrEqual(20);
+    expect(afterHealth - afterMetrics).toBeLessThan(25);
   });
 
   it('when the leader is gone, another member answers the alarm list', async () => {
@@ -73,7 +91,7 @@ describe('ClusterCollector metrics rounds against a real 3-member cluster', () =
       let fresh = false;
       for (let round = 0; round < 4 && !fresh; round++) {
         const before = alarmTimes();
-        await collector.collectMetricsRound();
+        await collector.collectHealthRound();
         fresh = collector
           .snapshot()
           .members.some((m, i) => i !== leader && m.alarms?.ok === true && m.alarms.at !== before[i]);

@@ -440,8 +440,28 @@ describe('deriveCluster with alarms, thresholds and probes', () => {
     expect(last.members.map((m) => m.alarmsKnown)).toEqual([true, true, true]);
   });
 
-  it('without any alarm answer the alarms are unknown, not "none"', () => {
+  it('without an alarm list, the statuses (their `errors`) say which alarms are active', () => {
     const snapshot = healthyRound(T0);
+    const noList: ClusterSnapshot = {
+      ...snapshot,
+      members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),
+    };
+    const { last } = run([noList]);
+    expect(last.members.map((m) => [m.alarmsKnown, m.alarms])).toEqual([
+      [true, []],
+      [true, []],
+      [true, []],
+    ]);
+  });
+
+  it('without an alarm list or a status from a member with a leader, the alarms are unknown, not "none"', () => {
+    // Transformation: the healthy captures' statuses with the leader field cleared (as a cut-off member answers).
+    const leaderless = (status: MemberStatus): MemberStatus => ({ ...status, leaderId: '0' });
+    const snapshot = healthyRound(T0, {
+      leader: leaderless(h.leader),
+      follower: leaderless(h.follower),
+      third: leaderless(h.thirdStatus),
+    });
     const noneAnswered: ClusterSnapshot = {
       ...snapshot,
       members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),

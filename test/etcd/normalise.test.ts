@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { idToHex, normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
+import {
+  alarmsInStatusErrors,
+  idToHex,
+  normaliseAlarms,
+  normaliseMemberList,
+  normaliseStatus,
+} from '../../src/etcd/normalise.js';
 import { fixtureJson, fixtureMemberList, fixtureMetrics, fixtureStatus, serverIdOf } from './fixtures.js';
 
 describe('normaliseStatus on gateway captures', () => {
@@ -151,5 +157,38 @@ describe('idToHex', () => {
     [null, '0'],
   ])('%j → %s', (id, hex) => {
     expect(idToHex(id)).toBe(hex);
+  });
+});
+
+describe('alarmsInStatusErrors', () => {
+  it.each([
+    ['nospace-status.json', 'nospace-alarm-list.json'],
+    ['nospace/status.json', 'nospace/alarm-list.json'],
+  ])(
+    'the alarms in the errors of %s are the entries of %s, captured from the same member',
+    (status, list) => {
+      const fromStatus = alarmsInStatusErrors(fixtureStatus(status).errors);
+      expect(fromStatus).toHaveLength(1);
+      expect(fromStatus).toEqual(normaliseAlarms(fixtureJson(list)));
+    },
+  );
+
+  it.each([
+    ['status-leader.json', []],
+    ['no-leader/status.json', ['etcdserver: no leader']],
+  ])('%s names no alarm', (status, errors) => {
+    expect(fixtureStatus(status).errors).toEqual(errors);
+    expect(alarmsInStatusErrors(fixtureStatus(status).errors)).toEqual([]);
+  });
+
+  // Transformations of the NOSPACE capture's error string.
+  it.each([
+    ['memberID:18446744073709551615 alarm:CORRUPT ', [{ memberId: 'ffffffffffffffff', alarm: 'CORRUPT' }]],
+    ['memberID:1 alarm:NOSPACE', [{ memberId: '1', alarm: 'NOSPACE' }]],
+    ['memberID:1 alarm:NONE ', []],
+    ['memberID:0x1 alarm:NOSPACE ', []],
+    ['prefix memberID:1 alarm:NOSPACE ', []],
+  ])('%j → %j', (error, expected) => {
+    expect(alarmsInStatusErrors([error])).toEqual(expected);
   });
 });

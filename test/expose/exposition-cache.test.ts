@@ -12,13 +12,13 @@ const own = '# HELP etcd_monitor_up Up.\n# TYPE etcd_monitor_up gauge\netcd_moni
 describe('exposition cache', () => {
   it('serves the cached block plus the own part, identical plain and gzipped', async () => {
     const cache = new ExpositionCache();
-    await cache.update(block);
-    const plain = metricsBody(own, [cache.get()], false);
+    cache.update(block);
+    const plain = await metricsBody(own, [cache.get()], false);
     expect(plain.encoding).toBeUndefined();
     expect(Buffer.concat(plain.chunks).toString()).toBe(block + own);
     expect(plain.length).toBe(Buffer.byteLength(block + own));
 
-    const gz = metricsBody(own, [cache.get()], true);
+    const gz = await metricsBody(own, [cache.get()], true);
     const body = Buffer.concat(gz.chunks);
     expect(gz.encoding).toBe('gzip');
     expect(body.length).toBe(gz.length);
@@ -33,25 +33,45 @@ describe('exposition cache', () => {
     const second = new ExpositionCache();
     const derived =
       '# HELP etcd_monitor_cluster_up Up.\n# TYPE etcd_monitor_cluster_up gauge\netcd_monitor_cluster_up{cluster="c"} 1\n';
-    await first.update(block);
-    await second.update(derived);
-    const gz = metricsBody(own, [first.get(), second.get()], true);
+    first.update(block);
+    second.update(derived);
+    const gz = await metricsBody(own, [first.get(), second.get()], true);
     expect(gunzipSync(Buffer.concat(gz.chunks)).toString()).toBe(block + derived + own);
     // A new second block changes the checksum: the cached chain is recomputed, not reused.
-    await second.update(derived.replace('} 1', '} 0'));
-    const again = metricsBody(own, [first.get(), second.get()], true);
+    second.update(derived.replace('} 1', '} 0'));
+    const again = await metricsBody(own, [first.get(), second.get()], true);
     expect(gunzipSync(Buffer.concat(again.chunks)).toString()).toBe(
       block + derived.replace('} 1', '} 0') + own,
     );
-    const plain = metricsBody(own, [first.get(), second.get()], false);
+    const plain = await metricsBody(own, [first.get(), second.get()], false);
     expect(Buffer.concat(plain.chunks).toString()).toBe(block + derived.replace('} 1', '} 0') + own);
   });
 
   it('is a valid empty gzip body before the first round and keeps the newest update', async () => {
     const cache = new ExpositionCache();
-    expect(gunzipSync(Buffer.concat(metricsBody(own, [cache.get()], true).chunks)).toString()).toBe(own);
-    await Promise.all([cache.update('a 1\n'), cache.update('b 2\n')]);
+    expect(gunzipSync(Buffer.concat((await metricsBody(own, [cache.get()], true)).chunks)).toString()).toBe(
+      own,
+    );
+    cache.update('a 1\n');
+    cache.update('b 2\n');
     expect(cache.get().plain.toString()).toBe('b 2\n');
+  });
+
+  it('compresses a block once, on the first gzip request, and shares it between concurrent requests', async () => {
+    const cache = new ExpositionCache();
+    cache.update(block);
+    const [a, b] = await Promise.all([
+      metricsBody(own, [cache.get()], true),
+      metricsBody(own, [cache.get()], true),
+    ]);
+    // Chunk 1 is the block's deflate data: the very same Buffer in both bodies.
+    expect(a.chunks[1]).toBe(b.chunks[1]);
+    expect((await metricsBody(own, [cache.get()], true)).chunks[1]).toBe(a.chunks[1]);
+    // A new block gets its own compression.
+    cache.update(block.replace('le="1"', 'le="one"'));
+    const c = await metricsBody(own, [cache.get()], true);
+    expect(c.chunks[1]).not.toBe(a.chunks[1]);
+    expect(gunzipSync(Buffer.concat(c.chunks)).toString()).toBe(block.replace('le="1"', 'le="one"') + own);
   });
 
   it('reads Accept-Encoding like Prometheus and browsers send it', () => {

@@ -32,7 +32,8 @@ function snapshot(alarms: 'answered' | 'failed' = 'answered'): ClusterSnapshot {
     ],
   };
   if (alarms === 'answered') return s;
-  return { ...s, members: s.members.map((m) => ({ ...m, alarms: failed(AT) })) };
+  // Neither an alarm list nor a status that could vouch for the alarms: the statuses failed too.
+  return { ...s, members: s.members.map((m) => ({ ...m, alarms: failed(AT), status: failed(AT) })) };
 }
 
 const derive = (s: ClusterSnapshot): ClusterView => deriveCluster(INITIAL_DERIVE_STATE, s, THRESHOLDS).view;
@@ -120,7 +121,7 @@ describe('etcd_monitor_member_alarm', () => {
     ]);
   });
 
-  it('absent when no member answered the alarm list (unknown is not "no alarm")', () => {
+  it('absent when no member answered the alarm list or Status (unknown is not "no alarm")', () => {
     expect(pointsOf('etcd_monitor_member_alarm', snapshot('failed'))).toEqual([]);
   });
 
