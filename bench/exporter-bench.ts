@@ -9,16 +9,16 @@
  *      [--out bench/results/NAME]
  * Writes bench/results/exporter-bench.{json,md}; always stops every etcd process it started.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/config/resolve.js';
 import { startFixture, type BenchFixture } from './exporter-fixture.js';
 import { measureLoad, type LoadPlan } from './exporter-load.js';
 import { machineInfo, renderMarkdown, TARGETS, type BenchReport } from './exporter-report.js';
-import { measureRounds } from './exporter-round.js';
+import type { RoundResult } from './exporter-round.js';
 import { round } from './exporter-stats.js';
 
 const { values: args } = parseArgs({
@@ -56,12 +56,15 @@ async function main(): Promise<void> {
       },
       log,
     );
-    const config = resolveConfig({ flags: { config: fixture.configFile }, env: {} });
-
+    const nodeOptions = (args['node-options'] ?? shippedNodeFlags()).split(/\s+/).filter(Boolean);
     log(
-      `(a)/(b) raw fetch vs collection round: ${num('warmup')} warm-up + ${num('reps')} interleaved repetitions`,
+      `(a)/(b) raw fetch vs collection round: ${num('warmup')} warm-up + ${num('reps')} interleaved repetitions, node ${nodeOptions.join(' ')}`,
     );
-    const rounds = await measureRounds(config, num('reps'), num('warmup'), log);
+    const rounds = measureRoundsInChild(
+      fixture.configFile,
+      nodeOptions,
+      path.join(fixture.dir, 'rounds.json'),
+    );
     log(
       `  medians: raw ${round(rounds.rawFetchMs.median)} ms, round ${round(rounds.roundMs.median)} ms, ratio ${round(rounds.ratio, 2)}`,
     );
@@ -76,7 +79,6 @@ async function main(): Promise<void> {
     ];
     if (args.runtime !== 'compiled' && args.runtime !== 'tsx')
       throw new Error('--runtime is compiled or tsx');
-    const nodeOptions = (args['node-options'] ?? shippedNodeFlags()).split(/\s+/).filter(Boolean);
     const load = await measureLoad(
       args.runtime,
       nodeOptions,
@@ -114,6 +116,28 @@ async function main(): Promise<void> {
     log('stopping etcd clusters');
     await fixture?.destroy();
   }
+}
+
+/**
+ * The round comparison in a child process with the exporter's node flags: the flags change V8's GC and
+ * JIT, so measuring in this (default-flagged) process would not be measuring what ships.
+ */
+function measureRoundsInChild(configFile: string, nodeOptions: readonly string[], out: string): RoundResult {
+  execFileSync(
+    process.execPath,
+    [
+      ...nodeOptions,
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, 'exporter-round-main.ts'),
+      configFile,
+      String(num('reps')),
+      String(num('warmup')),
+      out,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'], cwd: path.join(import.meta.dirname, '..') },
+  );
+  return JSON.parse(readFileSync(out, 'utf8')) as RoundResult;
 }
 
 /** The node flags `bin/etcd-monitor.js` runs with (its `#!/usr/bin/env -S node …` line), so the benchmark measures what ships. */

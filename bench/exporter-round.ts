@@ -38,8 +38,8 @@ const OWN_NAMES = new Set(ALL_METRICS.map((d) => d.name));
 /**
  * (a) every member's raw /metrics fetched concurrently with the exporter's own HTTP client (one undici
  * Agent per cluster, same timeouts and pool size) vs (b) one complete metrics round of every cluster,
- * as Monitor runs it: per cluster ClusterCollector.collectMetricsRound() (/metrics + status + member
- * list of each member; alarms come with the statuses), derive and the re-expose render, all clusters
+ * as Monitor runs it: per cluster ClusterCollector.collectMetricsRound() (/metrics + status of each
+ * member, alarms included, and the member list of one), derive and the re-expose render, all clusters
  * concurrently; then the merge into the block /metrics serves (its gzip form is made by the first scrape
  * that asks for it, so it is not part of a round; the load runs include it).
  * The two alternate which goes first so drift in machine load hits both equally.
@@ -85,8 +85,12 @@ export async function measureRounds(
           // A failed source would make the round look cheap; the numbers only mean something if all answered
           // and the round knows every member's alarms (from the statuses).
           if (!view.members.every((mv) => mv.alarmsKnown)) throw new Error(`${name}: alarms unknown`);
+          // The member list is asked of one member per round.
+          const listAt = c0 + performance.timeOrigin - 1;
+          if (!snapshot.members.some((m) => m.members?.ok && m.members.at >= listAt))
+            throw new Error(`${name}: no member answered the member list this round`);
           for (const m of snapshot.members) {
-            for (const source of ['metrics', 'status', 'members'] as const) {
+            for (const source of ['metrics', 'status'] as const) {
               const result = m[source];
               if (!result?.ok)
                 throw new Error(`${name} ${m.endpoint} ${source} failed: ${JSON.stringify(result)}`);

@@ -18,7 +18,7 @@ export class ClusterCollector {
   private readonly members = new Map<string, MutableMember>();
   private readonly hardLimitMs: number;
   private lastResultAt = 0;
-  private alarmTurn = -1;
+  private readonly turns = new Map<'alarms' | 'members', number>();
 
   constructor(
     readonly cluster: ClusterConfig,
@@ -45,10 +45,12 @@ export class ClusterCollector {
   }
 
   /**
-   * The slow, rich round: /metrics, status and member list of every member. Alarms come with each
-   * status (etcd lists them in its `errors`); the AlarmList call itself is left to the health round.
+   * The slow, rich round: /metrics and status of every member, and the member list of one (see
+   * `oneMember`; the health round asks all). Alarms come with each status (etcd lists them in its
+   * `errors`); the AlarmList call itself is left to the health round.
    */
   async collectMetricsRound(): Promise<void> {
+    const listSource = this.oneMember('members');
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
         Promise.all([
@@ -56,20 +58,23 @@ export class ClusterCollector {
             parsePromText(await this.http.fetchMetricsText(endpoint)),
           ),
           this.run(endpoint, 'status', () => client.status()),
-          this.run(endpoint, 'members', () => client.memberList()),
+          endpoint === listSource ? this.run(endpoint, 'members', () => client.memberList()) : undefined,
         ]),
       ),
     );
   }
 
   /**
-   * The member asked for the alarm list this round. The list is cluster-wide, and etcd answers every
-   * AlarmList through a raft proposal — a WAL write on every member (etcd_server_proposals_committed_total
-   * rises by one per call) — so asking all members would add members × rounds writes to the cluster
-   * being watched; statuses already carry each member's alarms every round. The leader (as its last status said) answers without forwarding; if it is
-   * not known or its last answer failed, members take turns, so a dead one is skipped next round.
+   * The member asked this round for a cluster-wide list that one answer is enough for. The alarm
+   * list: etcd answers every AlarmList through a raft proposal — a WAL write on every member
+   * (etcd_server_proposals_committed_total rises by one per call) — so asking all members would add
+   * members × rounds writes to the cluster being watched, while statuses already carry each member's
+   * alarms. The member list between health rounds: membership changes only by an operator's hand, and
+   * each call costs etcd CPU on every member every round. The leader (as its last status said) answers
+   * without forwarding; if it is not known or its last answer failed, members take turns, so a dead
+   * one is skipped next round.
    */
-  private alarmSource(): string {
+  private oneMember(collector: 'alarms' | 'members'): string {
     const endpoints = [...this.clients.keys()];
     const leader = endpoints.find((endpoint) => {
       const member = this.members.get(endpoint);
@@ -78,25 +83,27 @@ export class ClusterCollector {
         status?.ok === true &&
         status.value.leaderId !== '0' &&
         status.value.leaderId === status.value.memberId &&
-        member?.alarms?.ok !== false
+        member?.[collector]?.ok !== false
       );
     });
     if (leader !== undefined) return leader;
-    this.alarmTurn = (this.alarmTurn + 1) % endpoints.length;
-    return endpoints[this.alarmTurn] as string;
+    const turn = ((this.turns.get(collector) ?? -1) + 1) % endpoints.length;
+    this.turns.set(collector, turn);
+    return endpoints[turn] as string;
   }
 
   /**
-   * The fast round: /health, status (for leader and term) and the read/write probe of every member, and
-   * the alarm list from one member (see `alarmSource`).
+   * The fast round: /health, status (for leader and term), member list and the read/write probe of
+   * every member, and the alarm list from one member (see `oneMember`).
    */
   async collectHealthRound(): Promise<void> {
-    const alarmSource = this.alarmSource();
+    const alarmSource = this.oneMember('alarms');
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
         Promise.all([
           this.run(endpoint, 'health', () => this.http.health(endpoint)),
           this.run(endpoint, 'status', () => client.status()),
+          this.run(endpoint, 'members', () => client.memberList()),
           this.config.probe.enabled
             ? this.run(endpoint, 'probe', () =>
                 client.probe(this.probeKey(endpoint), this.config.probe.leaseTtlSeconds),

@@ -7,7 +7,8 @@ import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 
 // The alarm list is cluster-wide and every AlarmList is a raft proposal in etcd, so only the health round
 // asks for it, of one member: the leader when known, else members in turn. Metrics rounds read the
-// alarms each member's Status lists in its errors, which costs etcd no write.
+// alarms each member's Status lists in its errors, which costs etcd no write, and ask one member for the
+// member list (the health round asks all).
 
 describe('ClusterCollector rounds against a real 3-member cluster', () => {
   let cluster: EtcdCluster;
@@ -44,28 +45,37 @@ describe('ClusterCollector rounds against a real 3-member cluster', () => {
     );
   };
 
-  it('a metrics round asks no member for the alarm list; statuses and member lists come from all', async () => {
+  const listTimes = () => collector.snapshot().members.map((m) => m.members?.at);
+
+  it('a metrics round asks no member for the alarm list and one for the member list, the leader once known', async () => {
     await collector.collectMetricsRound();
     expect(alarmTimes()).toEqual([undefined, undefined, undefined]);
+    expect(listTimes().filter((at) => at !== undefined)).toHaveLength(1);
+    for (let round = 0; round < 3; round++) {
+      const before = listTimes();
+      await collector.collectMetricsRound();
+      const asked = listTimes().flatMap((at, i) => (at !== before[i] ? [i] : []));
+      expect(asked).toEqual([await cluster.leaderIndex()]);
+    }
     for (const m of collector.snapshot().members) {
       expect(m.metrics?.ok, m.endpoint).toBe(true);
       expect(m.status?.ok, m.endpoint).toBe(true);
-      expect(m.members?.ok, m.endpoint).toBe(true);
       expect(m.status?.ok && m.status.value.errors, m.endpoint).toEqual([]);
     }
   });
 
-  it('a health round asks exactly one member for the alarm list, the leader once it is known', async () => {
+  it('a health round asks every member for the member list and exactly one, the leader once known, for the alarm list', async () => {
     await collector.collectHealthRound();
     expect(alarmTimes().filter((at) => at !== undefined)).toHaveLength(1);
     for (let round = 0; round < 3; round++) {
       const before = alarmTimes();
+      const listsBefore = listTimes();
       await collector.collectHealthRound();
-      const after = alarmTimes();
-      const asked = after.flatMap((at, i) => (at !== before[i] ? [i] : []));
-      expect(asked).toHaveLength(1);
-      expect(asked[0]).toBe(await cluster.leaderIndex());
+      const asked = alarmTimes().flatMap((at, i) => (at !== before[i] ? [i] : []));
+      expect(asked).toEqual([await cluster.leaderIndex()]);
+      listTimes().forEach((at, i) => expect(at, `member ${i}`).not.toBe(listsBefore[i]));
     }
+    for (const m of collector.snapshot().members) expect(m.members?.ok, m.endpoint).toBe(true);
   });
 
   it('metrics rounds add no raft proposal; a health round adds one for the alarm list, not one per member', async () => {
@@ -82,21 +92,28 @@ describe('ClusterCollector rounds against a real 3-member cluster', () => {
     expect(afterHealth - afterMetrics).toBeLessThan(25);
   });
 
-  it('when the leader is gone, another member answers the alarm list', async () => {
+  it('when the leader is gone, another member answers the alarm list and the member list', async () => {
     const leader = await cluster.leaderIndex();
     await cluster.kill(leader);
     try {
       // The first round after the kill may still pick the old leader (its last status said so); it
       // fails, and from then on members take turns until one answers.
-      let fresh = false;
-      for (let round = 0; round < 4 && !fresh; round++) {
-        const before = alarmTimes();
-        await collector.collectHealthRound();
-        fresh = collector
-          .snapshot()
-          .members.some((m, i) => i !== leader && m.alarms?.ok === true && m.alarms.at !== before[i]);
-      }
-      expect(fresh).toBe(true);
+      const answeredByAnother = async (
+        source: 'alarms' | 'members',
+        round: () => Promise<void>,
+      ): Promise<boolean> => {
+        for (let i = 0; i < 4; i++) {
+          const before = collector.snapshot().members.map((m) => m[source]?.at);
+          await round();
+          const fresh = collector
+            .snapshot()
+            .members.some((m, k) => k !== leader && m[source]?.ok === true && m[source]?.at !== before[k]);
+          if (fresh) return true;
+        }
+        return false;
+      };
+      expect(await answeredByAnother('alarms', () => collector.collectHealthRound())).toBe(true);
+      expect(await answeredByAnother('members', () => collector.collectMetricsRound())).toBe(true);
     } finally {
       await cluster.restart(leader);
     }
