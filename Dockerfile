@@ -33,5 +33,5 @@ EXPOSE 8080
 # /health is the exporter's own liveness (never etcd's), so a sick cluster does not get the exporter restarted.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ETCD_MONITOR_API_PORT || 8080) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "bin/etcd-monitor.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "bin/etcd-monitor.js"]
 CMD ["serve"]

@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     '| Measure | Result | Target | Verdict |',
     '|---|---|---|---|',
-    `| One complete collection round (per cluster collect, derive, re-expose render, all clusters concurrently; then the merge into the served block), median of ${r.round.repetitions} | ${round(r.round.roundMs.median)} ms | | |`,
+    `| One complete collection round (per cluster collect, derive, re-expose render, all clusters concurrently; then the merge into the served block; alarms from the statuses, member list from one member), median of ${r.round.repetitions}, node ${r.round.nodeFlags?.join(' ') || 'default flags'} | ${round(r.round.roundMs.median)} ms | | |`,
     `| Raw concurrent fetch of all ${r.setup.clusters * r.setup.membersPerCluster} members' /metrics, median of ${r.round.repetitions} | ${round(r.round.rawFetchMs.median)} ms | | |`,
     `| Round / raw | ${round(r.round.ratio, 2)}× | ≤ ${TARGETS.roundRatio}× | ${pass(r.verdict.roundRatio)} |`,
     ...r.load.runs
@@ -82,7 +82,7 @@ export function renderMarkdown(r: BenchReport): string {
     `| Exporter RSS: max sampled under load / peak (VmHWM) | ${mib(r.load.rss.maxSampledBytes)} / ${mib(r.load.rss.hwmBytes)} | ≤ ${mib(TARGETS.rssBytes)} | ${pass(r.verdict.rss)} |`,
     '',
     `CPU time of the benchmark process (medians, not counting the etcd members): raw fetch ${round(r.round.cpuMs.rawFetch)} ms, round ${round(r.round.cpuMs.round)} ms.`,
-    `Round split (medians): slowest cluster's collection ${round(r.round.roundPartsMs.collect)} ms; derive ${round(r.round.roundPartsMs.derive, 2)} ms and re-expose render ${round(r.round.roundPartsMs.render)} ms summed over clusters (they overlap other clusters' I/O); merge into the served block (text + gzip) ${round(r.round.roundPartsMs.merge)} ms. Raw bytes per round ${mib(r.round.rawBytesPerRound)}; re-exposed text ${mib(r.round.reexposedBytes)} (${r.round.reexposedLines} lines).`,
+    `Round split (medians): slowest cluster's collection ${round(r.round.roundPartsMs.collect)} ms; derive ${round(r.round.roundPartsMs.derive, 2)} ms and re-expose render ${round(r.round.roundPartsMs.render)} ms summed over clusters (they overlap other clusters' I/O); merge into the served block ${round(r.round.roundPartsMs.merge)} ms (its gzip form is made by the first scrape that wants it, in the load runs). Raw bytes per round ${mib(r.round.rawBytesPerRound)}; re-exposed text ${mib(r.round.reexposedBytes)} (${r.round.reexposedLines} lines).`,
     `Raw samples (ms): ${r.round.rawFetchMs.samples.map((s) => round(s)).join(', ')}; round samples (ms): ${r.round.roundMs.samples.map((s) => round(s)).join(', ')}.`,
     '',
     `Exporter: ready ${r.load.startupToReadyMs} ms after start; one /metrics response ${mib(r.load.scrape.bytes)} (${r.load.scrape.lines} samples); sequential scrape median ${round(r.load.scrape.sequentialMedianMs)} ms; idle RSS ${mib(r.load.rss.idleBytes)}.`,

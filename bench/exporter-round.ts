@@ -31,6 +31,8 @@ export interface RoundResult {
   readonly rawBytesPerRound: number;
   readonly reexposedBytes: number;
   readonly reexposedLines: number;
+  /** Node flags of the process that measured (the exporter's, see exporter-bench.ts). */
+  readonly nodeFlags?: readonly string[];
 }
 
 const OWN_NAMES = new Set(ALL_METRICS.map((d) => d.name));

@@ -309,7 +309,7 @@ describe('Dockerfile', () => {
     };
     expect(pkg.scripts.build).toBeDefined();
     expect(text()).toContain(
-      'ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "bin/etcd-monitor.js"]',
+      'ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=25", "bin/etcd-monitor.js"]',
     );
     expect(existsSync(path.join(ROOT, 'bin/etcd-monitor.js'))).toBe(true);
   });
