@@ -5,7 +5,7 @@ const deflateRawAsync = promisify(deflateRaw);
 
 /**
  * One round's block as bytes; always swapped in as a whole. Its gzip parts are made on the first
- * request that wants them and then shared: compressing ≈5 MB is the largest step between a round's
+ * request that wants them and then shared: compressing ≈1 MB is the largest step between a round's
  * data and a scrape, and rounds that nobody scrapes with gzip (Prometheus scrapes less often than
  * the default round) need not pay it.
  */
@@ -18,7 +18,7 @@ export interface Exposition {
 }
 
 // Level 1: ≈3× faster than the default level 6 on this text for ≈20% more bytes; it runs once per
-// block on the whole block, while the gain of level 6 is a few kB per scrape.
+// block, while the gain of level 6 is a few kB per scrape.
 const SYNC = { finishFlush: constants.Z_SYNC_FLUSH, level: constants.Z_BEST_SPEED };
 /** Gzip member header: deflate, no flags, no mtime, OS unknown (RFC 1952 §2.3). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -30,9 +30,11 @@ export function exposition(plain: Buffer): Exposition {
   return {
     plain,
     deflated: () => {
-      deflated ??= deflateRawAsync(plain, SYNC);
-      // A failed compression (out of memory) is tried again by the next scrape, not kept.
-      deflated.catch(() => (deflated = undefined));
+      if (!deflated) {
+        deflated = deflateRawAsync(plain, SYNC);
+        // A failed compression (out of memory) is tried again by the next scrape, not kept.
+        deflated.catch(() => (deflated = undefined));
+      }
       return deflated;
     },
     crc: () => (crc ??= crc32(plain)),
@@ -41,7 +43,7 @@ export function exposition(plain: Buffer): Exposition {
 
 const EMPTY = exposition(Buffer.alloc(0));
 
-/** Holds the latest block of a kind (≈5 MB of re-exposed series for 30 members) as bytes, so a scrape neither copies nor re-encodes it. */
+/** Holds the latest block of a kind (≈1 MB of re-exposed series for 30 members) as bytes, so a scrape neither copies nor re-encodes it. */
 export class ExpositionCache {
   private current: Exposition = EMPTY;
 
