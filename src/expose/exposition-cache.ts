@@ -24,7 +24,7 @@ const SYNC = { finishFlush: constants.Z_SYNC_FLUSH, level: constants.Z_BEST_SPEE
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 /** A block whose deflate (on the libuv thread pool) and CRC are computed once, on first demand. */
-export function exposition(plain: Buffer): Exposition {
+function exposition(plain: Buffer): Exposition {
   let deflated: Promise<Buffer> | undefined;
   let crc: number | undefined;
   return {

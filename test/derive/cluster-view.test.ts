@@ -69,6 +69,12 @@ function healthyRound(
   };
 }
 
+/** The same round with every member's alarm list request failed. */
+const withoutAlarmList = (snapshot: ClusterSnapshot): ClusterSnapshot => ({
+  ...snapshot,
+  members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),
+});
+
 /** Runs rounds in order and returns every view and the final state. */
 function run(snapshots: readonly ClusterSnapshot[], thresholds = THRESHOLDS, state = INITIAL_DERIVE_STATE) {
   const views: ClusterView[] = [];
@@ -441,12 +447,7 @@ describe('deriveCluster with alarms, thresholds and probes', () => {
   });
 
   it('without an alarm list, the statuses (their `errors`) say which alarms are active', () => {
-    const snapshot = healthyRound(T0);
-    const noList: ClusterSnapshot = {
-      ...snapshot,
-      members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),
-    };
-    const { last } = run([noList]);
+    const { last } = run([withoutAlarmList(healthyRound(T0))]);
     expect(last.members.map((m) => [m.alarmsKnown, m.alarms])).toEqual([
       [true, []],
       [true, []],
@@ -462,11 +463,7 @@ describe('deriveCluster with alarms, thresholds and probes', () => {
       follower: leaderless(h.follower),
       third: leaderless(h.thirdStatus),
     });
-    const noneAnswered: ClusterSnapshot = {
-      ...snapshot,
-      members: snapshot.members.map((m) => ({ ...m, alarms: failed(T0) })),
-    };
-    const { last } = run([noneAnswered]);
+    const { last } = run([withoutAlarmList(snapshot)]);
     expect(last.members.map((m) => [m.alarmsKnown, m.alarms])).toEqual([
       [false, []],
       [false, []],
