@@ -5,6 +5,7 @@ import { latestAlarmList } from './alarm-list.js';
 import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
 import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
 import { deriveHashConsistency } from './hash-consistency.js';
+import { deriveHealthStates, type MemberHealthState, type RaftProgress } from './health-state.js';
 import { deriveLeadership } from './leadership.js';
 import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
 import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
@@ -27,6 +28,8 @@ export interface DeriveState {
   readonly dbSizes: ReadonlyMap<string, SizeSamples>;
   readonly leaders: LeaderHistory;
   readonly partitionStreaks: ReadonlyMap<PartitionReason, number>;
+  /** Per endpoint: leader, term and raft index of its last Status, to tell a slow member from a stuck one. */
+  readonly raftProgress: ReadonlyMap<string, RaftProgress>;
   readonly probes: ProbeWindow;
   readonly probeSeenAt: ReadonlyMap<string, number>;
   readonly lastHealthRoundAt?: number;
@@ -38,6 +41,7 @@ export const INITIAL_DERIVE_STATE: DeriveState = {
   dbSizes: new Map(),
   leaders: EMPTY_LEADER_HISTORY,
   partitionStreaks: new Map(),
+  raftProgress: new Map(),
   probes: EMPTY_PROBE_WINDOW,
   probeSeenAt: new Map(),
 };
@@ -72,12 +76,10 @@ export function deriveCluster(
     }
   }
 
-  const quorum = deriveQuorum(
-    members,
-    memberList,
-    thresholds.minAvailableNodes,
-    (alarmList?.length ?? 0) > 0,
-  );
+  const alarmsActive = (alarmList?.length ?? 0) > 0;
+  const health = deriveHealthStates(members, state.raftProgress, alarmsActive);
+  const healthStates = new Map([...health.states].map(([m, h]) => [m, h.state]));
+  const quorum = deriveQuorum(members, memberList, thresholds.minAvailableNodes, healthStates, alarmsActive);
   const leadership = deriveLeadership(members);
   const leaders = observeLeader(
     state.leaders,
@@ -99,6 +101,7 @@ export function deriveCluster(
       leadership.leaderId,
       thresholds,
       alarmList,
+      health.states.get(m) as MemberHealthState,
     ),
   );
   // Only members whose hash took part in a comparison get a verdict; the others stay unknown.
@@ -156,7 +159,16 @@ export function deriveCluster(
   };
   return {
     view,
-    state: { identities, metrics, dbSizes, leaders, partitionStreaks, probes, probeSeenAt },
+    state: {
+      identities,
+      metrics,
+      dbSizes,
+      leaders,
+      partitionStreaks,
+      raftProgress: health.progress,
+      probes,
+      probeSeenAt,
+    },
   };
 }
 
@@ -208,6 +220,7 @@ function memberView(
   leaderId: string | undefined,
   thresholds: Thresholds,
   alarmsKnown: readonly AlarmEntry[] | undefined,
+  health: MemberHealthState,
 ): MemberView {
   const s = m.status;
   const alarms = ALARM_TYPES.filter((type) =>
@@ -222,6 +235,8 @@ function memberView(
     ...(m.id ? { memberId: m.id } : {}),
     up: s !== undefined,
     healthy: isHealthy(m),
+    healthState: health.state,
+    healthReason: health.reason,
     ...(s
       ? {
           isLeader: leaderId !== undefined && s.memberId === leaderId,

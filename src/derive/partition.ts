@@ -1,4 +1,4 @@
-import { samplesOf } from '../etcd/parse-prom-text.js';
+import { activeStreams, peersSeeingAlive } from './health-state.js';
 import type { PartitionReason } from './view.js';
 import type { ResolvedMember } from './identity.js';
 
@@ -7,6 +7,7 @@ export const PARTITION_REASONS: readonly PartitionReason[] = [
   'term_disagreement',
   'member_without_leader',
   'unreachable_but_peers_connected',
+  'peer_stream_down',
 ];
 
 /**
@@ -25,14 +26,25 @@ export function partitionSignals(members: readonly ResolvedMember[]): Set<Partit
   // between the exporter (or clients) and that member, not the member itself.
   for (const member of members) {
     if (member.status || !member.id) continue;
-    const peersConnected = reachable.some((peer) => {
-      const metrics = peer.snapshot.metrics?.ok ? peer.snapshot.metrics.value : undefined;
-      if (!metrics) return false;
-      return samplesOf(metrics, 'etcd_network_active_peers').some(
-        (s) => s.labels['Remote'] === member.id && s.value > 0,
-      );
-    });
-    if (peersConnected && reachable.length > 0) reasons.add('unreachable_but_peers_connected');
+    if (peersSeeingAlive(member, members).length > 0) reasons.add('unreachable_but_peers_connected');
   }
+  if (peerStreamDown(reachable)) reasons.add('peer_stream_down');
   return reasons;
+}
+
+/**
+ * A member and the leader it names both answer Status, yet one of them has no active raft stream to the
+ * other (etcd_network_active_peers{Local=<self>,Remote=<other>} 0 or never created): traffic flows at
+ * most one way between them — a one-way partition that Status alone never shows (the follower keeps
+ * hearing the leader's heartbeats, so it names the leader and never campaigns). Judged only from
+ * /metrics that answered this round; a member whose scrape failed is no evidence either way.
+ */
+function peerStreamDown(reachable: readonly ResolvedMember[]): boolean {
+  return reachable.some((member) => {
+    const leaderId = member.status?.leaderId;
+    if (!member.id || !leaderId || leaderId === '0' || leaderId === member.id) return false;
+    const leader = reachable.find((m) => m.id === leaderId);
+    if (!leader) return false;
+    return activeStreams(member, leaderId) === 0 || activeStreams(leader, member.id) === 0;
+  });
 }

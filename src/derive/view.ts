@@ -1,5 +1,6 @@
 import type { AlarmType } from '../etcd/types.js';
 import type { MemberRates } from './member-rates.js';
+import type { HealthState } from './health-state.js';
 import type { QuorumView } from './quorum.js';
 
 /**
@@ -17,6 +18,10 @@ export interface MemberView extends MemberRates {
   /** /health answered {"health":"true"}. */
   readonly healthy: boolean;
   readonly isLeader?: boolean;
+  /** healthy, slow, unreachable (from the exporter, peers see it), unhealthy or down: see derive/health-state.ts. */
+  readonly healthState: HealthState;
+  /** The signals behind `healthState`, in words. */
+  readonly healthReason: string;
   readonly isLearner?: boolean;
   readonly leaderId?: string;
   readonly raftTerm?: number;
@@ -46,7 +51,11 @@ export interface MemberView extends MemberRates {
 }
 
 export type PartitionReason =
-  'leader_disagreement' | 'term_disagreement' | 'member_without_leader' | 'unreachable_but_peers_connected';
+  | 'leader_disagreement'
+  | 'term_disagreement'
+  | 'member_without_leader'
+  | 'unreachable_but_peers_connected'
+  | 'peer_stream_down';
 
 /** Derived state of one cluster. */
 export interface ClusterView extends QuorumView {

@@ -2,6 +2,7 @@ import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView, MemberView } from '../derive/view.js';
 import { ALARM_TYPES } from '../etcd/types.js';
 import { PARTITION_REASONS } from '../derive/partition.js';
+import { HEALTH_STATES } from '../derive/health-state.js';
 
 /** One label set and its value. */
 export type Point = readonly [labels: Readonly<Record<string, string>>, value: number];
@@ -78,8 +79,15 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_cluster_members_healthy',
     type: 'gauge',
     labels: C,
-    help: 'Members that answered Status and whose /health reported true.',
+    help: 'Members that answered Status and whose /health reported true (etcd 3.4 says false when a raft read takes over 1 s, so a slow cluster reads 0 here; see members_available).',
     points: cluster((v) => v.membersHealthy),
+  },
+  {
+    name: 'etcd_monitor_cluster_members_available',
+    type: 'gauge',
+    labels: C,
+    help: 'Voting members counted toward quorum: health state healthy, slow or unreachable (alive by its peers), or failing /health only because of an alarm.',
+    points: cluster((v) => v.membersAvailable),
   },
   {
     name: 'etcd_monitor_cluster_quorum_size',
@@ -92,21 +100,21 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_cluster_quorum_available',
     type: 'gauge',
     labels: C,
-    help: '1 if healthy voting members >= quorum size.',
+    help: "1 if available voting members (members_available) >= quorum size, or a voter's /health answered true (a committed raft read proves quorum). A slow cluster keeps quorum.",
     points: cluster((v) => bool(v.quorumAvailable)),
   },
   {
     name: 'etcd_monitor_cluster_failure_tolerance',
     type: 'gauge',
     labels: C,
-    help: 'How many more voting members may fail before quorum is lost: healthy voting − quorum size, at least 0.',
+    help: 'How many more voting members may fail before quorum is lost: available voting − quorum size, at least 0.',
     points: cluster((v) => v.failureTolerance),
   },
   {
     name: 'etcd_monitor_cluster_below_min_available',
     type: 'gauge',
     labels: C,
-    help: '1 if healthy voting members < --min-available-nodes.',
+    help: '1 if available voting members (members_available) < --min-available-nodes.',
     points: cluster((v) => bool(v.belowMinAvailable)),
   },
   {
@@ -141,7 +149,7 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_cluster_partition_suspected',
     type: 'gauge',
     labels: ['cluster', 'reason'],
-    help: '1 per reason that held for 2 consecutive rounds: members disagree on leader or term, a member knows no leader while others do, or a member is unreachable while its peers keep a raft stream to it.',
+    help: '1 per reason that held for 2 consecutive rounds: members disagree on leader or term, a member knows no leader while others do, a member is unreachable while its peers keep a raft stream to it, or a member and its leader both answer but one has no raft stream to the other (one-way partition).',
     points: (v) =>
       PARTITION_REASONS.map((reason): Point => [
         { cluster: v.cluster, reason },
@@ -282,6 +290,32 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     points: member((m) => m.raftAppliedIndex),
   },
   {
+  {
+    name: 'etcd_monitor_member_health_state',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'state'],
+    help: "1 for the member's current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it), unhealthy (answers, none of the above), down.",
+    points: (v) =>
+      v.members.flatMap((m) =>
+        HEALTH_STATES.map((state): Point => [
+          { cluster: v.cluster, member: m.member, state },
+          bool(m.healthState === state),
+        ]),
+      ),
+  },
+  {
+    name: 'etcd_monitor_member_health_state',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'state'],
+    help: '1 for the member\'s current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it), unhealthy (answers, none of the above), down.',
+    points: (v) =>
+      v.members.flatMap((m) =>
+        HEALTH_STATES.map((state): Point => [
+          { cluster: v.cluster, member: m.member, state },
+          bool(m.healthState === state),
+        ]),
+      ),
+  },
     name: 'etcd_monitor_member_apply_lag_entries',
     type: 'gauge',
     labels: M,

@@ -199,10 +199,17 @@ describe('deriveCluster over several rounds', () => {
       [],
       [], // the streak starts over after a clean round
     ]);
-    expect(views[1]).toMatchObject({ membersReachable: 2, failureTolerance: 0, quorumAvailable: true });
+    // Its peers still stream to it: not reachable from the exporter, but alive and counted toward quorum.
+    expect(views[1]).toMatchObject({
+      membersReachable: 2,
+      membersAvailable: 3,
+      failureTolerance: 1,
+      quorumAvailable: true,
+    });
     expect(memberOf(views[1] as ClusterView, 'fixtures-2')).toMatchObject({
       up: false,
       healthy: false,
+      healthState: 'unreachable',
       alarms: [],
     });
   });

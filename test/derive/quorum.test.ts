@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { deriveHealthStates } from '../../src/derive/health-state.js';
+import type { ResolvedMember } from '../../src/derive/identity.js';
 import { deriveQuorum, type QuorumView } from '../../src/derive/quorum.js';
 import type { MemberListEntry, MemberStatus } from '../../src/etcd/types.js';
 import {
@@ -18,6 +20,19 @@ const answered = (endpoint: string, status: MemberStatus, list: readonly MemberL
   answers: { status, members: list, alarms: h.alarms, health: h.health },
 });
 const silent = (endpoint: string): EndpointAnswers => ({ endpoint, answers: {} });
+/**
+ * A member cut off from its peers, answering as the survivor of the no-leader captures did: Status without
+ * a leader and /health false. Transformation: the healthy capture's Status with its leader field cleared.
+ */
+const NO_LEADER_HEALTH = fixtureHealth('no-leader/health.json');
+const leaderless = (e: EndpointAnswers): EndpointAnswers => ({
+  endpoint: e.endpoint,
+  answers: {
+    ...e.answers,
+    status: { ...(e.answers.status as MemberStatus), leaderId: '0' },
+    health: NO_LEADER_HEALTH,
+  },
+});
 
 const leader = answered(h.endpoints.leader, h.leader);
 const follower = answered(h.endpoints.follower, h.follower);
@@ -50,9 +65,13 @@ const five = (upCount: number) => {
 // Transformation: the top-level member list with fixtures-2 (the third member) as a learner.
 const listWithLearner = h.list.map((m) => (m.id === h.third.id ? { ...m, isLearner: true } : m));
 
+/** Health states of a first round (no raft progress known yet), as deriveCluster computes them. */
+const statesOf = (resolved: readonly ResolvedMember[], alarmsActive = false) =>
+  new Map([...deriveHealthStates(resolved, new Map(), alarmsActive).states].map(([m, h]) => [m, h.state]));
+
 const view = (members: readonly EndpointAnswers[], min = 2): QuorumView => {
   const { resolved, list } = resolvedRound(members);
-  return deriveQuorum(resolved, list, min);
+  return deriveQuorum(resolved, list, min, statesOf(resolved));
 };
 
 describe('deriveQuorum', () => {
@@ -77,12 +96,13 @@ describe('deriveQuorum', () => {
       { votingMembers: 3, membersReachable: 2, quorumSize: 2, quorumAvailable: true, failureTolerance: 0 },
     ],
     [
-      '3 voting, two down → quorum lost, below min-available',
-      () => view([leader, silent(h.endpoints.follower), silent(h.endpoints.third)]),
+      '3 voting, two down, the survivor without a leader → quorum lost, below min-available',
+      () => view([leaderless(leader), silent(h.endpoints.follower), silent(h.endpoints.third)]),
       {
         votingMembers: 3,
         membersReachable: 1,
-        membersHealthy: 1,
+        membersHealthy: 0,
+        membersAvailable: 0,
         quorumAvailable: false,
         failureTolerance: 0,
         belowMinAvailable: true,
@@ -139,9 +159,34 @@ describe('deriveQuorum', () => {
       { votingMembers: 5, quorumSize: 3, membersReachable: 3, quorumAvailable: true, failureTolerance: 0 },
     ],
     [
-      '5 voting, 2 healthy → quorum lost',
-      () => view(five(2)),
+      '5 voting, 2 reachable without a leader → quorum lost',
+      () => view(five(2).map((e) => (e.answers.status ? leaderless(e) : e))),
       { votingMembers: 5, quorumSize: 3, membersReachable: 2, quorumAvailable: false, failureTolerance: 0 },
+    ],
+    [
+      // etcd 3.4 answers /health true only after a raft QGET committed: a majority acknowledged it.
+      '5 voting, only 2 reachable but their /health true proves quorum → available, tolerance 0',
+      () => view(five(2)),
+      {
+        votingMembers: 5,
+        quorumSize: 3,
+        membersReachable: 2,
+        membersAvailable: 2,
+        quorumAvailable: true,
+        failureTolerance: 0,
+        belowMinAvailable: false,
+      },
+    ],
+    [
+      'one configured endpoint answering /health true, the others unknown to the exporter → quorum available',
+      () => view([leader, silent(h.endpoints.follower), silent(h.endpoints.third)]),
+      {
+        votingMembers: 3,
+        membersReachable: 1,
+        membersHealthy: 1,
+        quorumAvailable: true,
+        failureTolerance: 0,
+      },
     ],
     [
       'no member list (nothing reachable): each configured endpoint counts as one voter',
@@ -195,13 +240,15 @@ describe('deriveQuorum', () => {
         answers: { status, alarms: fixtureAlarms('nospace/alarm-list.json'), health },
       },
     ]);
-    expect(deriveQuorum(resolved, list, 1, true)).toMatchObject({
+    expect(deriveQuorum(resolved, list, 1, statesOf(resolved, true), true)).toMatchObject({
       membersHealthy: 0,
       quorumAvailable: true,
       failureTolerance: 0,
       belowMinAvailable: false,
     });
     // Without an active alarm the same /health answer means the member cannot serve: quorum is lost.
-    expect(deriveQuorum(resolved, list, 1, false)).toMatchObject({ quorumAvailable: false });
+    expect(deriveQuorum(resolved, list, 1, statesOf(resolved), false)).toMatchObject({
+      quorumAvailable: false,
+    });
   });
 });

@@ -14,7 +14,10 @@ const THRESHOLDS = {
   maxLeaderChangesPerHour: 3,
 };
 
-/** Leader and follower answer everything (captures); the third member is down. */
+/**
+ * Leader and follower answer everything (captures); the third member does not answer the exporter, while
+ * both captures still show an active raft stream to it (so its health state is "unreachable").
+ */
 function snapshot(alarms: 'answered' | 'failed' = 'answered'): ClusterSnapshot {
   const answers = { members: h.list, alarms: h.alarms, health: h.health };
   const s: ClusterSnapshot = {
@@ -62,7 +65,12 @@ describe('metric table on a view derived from the captures', () => {
 
   it.each([
     ['etcd_monitor_cluster_quorum_available', { cluster: 'prod' }, 1],
-    ['etcd_monitor_cluster_failure_tolerance', { cluster: 'prod' }, 0],
+    ['etcd_monitor_cluster_failure_tolerance', { cluster: 'prod' }, 1],
+    ['etcd_monitor_cluster_members_available', { cluster: 'prod' }, 3],
+    ['etcd_monitor_cluster_members_healthy', { cluster: 'prod' }, 2],
+    ['etcd_monitor_member_health_state', { member: 'fixtures-2', state: 'unreachable' }, 1],
+    ['etcd_monitor_member_health_state', { member: 'fixtures-2', state: 'down' }, 0],
+    ['etcd_monitor_member_health_state', { member: 'fixtures-1', state: 'healthy' }, 1],
     ['etcd_monitor_cluster_members_reachable', { cluster: 'prod' }, 2],
     ['etcd_monitor_cluster_expected_members', { cluster: 'prod' }, 3],
     ['etcd_monitor_cluster_members', { role: 'voting' }, 3],
@@ -98,6 +106,7 @@ describe('metric table on a view derived from the captures', () => {
       'term_disagreement',
       'member_without_leader',
       'unreachable_but_peers_connected',
+      'peer_stream_down',
     ]);
   });
 

@@ -1,0 +1,159 @@
+import { samplesOf } from '../etcd/parse-prom-text.js';
+import type { MemberStatus } from '../etcd/types.js';
+import type { ResolvedMember } from './identity.js';
+
+/**
+ * One word for a member's health, from several signals rather than /health alone:
+ * - `healthy`: /health answered true (etcd 3.4 committed a raft QGET within its 1 s budget).
+ * - `slow`: /health failed or said false, but Status answers naming the same leader in the same term as
+ *   before and the raft index has advanced recently: raft works, only slower than /health's 1 s.
+ * - `unreachable`: the exporter gets no Status, but a peer that knows a leader holds an active raft
+ *   stream to the member (etcd_network_active_peers{Remote=<id>} > 0): alive, cut off from the exporter.
+ * - `unhealthy`: answers Status but is neither healthy nor slow (no leader, stalled, alarm, …).
+ * - `down`: no Status and no peer sees it.
+ */
+export const HEALTH_STATES = ['healthy', 'slow', 'unreachable', 'unhealthy', 'down'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
+
+export interface MemberHealthState {
+  readonly state: HealthState;
+  /** Why, in a few words with the signals that decided it (for the REST API and logs). */
+  readonly reason: string;
+}
+
+/** The raft position of a member's last Status, kept between rounds to tell "slow" from "stuck". */
+export interface RaftProgress {
+  readonly at: number;
+  readonly leaderId: string;
+  readonly raftTerm: number;
+  readonly raftIndex: number;
+  readonly raftAppliedIndex: number;
+  /** When the index or applied index was last seen to grow under this leader and term. */
+  readonly advancedAt?: number;
+}
+
+/**
+ * How recently the raft index must have grown for a member with a failing /health to count as slow.
+ * Every /health call is itself a raft proposal in etcd 3.4 (QGET), and the probe writes each health
+ * round, so a working cluster advances at least once per health interval (default 10 s); 30 s spans
+ * three of them. A stall longer than that is not "slow" any more.
+ */
+export const SLOW_PROGRESS_WINDOW_MS = 30_000;
+
+/** Next progress record from a new Status; the same Status seen again (same `at`) changes nothing. */
+export function nextProgress(
+  known: RaftProgress | undefined,
+  status: MemberStatus,
+  at: number,
+): RaftProgress {
+  if (known && known.at === at) return known;
+  const base = {
+    at,
+    leaderId: status.leaderId,
+    raftTerm: status.raftTerm,
+    raftIndex: status.raftIndex,
+    raftAppliedIndex: status.raftAppliedIndex,
+  };
+  // A new leader or term restarts the record: stability under one leader is part of "slow".
+  if (!known || known.leaderId !== status.leaderId || known.raftTerm !== status.raftTerm) return base;
+  const advanced = status.raftIndex > known.raftIndex || status.raftAppliedIndex > known.raftAppliedIndex;
+  const advancedAt = advanced ? at : known.advancedAt;
+  return advancedAt === undefined ? base : { ...base, advancedAt };
+}
+
+/** Active raft streams (etcd_network_active_peers) from `peer` to the member with hex ID `remote`. */
+export function activeStreams(peer: ResolvedMember, remote: string): number | undefined {
+  const metrics = peer.snapshot.metrics?.ok ? peer.snapshot.metrics.value : undefined;
+  if (!metrics) return undefined;
+  return samplesOf(metrics, 'etcd_network_active_peers')
+    .filter((s) => s.labels['Remote'] === remote)
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Reachable members (Status answered, a leader known) that hold an active raft stream to `member`. */
+export function peersSeeingAlive(
+  member: ResolvedMember,
+  members: readonly ResolvedMember[],
+): ResolvedMember[] {
+  if (!member.id) return [];
+  const id = member.id;
+  return members.filter(
+    (peer) =>
+      peer !== member &&
+      peer.status !== undefined &&
+      peer.status.leaderId !== '0' &&
+      (activeStreams(peer, id) ?? 0) > 0,
+  );
+}
+
+/** The health state of one member this round; `progress` is its raft record after this round's Status. */
+export function classifyHealth(
+  member: ResolvedMember,
+  members: readonly ResolvedMember[],
+  progress: RaftProgress | undefined,
+  alarmed: boolean,
+): MemberHealthState {
+  const health = member.snapshot.health;
+  const status = member.status;
+  if (!status) {
+    const seers = peersSeeingAlive(member, members);
+    if (seers.length > 0) {
+      const leaderSees = seers.find((p) => p.id !== undefined && p.id === p.status?.leaderId);
+      const who = (leaderSees ?? seers[0]) as ResolvedMember;
+      return {
+        state: 'unreachable',
+        reason: `exporter gets no Status (${errorOf(member)}), but ${leaderSees ? 'the leader' : 'peer'} ${who.name} has an active raft stream to it`,
+      };
+    }
+    return { state: 'down', reason: `no Status (${errorOf(member)}) and no peer has a raft stream to it` };
+  }
+  if (health?.ok && health.value.healthy) return { state: 'healthy', reason: '/health true' };
+  const healthWhy = !health
+    ? '/health not asked yet'
+    : health.ok
+      ? `/health false${health.value.reason ? ` (${health.value.reason})` : ''}`
+      : `/health failed (${health.error})`;
+  if (alarmed) return { state: 'unhealthy', reason: `${healthWhy}; an alarm is active` };
+  if (status.leaderId === '0') return { state: 'unhealthy', reason: `${healthWhy}; Status names no leader` };
+  const recent =
+    progress?.advancedAt !== undefined && progress.at - progress.advancedAt <= SLOW_PROGRESS_WINDOW_MS;
+  if (!recent)
+    return {
+      state: 'unhealthy',
+      reason: `${healthWhy}; raft index ${status.raftIndex} has not advanced under this leader and term within ${SLOW_PROGRESS_WINDOW_MS / 1000} s`,
+    };
+  return {
+    state: 'slow',
+    reason: `${healthWhy}, but Status names leader ${status.leaderId} in term ${status.raftTerm} and the raft index advances (${status.raftIndex})`,
+  };
+}
+
+/** States that keep a voting member counted toward quorum: raft works on it, whatever /health says. */
+export const countsTowardQuorum = (state: HealthState): boolean =>
+  state === 'healthy' || state === 'slow' || state === 'unreachable';
+
+function errorOf(member: ResolvedMember): string {
+  const status = member.snapshot.status;
+  return status && !status.ok ? status.error : 'not asked yet';
+}
+
+/** Health state of every member this round, and the raft progress records to keep for the next one. */
+export function deriveHealthStates(
+  members: readonly ResolvedMember[],
+  known: ReadonlyMap<string, RaftProgress>,
+  alarmsActive: boolean,
+): { states: Map<ResolvedMember, MemberHealthState>; progress: Map<string, RaftProgress> } {
+  const progress = new Map<string, RaftProgress>();
+  const states = new Map<ResolvedMember, MemberHealthState>();
+  for (const m of members) {
+    const result = m.snapshot.status;
+    // A failed Status keeps the last record: a slow member may miss one Status and still be the same member.
+    const record =
+      result?.ok === true
+        ? nextProgress(known.get(m.endpoint), result.value, result.at)
+        : known.get(m.endpoint);
+    if (record) progress.set(m.endpoint, record);
+    states.set(m, classifyHealth(m, members, m.status ? record : undefined, alarmsActive));
+  }
+  return { states, progress };
+}
