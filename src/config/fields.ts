@@ -251,6 +251,7 @@ export const FIELDS = {
     doc: 'Probe latency above this many milliseconds is reported as too slow',
     defaultValue: 100,
     parse: integer(1, 600_000),
+    perCluster: true,
     kind: 'number',
   },
   maxDbSizeMb: {
@@ -258,6 +259,7 @@ export const FIELDS = {
     doc: 'Database size in MiB above which a member is reported as too large',
     defaultValue: 8192,
     parse: integer(1, 1_048_576),
+    perCluster: true,
     kind: 'number',
   },
   minAvailableNodes: {
@@ -265,6 +267,7 @@ export const FIELDS = {
     doc: 'Fewer healthy voting members than this is reported',
     defaultValue: 2,
     parse: integer(1, 99),
+    perCluster: true,
     kind: 'number',
   },
   maxLeaderChanges: {
@@ -272,6 +275,7 @@ export const FIELDS = {
     doc: 'More leader changes than this within one hour is reported',
     defaultValue: 3,
     parse: integer(0, 1_000_000),
+    perCluster: true,
     kind: 'number',
   },
   apiHost: {

@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { ConfigError } from '../util/errors.js';
 import { FIELDS, envName, yamlKey, type FieldName, type FieldSpec, type FieldValues } from './fields.js';
-import type { ClusterConfig, MonitorConfig, TlsFiles } from './types.js';
+import type { ClusterConfig, MonitorConfig, Thresholds, TlsFiles } from './types.js';
 
 /** Raw inputs of configuration, kept apart so precedence (flags > environment > file > defaults) is testable. */
 export interface ConfigSources {
@@ -12,6 +12,10 @@ export interface ConfigSources {
   /** Path of the YAML file (from --config or ETCD_MONITOR_CONFIG); read here. */
   readonly configFile?: string;
 }
+
+/** Threshold settings; each may also be set per cluster (clusters[].max_db_size_mb, …). */
+const THRESHOLD_FIELDS = ['maxLatencyMs', 'maxDbSizeMb', 'minAvailableNodes', 'maxLeaderChanges'] as const;
+type ThresholdValues = Pick<FieldValues, (typeof THRESHOLD_FIELDS)[number]>;
 
 const CLUSTER_KEYS = new Set([
   'name',
@@ -23,6 +27,7 @@ const CLUSTER_KEYS = new Set([
   'password_file',
   'tags',
   'expected_members',
+  ...THRESHOLD_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
 ]);
 const FIELD_BY_YAML_KEY = new Map(
   (Object.entries(FIELDS) as [FieldName, FieldSpec][]).map(([name, spec]) => [yamlKey(spec.flag), name]),
@@ -71,12 +76,6 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
     healthCheckIntervalMs: values.healthCheckInterval,
     metricsIntervalMs: values.metricsInterval,
     hashkvIntervalMs: values.hashkvInterval,
-    thresholds: Object.freeze({
-      maxLatencyMs: values.maxLatencyMs,
-      maxDbSizeBytes: values.maxDbSizeMb * 1024 * 1024,
-      minAvailableNodes: values.minAvailableNodes,
-      maxLeaderChangesPerHour: values.maxLeaderChanges,
-    }),
     api: Object.freeze({
       host: values.apiHost,
       port: values.apiPort,
@@ -153,7 +152,7 @@ function resolveClusters(
         'give either top-level endpoints or clusters, not both',
       );
     }
-    return parseFileClusters(file['clusters'], fileLabel, globalTls, globalAuth, values.expectedMembers);
+    return parseFileClusters(file['clusters'], fileLabel, globalTls, globalAuth, values);
   }
   const cluster: ClusterConfig = {
     name: values.clusterName,
@@ -162,6 +161,7 @@ function resolveClusters(
     ...(globalAuth ? { auth: globalAuth } : {}),
     tags: Object.freeze({}),
     ...(values.expectedMembers > 0 ? { expectedMembers: values.expectedMembers } : {}),
+    thresholds: thresholdsOf(values),
   };
   return Object.freeze([Object.freeze(cluster)]);
 }
@@ -171,8 +171,9 @@ function parseFileClusters(
   fileLabel: string,
   globalTls: TlsFiles | undefined,
   globalAuth: ClusterConfig['auth'],
-  globalExpected: number,
+  globals: FieldValues,
 ): readonly ClusterConfig[] {
+  const globalExpected = globals.expectedMembers;
   if (!Array.isArray(raw) || raw.length === 0) {
     throw new ConfigError(`${fileLabel}: clusters`, 'must be a non-empty list of clusters');
   }
@@ -214,9 +215,30 @@ function parseFileClusters(
       ...(auth ? { auth } : {}),
       tags: Object.freeze(parseTags(record['tags'], `${at}.tags`)),
       ...(expected > 0 ? { expectedMembers: expected } : {}),
+      thresholds: thresholdsOf(ownThresholds(record, at, globals)),
     });
   });
   return Object.freeze(clusters);
+}
+
+/** A cluster's own threshold values where its entry sets them, the global ones elsewhere. */
+function ownThresholds(record: Record<string, unknown>, at: string, globals: FieldValues): ThresholdValues {
+  const pick = (name: (typeof THRESHOLD_FIELDS)[number]): number => {
+    const key = yamlKey(FIELDS[name].flag);
+    return record[key] === undefined
+      ? globals[name]
+      : (parseField(FIELDS[name], record[key], `${at}.${key}`) as number);
+  };
+  return Object.fromEntries(THRESHOLD_FIELDS.map((name) => [name, pick(name)])) as ThresholdValues;
+}
+
+function thresholdsOf(values: ThresholdValues): Thresholds {
+  return Object.freeze({
+    maxLatencyMs: values.maxLatencyMs,
+    maxDbSizeBytes: values.maxDbSizeMb * 1024 * 1024,
+    minAvailableNodes: values.minAvailableNodes,
+    maxLeaderChangesPerHour: values.maxLeaderChanges,
+  });
 }
 
 function parseTags(raw: unknown, where: string): Record<string, string> {

@@ -17,9 +17,15 @@ export interface ClusterConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Number of voting members the operator expects; when unset the member list decides. */
   readonly expectedMembers?: number;
+  /** This cluster's thresholds: clusters[].max_db_size_mb etc., else the flag / env / top-level value. */
+  readonly thresholds: Thresholds;
 }
 
-/** Thresholds from the original design; also rendered into the bundled alert rules. */
+/**
+ * Thresholds from the original design, per cluster. The exporter exposes them as etcd_monitor_threshold_*
+ * series, which the bundled alert rules compare against (the rendered defaults only stand in where a
+ * cluster has no such series).
+ */
 export interface Thresholds {
   readonly maxLatencyMs: number;
   readonly maxDbSizeBytes: number;
@@ -36,7 +42,6 @@ export interface MonitorConfig {
   readonly metricsIntervalMs: number;
   /** 0 when the HashKV consistency check is off. */
   readonly hashkvIntervalMs: number;
-  readonly thresholds: Thresholds;
   readonly api: {
     readonly host: string;
     readonly port: number;

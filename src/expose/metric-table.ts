@@ -255,6 +255,19 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     points: member((m) => m.healthy),
   },
   {
+    name: 'etcd_monitor_member_health_state',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'state'],
+    help: "1 for the member's current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it), unhealthy (answers, none of the above), down.",
+    points: (v) =>
+      v.members.flatMap((m) =>
+        HEALTH_STATES.map((state): Point => [
+          { cluster: v.cluster, member: m.member, state },
+          bool(m.healthState === state),
+        ]),
+      ),
+  },
+  {
     name: 'etcd_monitor_member_is_leader',
     type: 'gauge',
     labels: M,
@@ -290,32 +303,6 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     points: member((m) => m.raftAppliedIndex),
   },
   {
-  {
-    name: 'etcd_monitor_member_health_state',
-    type: 'gauge',
-    labels: ['cluster', 'member', 'state'],
-    help: "1 for the member's current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it), unhealthy (answers, none of the above), down.",
-    points: (v) =>
-      v.members.flatMap((m) =>
-        HEALTH_STATES.map((state): Point => [
-          { cluster: v.cluster, member: m.member, state },
-          bool(m.healthState === state),
-        ]),
-      ),
-  },
-  {
-    name: 'etcd_monitor_member_health_state',
-    type: 'gauge',
-    labels: ['cluster', 'member', 'state'],
-    help: '1 for the member\'s current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it), unhealthy (answers, none of the above), down.',
-    points: (v) =>
-      v.members.flatMap((m) =>
-        HEALTH_STATES.map((state): Point => [
-          { cluster: v.cluster, member: m.member, state },
-          bool(m.healthState === state),
-        ]),
-      ),
-  },
     name: 'etcd_monitor_member_apply_lag_entries',
     type: 'gauge',
     labels: M,
