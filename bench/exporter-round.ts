@@ -81,7 +81,11 @@ export async function measureRounds(
           const c1 = performance.now();
           const snapshot = collector.snapshot();
           const name = collector.cluster.name;
-          const { view, state } = deriveCluster(states.get(name) as DeriveState, snapshot, config.thresholds);
+          const { view, state } = deriveCluster(
+            states.get(name) as DeriveState,
+            snapshot,
+            collector.cluster.thresholds,
+          );
           states.set(name, state);
           const sources: ReexposeSource[] = [];
           // A failed source would make the round look cheap; the numbers only mean something if all answered

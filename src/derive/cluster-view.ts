@@ -126,6 +126,7 @@ export function deriveCluster(
     members: memberViews,
     ...quorum,
     ...(snapshot.expectedMembers ? { expectedMembers: snapshot.expectedMembers } : {}),
+    thresholds,
     hasLeader: leadership.hasLeader,
     ...(leadership.leaderId ? { leaderId: leadership.leaderId } : {}),
     ...(leaderMember ? { leaderMember } : {}),

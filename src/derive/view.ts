@@ -1,3 +1,4 @@
+import type { Thresholds } from '../config/types.js';
 import type { AlarmType } from '../etcd/types.js';
 import type { MemberRates } from './member-rates.js';
 import type { HealthState } from './health-state.js';
@@ -65,6 +66,8 @@ export interface ClusterView extends QuorumView {
   readonly takenAt: number;
   readonly members: readonly MemberView[];
   readonly expectedMembers?: number;
+  /** The thresholds this view was judged by (the cluster's own); exposed as etcd_monitor_threshold_*. */
+  readonly thresholds: Thresholds;
   readonly hasLeader: boolean;
   readonly leaderId?: string;
   readonly leaderMember?: string;

@@ -221,6 +221,42 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
   },
 ];
 
+/**
+ * Each cluster's thresholds in base units, from its own clusters[] entry or the flags. The shipped alert
+ * rules compare against these series, so changing a flag or a cluster's value changes alerting at the
+ * next rule evaluation; the rendered defaults stand in only where a cluster has no such series.
+ */
+export const THRESHOLD_METRICS: readonly MetricDef[] = [
+  {
+    name: 'etcd_monitor_threshold_max_latency_seconds',
+    type: 'gauge',
+    labels: C,
+    help: 'Probe p99 latency above which the cluster is reported as slow (--max-latency-ms or clusters[].max_latency_ms).',
+    points: cluster((v) => v.thresholds.maxLatencyMs / 1000),
+  },
+  {
+    name: 'etcd_monitor_threshold_max_db_size_bytes',
+    type: 'gauge',
+    labels: C,
+    help: 'Database size above which a member is reported as too large (--max-db-size-mb or clusters[].max_db_size_mb).',
+    points: cluster((v) => v.thresholds.maxDbSizeBytes),
+  },
+  {
+    name: 'etcd_monitor_threshold_min_available_members',
+    type: 'gauge',
+    labels: C,
+    help: 'Fewer healthy voting members than this is reported (--min-available-nodes or clusters[].min_available_nodes).',
+    points: cluster((v) => v.thresholds.minAvailableNodes),
+  },
+  {
+    name: 'etcd_monitor_threshold_max_leader_changes_per_hour',
+    type: 'gauge',
+    labels: C,
+    help: 'More leader changes within one hour than this is reported (--max-leader-changes or clusters[].max_leader_changes).',
+    points: cluster((v) => v.thresholds.maxLeaderChangesPerHour),
+  },
+];
+
 /** Per-member series, from that member's own Status, /health, alarms and /metrics. */
 export const MEMBER_METRICS: readonly MetricDef[] = [
   {
@@ -583,4 +619,9 @@ function collectorPoints(
 }
 
 /** Every table above, in exposition order. */
-export const ALL_METRICS: readonly MetricDef[] = [...CLUSTER_METRICS, ...MEMBER_METRICS, ...SELF_METRICS];
+export const ALL_METRICS: readonly MetricDef[] = [
+  ...CLUSTER_METRICS,
+  ...THRESHOLD_METRICS,
+  ...MEMBER_METRICS,
+  ...SELF_METRICS,
+];

@@ -135,7 +135,7 @@ export function createClusterRoutes(monitor: Monitor): Router {
       cluster: v.cluster,
       timestamp: iso(v.takenAt),
       unit: 'ms',
-      max_latency_ms: monitor.config.thresholds.maxLatencyMs,
+      max_latency_ms: v.thresholds.maxLatencyMs,
       above_max_latency: v.probe.aboveMaxLatency,
       read: {
         p50: ms(v.probe.readP50Seconds),

@@ -7,6 +7,7 @@ import { FIELDS } from '../../src/config/fields.js';
 import { parseRulesArgs, runRulesCli } from '../../src/alerts/rules/cli.js';
 import { generateFiles } from '../../src/alerts/rules/files.js';
 import { DEFAULT_RUNBOOK_BASE_URL, renderRules } from '../../src/alerts/rules/render.js';
+import { THRESHOLD_METRICS } from '../../src/expose/metric-table.js';
 import { alertsOf, ROOT, shippedGroups } from './rules-support.js';
 
 const exprOf = (yamlText: string, alert: string, severity = 'warning'): string => {
@@ -15,6 +16,23 @@ const exprOf = (yamlText: string, alert: string, severity = 'warning'): string =
   if (!rule) throw new Error(`no ${alert}/${severity}`);
   return rule.expr;
 };
+
+/** The threshold alerts: the exporter's series each compares against, and that flag's FIELDS entry. */
+const THRESHOLD_ALERTS = [
+  ['EtcdProbeLatencyHigh', 'warning', 'etcd_monitor_threshold_max_latency_seconds'],
+  ['EtcdDatabaseSizeAboveLimit', 'warning', 'etcd_monitor_threshold_max_db_size_bytes'],
+  ['EtcdBelowMinAvailableMembers', 'critical', 'etcd_monitor_threshold_min_available_members'],
+  ['EtcdHighNumberOfLeaderChanges', 'warning', 'etcd_monitor_threshold_max_leader_changes_per_hour'],
+] as const;
+
+/** The rendered default that stands in for `series` where a cluster has none (see compareToThreshold). */
+function fallbackOf(expr: string, series: string): number {
+  const match = new RegExp(
+    `max by \\(cluster\\) \\(${series}\\) or on \\(cluster\\) ([0-9.e+-]+) \\* group by \\(cluster\\)`,
+  ).exec(expr);
+  if (!match) throw new Error(`${expr} does not compare against ${series}`);
+  return Number(match[1]);
+}
 
 describe('generated alert rules', () => {
   it('ships exactly what `npm run rules` generates with the default thresholds', () => {
@@ -38,20 +56,28 @@ describe('generated alert rules', () => {
     expect(rule.spec.groups).toEqual(shippedGroups());
   });
 
-  it('takes the exporter thresholds from the FIELDS defaults', () => {
+  it("compares every flag threshold against the exporter's series, with the FIELDS default as fallback", () => {
     const { rulesYaml } = renderRules();
-    expect(exprOf(rulesYaml, 'EtcdProbeLatencyHigh')).toMatch(
-      new RegExp(`> ${FIELDS.maxLatencyMs.defaultValue / 1000}$`),
+    const fallbacks = THRESHOLD_ALERTS.map(([alert, severity, series]) =>
+      fallbackOf(exprOf(rulesYaml, alert, severity), series),
     );
-    expect(exprOf(rulesYaml, 'EtcdDatabaseSizeAboveLimit')).toMatch(
-      new RegExp(`> ${FIELDS.maxDbSizeMb.defaultValue * 1024 * 1024}$`),
+    expect(fallbacks).toEqual([
+      FIELDS.maxLatencyMs.defaultValue / 1000,
+      FIELDS.maxDbSizeMb.defaultValue * 1024 * 1024,
+      FIELDS.minAvailableNodes.defaultValue,
+      FIELDS.maxLeaderChanges.defaultValue,
+    ]);
+    // The comparison keeps the alert's own labels: group_left on the cluster, nothing copied over.
+    for (const [alert, severity] of THRESHOLD_ALERTS)
+      expect(exprOf(rulesYaml, alert, severity)).toMatch(/ [<>] on \(cluster\) group_left \(\) \(max by/);
+  });
+
+  it('uses every threshold series the exporter exposes, and only those', () => {
+    const used = new Set(
+      alertsOf(shippedGroups()).flatMap((a) => a.expr.match(/etcd_monitor_threshold_[a-z_]+/g) ?? []),
     );
-    expect(exprOf(rulesYaml, 'EtcdBelowMinAvailableMembers', 'critical')).toContain(
-      `< ${FIELDS.minAvailableNodes.defaultValue} and`,
-    );
-    expect(exprOf(rulesYaml, 'EtcdHighNumberOfLeaderChanges')).toMatch(
-      new RegExp(`> ${FIELDS.maxLeaderChanges.defaultValue}$`),
-    );
+    expect([...used].sort()).toEqual(THRESHOLD_METRICS.map((m) => m.name).sort());
+    expect([...used].sort()).toEqual(THRESHOLD_ALERTS.map(([, , series]) => series).sort());
   });
 
   it('renders other thresholds from `npm run rules` flags', () => {
@@ -70,10 +96,11 @@ describe('generated alert rules', () => {
       '2h',
     ]);
     const { rulesYaml, groups } = renderRules(options);
-    expect(exprOf(rulesYaml, 'EtcdProbeLatencyHigh')).toMatch(/> 0\.05$/);
-    expect(exprOf(rulesYaml, 'EtcdDatabaseSizeAboveLimit')).toMatch(/> 2147483648$/);
-    expect(exprOf(rulesYaml, 'EtcdBelowMinAvailableMembers', 'critical')).toContain('< 3 and');
-    expect(exprOf(rulesYaml, 'EtcdHighNumberOfLeaderChanges')).toMatch(/> 10$/);
+    expect(
+      THRESHOLD_ALERTS.map(([alert, severity, series]) =>
+        fallbackOf(exprOf(rulesYaml, alert, severity), series),
+      ),
+    ).toEqual([0.05, 2147483648, 3, 10]);
     expect(exprOf(rulesYaml, 'EtcdDatabaseQuotaLowSpace')).toMatch(/> 0\.7$/);
     expect(alertsOf(groups).find((a) => a.alert === 'EtcdLearnerNotPromoted')?.for).toBe('2h');
     expect(rulesYaml).toContain('maxLatencyMs: 50');
@@ -84,9 +111,8 @@ describe('generated alert rules', () => {
     try {
       expect(runRulesCli(['--out-dir', dir, '--max-latency-ms', '50'], ROOT)).toBe(0);
       expect(readdirSync(dir).sort()).toEqual(['etcd-monitor.rules.yml', 'prometheusrule.yaml']);
-      expect(
-        exprOf(readFileSync(join(dir, 'etcd-monitor.rules.yml'), 'utf8'), 'EtcdProbeLatencyHigh'),
-      ).toMatch(/> 0\.05$/);
+      const expr = exprOf(readFileSync(join(dir, 'etcd-monitor.rules.yml'), 'utf8'), 'EtcdProbeLatencyHigh');
+      expect(fallbackOf(expr, 'etcd_monitor_threshold_max_latency_seconds')).toBe(0.05);
       expect(runRulesCli(['--check', '--out-dir', dir], ROOT)).toBe(1);
       expect(runRulesCli(['--check'], ROOT)).toBe(0);
     } finally {

@@ -13,9 +13,9 @@ const testFiles = (): string[] =>
     .filter((f) => f.endsWith('.test.yml'))
     .map((f) => `${TESTS}/${f}`);
 
-/** The test groups (from every rendered file) that assert something about `alertname`, as one test file. */
-function groupsAsserting(alertname: string): string {
-  const groups = testFiles().flatMap((path) => {
+/** The test groups (from every rendered file, or those given) that assert something about `alertname`, as one test file. */
+function groupsAsserting(alertname: string, files = testFiles()): string {
+  const groups = files.flatMap((path) => {
     const doc = yaml.load(readFileSync(join(ROOT, path), 'utf8'), { schema: yaml.FAILSAFE_SCHEMA }) as {
       tests: { alert_rule_test?: { alertname: string }[] }[];
     };
@@ -110,6 +110,29 @@ describe('promtool', () => {
     const file = join(dir, 'tests', 'subset.test.yml');
     mkdirSync(join(dir, 'tests'));
     writeFileSync(file, groupsAsserting(alertname));
+    const { status, output } = promtool(['test', 'rules', file]);
+    expect(output).toContain('FAILED');
+    expect(status).not.toBe(0);
+  });
+
+  // The per-cluster threshold cases must be decided by the exporter's etcd_monitor_threshold_* series: with
+  // the series renamed away the rules fall back to the rendered defaults everywhere, which must break them.
+  it.each([
+    'EtcdDatabaseSizeAboveLimit',
+    'EtcdProbeLatencyHigh',
+    'EtcdBelowMinAvailableMembers',
+    'EtcdHighNumberOfLeaderChanges',
+  ])('the threshold cases of %s fail when the rules ignore the threshold series', (alertname) => {
+    const dir = mkdtempSync(join(work, 'no-series-'));
+    const rules = renderRules().rulesYaml;
+    expect(rules).toContain('etcd_monitor_threshold_');
+    writeFileSync(
+      join(dir, 'etcd-monitor.rules.yml'),
+      rules.replaceAll('etcd_monitor_threshold_', 'etcd_monitor_ignored_threshold_'),
+    );
+    mkdirSync(join(dir, 'tests'));
+    const file = join(dir, 'tests', 'subset.test.yml');
+    writeFileSync(file, groupsAsserting(alertname, [`${TESTS}/thresholds.test.yml`]));
     const { status, output } = promtool(['test', 'rules', file]);
     expect(output).toContain('FAILED');
     expect(status).not.toBe(0);

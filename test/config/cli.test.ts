@@ -75,6 +75,19 @@ describe.concurrent('etcd-monitor CLI exits with status 2 on bad configuration',
     expect(run.status).toBe(2);
   });
 
+  it("a bad per-cluster threshold names the cluster's field", async ({ expect }) => {
+    const file = path.join(dir, 'thresholds.yaml');
+    writeFileSync(
+      file,
+      'clusters:\n  - name: a\n    endpoints: [127.0.0.1:2379]\n  - name: b\n    endpoints: [127.0.0.1:2380]\n    max_db_size_mb: 0\n',
+    );
+    const run = await cli(['--config', file]);
+    expect(run.stderr).toContain(
+      `invalid configuration: ${file}: clusters[1].max_db_size_mb: must be between 1 and 1048576, got 0`,
+    );
+    expect(run.status).toBe(2);
+  });
+
   it('a bad environment variable names the variable', async ({ expect }) => {
     const run = await cli([], { ETCD_MONITOR_API_PORT: 'eighty' });
     expect(run.stderr).toContain('invalid configuration: ETCD_MONITOR_API_PORT:');

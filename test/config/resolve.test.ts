@@ -27,6 +27,14 @@ function readable(name: string): string {
   return file;
 }
 
+/** Thresholds of a cluster that sets none, with no flags: the FIELDS defaults in base units. */
+const DEFAULT_THRESHOLDS = {
+  maxLatencyMs: 100,
+  maxDbSizeBytes: 8192 * 2 ** 20,
+  minAvailableNodes: 2,
+  maxLeaderChangesPerHour: 3,
+};
+
 /** The ConfigError resolveConfig throws for these sources. */
 function configError(sources: ConfigSources): ConfigError {
   try {
@@ -42,7 +50,14 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
   // One row per field: what each source says, and how the value reads in MonitorConfig.
   const ROWS: [FieldName, string, string, string, (c: MonitorConfig) => unknown, unknown[]][] = [
     // field, flag, env, file (YAML scalar), read, [expected from flag, env, file, default]
-    ['maxLatencyMs', '250', '150', '120', (c) => c.thresholds.maxLatencyMs, [250, 150, 120, 100]],
+    [
+      'maxLatencyMs',
+      '250',
+      '150',
+      '120',
+      (c) => c.clusters[0]?.thresholds.maxLatencyMs,
+      [250, 150, 120, 100],
+    ],
     ['apiPort', '9101', '9102', '9103', (c) => c.api.port, [9101, 9102, 9103, 8080]],
     ['metricsInterval', '5s', '1m', '15', (c) => c.metricsIntervalMs, [5000, 60_000, 15_000, 10_000]],
     ['logLevel', 'debug', 'warn', 'error', (c) => c.log.level, ['debug', 'warn', 'error', 'info']],
@@ -52,7 +67,7 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
       '100',
       '200',
       '300',
-      (c) => c.thresholds.maxDbSizeBytes,
+      (c) => c.clusters[0]?.thresholds.maxDbSizeBytes,
       [100 * 2 ** 20, 200 * 2 ** 20, 300 * 2 ** 20, 8192 * 2 ** 20],
     ],
     [
@@ -90,23 +105,26 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
 
   it('ETCD_MONITOR_CONFIG names the file when --config is absent', () => {
     const file = yamlFile('max_leader_changes: 7\n');
-    expect(resolveConfig({ env: { ETCD_MONITOR_CONFIG: file } }).thresholds.maxLeaderChangesPerHour).toBe(7);
+    expect(
+      resolveConfig({ env: { ETCD_MONITOR_CONFIG: file } }).clusters[0]?.thresholds.maxLeaderChangesPerHour,
+    ).toBe(7);
   });
 
   it('defaults match the FIELDS table', () => {
     const c = resolveConfig({});
     expect(c).toMatchObject({
-      clusters: [{ name: 'default', endpoints: ['http://127.0.0.1:2379'], tags: {} }],
+      clusters: [
+        {
+          name: 'default',
+          endpoints: ['http://127.0.0.1:2379'],
+          tags: {},
+          thresholds: DEFAULT_THRESHOLDS,
+        },
+      ],
       dialTimeoutMs: 5000,
       requestTimeoutMs: 3000,
       healthCheckIntervalMs: 30_000,
       metricsIntervalMs: 10_000,
-      thresholds: {
-        maxLatencyMs: 100,
-        maxDbSizeBytes: 8192 * 2 ** 20,
-        minAvailableNodes: 2,
-        maxLeaderChangesPerHour: 3,
-      },
       api: { host: '0.0.0.0', port: 8080 },
       log: { level: 'info', format: 'json' },
       probe: { enabled: true, prefix: '/etcd-monitor/probe/' },
@@ -129,7 +147,14 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
   it('--endpoints on the command line replaces the clusters of the file', () => {
     const file = yamlFile('clusters:\n  - name: a\n    endpoints: [127.0.0.1:2379]\n');
     const c = resolveConfig({ flags: { config: file, endpoints: '127.0.0.1:3379', 'cluster-name': 'cli' } });
-    expect(c.clusters).toEqual([{ name: 'cli', endpoints: ['http://127.0.0.1:3379'], tags: {} }]);
+    expect(c.clusters).toEqual([
+      {
+        name: 'cli',
+        endpoints: ['http://127.0.0.1:3379'],
+        tags: {},
+        thresholds: DEFAULT_THRESHOLDS,
+      },
+    ]);
   });
 });
 
@@ -330,6 +355,7 @@ describe('TLS and tags from a file', () => {
       tls: { caFile: globalCa },
       tags: {},
       expectedMembers: 3,
+      thresholds: DEFAULT_THRESHOLDS,
     });
     expect(b).toEqual({
       name: 'b',
@@ -337,7 +363,65 @@ describe('TLS and tags from a file', () => {
       tls: { certFile: own.cert, keyFile: own.key },
       tags: { env: 'prod', shard: '2', primary: 'true' },
       expectedMembers: 5,
+      thresholds: DEFAULT_THRESHOLDS,
     });
+  });
+});
+
+describe('per-cluster thresholds', () => {
+  const twoClusters = (own: string) =>
+    yamlFile(
+      [
+        'max_db_size_mb: 512',
+        'clusters:',
+        '  - name: a',
+        '    endpoints: [127.0.0.1:2379]',
+        '  - name: b',
+        '    endpoints: [127.0.0.1:2380]',
+        own,
+        '',
+      ].join('\n'),
+    );
+
+  it("a cluster's own values replace the global ones for that cluster only", () => {
+    const file = twoClusters(
+      '    max_db_size_mb: 4096\n    max_latency_ms: 250\n    min_available_nodes: 3\n    max_leader_changes: 0',
+    );
+    const [a, b] = resolveConfig({ flags: { config: file } }).clusters;
+    expect(a?.thresholds).toEqual({ ...DEFAULT_THRESHOLDS, maxDbSizeBytes: 512 * 2 ** 20 });
+    expect(b?.thresholds).toEqual({
+      maxLatencyMs: 250,
+      maxDbSizeBytes: 4096 * 2 ** 20,
+      minAvailableNodes: 3,
+      maxLeaderChangesPerHour: 0,
+    });
+  });
+
+  it('a flag or environment variable sets the value of every cluster without its own', () => {
+    const file = twoClusters('    max_db_size_mb: 4096');
+    for (const sources of [
+      { flags: { config: file, 'max-db-size-mb': '64' } },
+      { flags: { config: file }, env: { ETCD_MONITOR_MAX_DB_SIZE_MB: '64' } },
+    ]) {
+      const [a, b] = resolveConfig(sources).clusters;
+      expect(a?.thresholds.maxDbSizeBytes).toBe(64 * 2 ** 20);
+      expect(b?.thresholds.maxDbSizeBytes).toBe(4096 * 2 ** 20);
+    }
+  });
+
+  it.each([
+    ['max_db_size_mb', '0', /between 1 and 1048576/],
+    ['max_db_size_mb', 'big', /whole number/],
+    ['max_latency_ms', '1.5', /whole number/],
+    ['min_available_nodes', '100', /between 1 and 99/],
+    ['max_leader_changes', '-1', /between 0 and 1000000/],
+    ['max_leader_changes', '[1]', /a list/],
+  ])('a bad clusters[1].%s (%s) exits naming that cluster and field', (key, value, message) => {
+    const file = twoClusters(`    ${key}: ${value}`);
+    const err = configError({ flags: { config: file } });
+    expect(err.field).toBe(`${file}: clusters[1].${key}`);
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(message);
   });
 });
 
@@ -376,6 +460,13 @@ describe('config.example.yaml', () => {
     expect(production?.endpoints.every((e) => e.startsWith('https://'))).toBe(true);
     expect(Object.keys(production?.tags ?? {})).toEqual(['env', 'region', 'team']);
     expect(staging?.tags).toEqual({ env: 'staging', region: 'eu-west-1' });
+    // Per-cluster thresholds; what a cluster leaves out comes from the top-level defaults.
+    expect(staging?.thresholds).toEqual({ ...DEFAULT_THRESHOLDS, maxLatencyMs: 250 });
+    expect(production?.thresholds).toEqual({
+      ...DEFAULT_THRESHOLDS,
+      maxDbSizeBytes: 6144 * 2 ** 20,
+      minAvailableNodes: 4,
+    });
   });
 
   it('its top-level values are the built-in defaults', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
 import type { ClusterView } from '../../src/derive/view.js';
-import { ALL_METRICS, type Point } from '../../src/expose/metric-table.js';
+import { ALL_METRICS, THRESHOLD_METRICS, type Point } from '../../src/expose/metric-table.js';
 import { failed, healthyCluster, memberSnapshot, ok } from '../etcd/fixtures.js';
 
 const h = healthyCluster();
@@ -146,5 +146,51 @@ describe('etcd_monitor_member_alarm', () => {
     expect(value(points, { member: 'fixtures-0', alarm: 'NOSPACE' })).toBe(1);
     expect(value(points, { member: 'fixtures-0', alarm: 'CORRUPT' })).toBe(0);
     expect(value(points, { member: 'fixtures-1', alarm: 'NOSPACE' })).toBe(0);
+  });
+});
+
+describe('etcd_monitor_threshold_* (what the alert rules compare against)', () => {
+  const s = snapshot();
+  const thresholdsOf = (view: ClusterView) =>
+    Object.fromEntries(
+      THRESHOLD_METRICS.map((def) => {
+        const points = def.points(view, s);
+        expect(points.map(([labels]) => labels)).toEqual([{ cluster: 'prod' }]);
+        return [def.name, points[0]?.[1]];
+      }),
+    );
+
+  it.each([
+    [
+      'the defaults',
+      THRESHOLDS,
+      [0.1, 8 * 1024 ** 3, 2, 3],
+      // The captured DB is 20480 bytes: far below 8 GiB.
+      false,
+    ],
+    [
+      "a cluster's own values",
+      { maxLatencyMs: 250, maxDbSizeBytes: 1024 ** 2, minAvailableNodes: 4, maxLeaderChangesPerHour: 0 },
+      [0.25, 1024 ** 2, 4, 0],
+      false,
+    ],
+    [
+      'a size limit below the captured DB',
+      { ...THRESHOLDS, maxDbSizeBytes: 20479 },
+      [0.1, 20479, 2, 3],
+      true,
+    ],
+  ])('%s: one series per cluster in base units, and the derived verdicts use them', (_, t, values, above) => {
+    const view = deriveCluster(INITIAL_DERIVE_STATE, s, t).view;
+    expect(thresholdsOf(view)).toEqual({
+      etcd_monitor_threshold_max_latency_seconds: values[0],
+      etcd_monitor_threshold_max_db_size_bytes: values[1],
+      etcd_monitor_threshold_min_available_members: values[2],
+      etcd_monitor_threshold_max_leader_changes_per_hour: values[3],
+    });
+    const aboveMax = ALL_METRICS.find((d) => d.name === 'etcd_monitor_member_db_above_max_size');
+    expect(value(aboveMax?.points(view, s) ?? [], { member: 'fixtures-1' })).toBe(above ? 1 : 0);
+    // Two healthy voters of three: below a minimum of 4, not below 2.
+    expect(view.belowMinAvailable).toBe(t.minAvailableNodes > 2);
   });
 });

@@ -52,7 +52,10 @@ export function parseRulesArgs(args: string[]): { options: RenderOptions; outDir
     });
   for (const [flag, { key }] of Object.entries(MIRRORED)) {
     const def = key.endsWith('IntervalMs') ? formatDurationMs(defaults[key]) : defaults[key];
-    y = y.option(flag, { type: 'string', describe: `Same as the exporter flag [default: ${def}]` });
+    const describe = key.endsWith('IntervalMs')
+      ? `Same as the exporter flag [default: ${def}]`
+      : `Fallback where a cluster has no etcd_monitor_threshold_* series; the exporter's flag or clusters[] value wins [default: ${def}]`;
+    y = y.option(flag, { type: 'string', describe });
   }
   for (const [key, spec] of Object.entries(TUNABLES) as [keyof typeof TUNABLES, TunableSpec][]) {
     const def = spec.kind === 'duration' ? formatDurationMs(defaults[key]) : defaults[key];

@@ -26,3 +26,14 @@ export function peerRttEdge(seconds: number): number {
 
 /** `max by (labels) (expr)`: collapses duplicate series from replicated exporters and drops job/instance. */
 export const maxBy = (labels: string, expr: string): string => `max by (${labels}) (${expr})`;
+
+/**
+ * `lhs op <its cluster's threshold>`: the threshold comes from the exporter's `etcd_monitor_threshold_*`
+ * series, so a changed flag or clusters[] value takes effect at the next evaluation without re-rendering.
+ * Where a cluster of `lhs` has no such series (Prometheus without the exporter's target, as in promtool
+ * tests, or an exporter older than these series) the rendered `fallback` stands in. The result keeps the
+ * labels and values of `lhs`. Replicated exporters of one cluster share its config; `max` merges them.
+ */
+export const compareToThreshold = (lhs: string, op: '>' | '<', series: string, fallback: number): string =>
+  `${lhs} ${op} on (cluster) group_left () ` +
+  `(${maxBy('cluster', series)} or on (cluster) ${num(fallback)} * group by (cluster) (${lhs}))`;

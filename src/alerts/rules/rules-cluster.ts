@@ -1,4 +1,4 @@
-import { maxBy, num, window } from './promql.js';
+import { compareToThreshold, maxBy, num, window } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { GroupDef } from './types.js';
 
@@ -49,11 +49,11 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdBelowMinAvailableMembers',
-        expr: `cluster:etcd_monitor_member_healthy_voting:count < ${num(s.minAvailableNodes)} and on (cluster) ${reachable}`,
+        expr: `${compareToThreshold('cluster:etcd_monitor_member_healthy_voting:count', '<', 'etcd_monitor_threshold_min_available_members', s.minAvailableNodes)} and on (cluster) ${reachable}`,
         forMs: 5 * MIN,
         severity: 'critical',
         summary: 'etcd cluster has fewer healthy members than the configured minimum.',
-        description: `Etcd cluster {{ $labels.cluster }} has fewer than ${num(s.minAvailableNodes)} healthy voting members (--min-available-nodes).`,
+        description: `Etcd cluster {{ $labels.cluster }} has fewer healthy voting members than its minimum (etcd_monitor_threshold_min_available_members from --min-available-nodes or clusters[].min_available_nodes; ${num(s.minAvailableNodes)} where the exporter exports none).`,
       },
       {
         alert: 'EtcdMembersDown',
@@ -122,11 +122,16 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdHighNumberOfLeaderChanges',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_leader_changes_last_hour')} > ${num(s.maxLeaderChanges)}`,
+        expr: compareToThreshold(
+          maxBy(C, 'etcd_monitor_cluster_leader_changes_last_hour'),
+          '>',
+          'etcd_monitor_threshold_max_leader_changes_per_hour',
+          s.maxLeaderChanges,
+        ),
         forMs: MIN,
         severity: 'warning',
         summary: 'etcd leader changed too often in the last hour.',
-        description: `The exporter saw more than ${num(s.maxLeaderChanges)} leader changes in etcd cluster {{ $labels.cluster }} within the last hour (--max-leader-changes).`,
+        description: `The exporter saw more leader changes in etcd cluster {{ $labels.cluster }} within the last hour than its limit (etcd_monitor_threshold_max_leader_changes_per_hour from --max-leader-changes or clusters[].max_leader_changes; ${num(s.maxLeaderChanges)} where the exporter exports none).`,
       },
       {
         alert: 'EtcdLeaderChurn',

@@ -1,4 +1,4 @@
-import { maxBy, num, window } from './promql.js';
+import { compareToThreshold, maxBy, num, window } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { AlertDef, GroupDef } from './types.js';
 
@@ -50,11 +50,16 @@ export function databaseGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdDatabaseSizeAboveLimit',
-        expr: `${maxBy(CM, 'etcd_monitor_member_db_size_bytes')} > ${num(s.maxDbSizeMb * 1024 * 1024)}`,
+        expr: compareToThreshold(
+          maxBy(CM, 'etcd_monitor_member_db_size_bytes'),
+          '>',
+          'etcd_monitor_threshold_max_db_size_bytes',
+          s.maxDbSizeMb * 1024 * 1024,
+        ),
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd database is larger than the configured limit.',
-        description: `The database file of member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} is larger than ${num(s.maxDbSizeMb)} MiB (--max-db-size-mb).`,
+        description: `The database file of member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} is larger than its cluster's limit (etcd_monitor_threshold_max_db_size_bytes from --max-db-size-mb or clusters[].max_db_size_mb; ${num(s.maxDbSizeMb)} MiB where the exporter exports none).`,
       },
       {
         alert: 'EtcdNoSpaceAlarm',

@@ -1,4 +1,4 @@
-import { maxBy, num, peerRttEdge } from './promql.js';
+import { compareToThreshold, maxBy, num, peerRttEdge } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { GroupDef } from './types.js';
 
@@ -50,11 +50,16 @@ export function requestsGroup(s: RuleSettings): GroupDef {
       { record: ratio, expr: `${failed} / ${handled}` },
       {
         alert: 'EtcdProbeLatencyHigh',
-        expr: `cluster_member_operation:etcd_monitor_probe_duration_seconds:p99_5m > ${num(s.maxLatencyMs / 1000)}`,
+        expr: compareToThreshold(
+          'cluster_member_operation:etcd_monitor_probe_duration_seconds:p99_5m',
+          '>',
+          'etcd_monitor_threshold_max_latency_seconds',
+          s.maxLatencyMs / 1000,
+        ),
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd requests are slow as seen by a client.',
-        description: `The p99 latency of the exporter's {{ $labels.operation }} probe against member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has been above ${num(s.maxLatencyMs)} ms (--max-latency-ms) for 10 minutes.`,
+        description: `The p99 latency of the exporter's {{ $labels.operation }} probe against member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has been above its cluster's limit (etcd_monitor_threshold_max_latency_seconds from --max-latency-ms or clusters[].max_latency_ms; ${num(s.maxLatencyMs)} ms where the exporter exports none) for 10 minutes.`,
       },
       {
         alert: 'EtcdProbeFailing',
