@@ -24,6 +24,11 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   electionMs?: number;
   extraArgs?: string[];
+  /**
+   * The peer URL member `index` advertises (--initial-advertise-peer-urls, --initial-cluster) while it
+   * listens on `listenPeerUrl`: e.g. a fault proxy's URL (test/support/fault-proxy.ts).
+   */
+  advertisePeerUrl?: (index: number, listenPeerUrl: string) => Promise<string>;
 }
 
 export interface MemberHandle {
@@ -349,7 +354,10 @@ async function launch(opts: ClusterOptions): Promise<Cluster> {
     metricsUrl: `http://127.0.0.1:${ports[i * 3 + 2]}`,
     dataDir: path.join(dir, `member-${i}`),
   }));
-  const initialCluster = layout.map((l) => `${l.name}=${l.peerUrl}`).join(',');
+  const advertised = await Promise.all(
+    layout.map((l, i) => (opts.advertisePeerUrl ? opts.advertisePeerUrl(i, l.peerUrl) : l.peerUrl)),
+  );
+  const initialCluster = layout.map((l, i) => `${l.name}=${advertised[i]}`).join(',');
 
   const members = layout.map((l, i) => {
     const args = [
@@ -358,7 +366,7 @@ async function launch(opts: ClusterOptions): Promise<Cluster> {
       `--listen-client-urls=${l.clientUrl}`,
       `--advertise-client-urls=${l.clientUrl}`,
       `--listen-peer-urls=${l.peerUrl}`,
-      `--initial-advertise-peer-urls=${l.peerUrl}`,
+      `--initial-advertise-peer-urls=${advertised[i]}`,
       `--initial-cluster=${initialCluster}`,
       `--initial-cluster-token=${name}`,
       `--listen-metrics-urls=${l.metricsUrl}`,

@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+import {
+  deriveHealthStates,
+  SLOW_PROGRESS_WINDOW_MS,
+  type HealthState,
+  type RaftProgress,
+} from '../../src/derive/health-state.js';
+import { deriveQuorum } from '../../src/derive/quorum.js';
+import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
+import {
+  capturedAt,
+  fixtureAlarms,
+  fixtureHealth,
+  fixtureMemberList,
+  fixtureMetrics,
+  fixtureStatus,
+  healthyCluster,
+  resolvedRound,
+  type EndpointAnswers,
+  type MemberAnswers,
+} from '../etcd/fixtures.js';
+import { peerFault, peerFaultAt, peerFaultCluster } from './peer-fault-captures.js';
+
+const p = peerFaultCluster();
+const slowStatus = (who: 'leader' | 'follower', n: 0 | 1) =>
+  fixtureStatus(peerFault(`slow/status-${who}-${n}.json`));
+const slowHealth = (who: 'leader' | 'follower') => fixtureHealth(peerFault(`slow/health-${who}.json`));
+const T0 = peerFaultAt('slow/status-follower-0.json');
+const T1 = peerFaultAt('slow/status-follower-1.json');
+
+/** One round of the slow cluster: leader and follower answer what was captured, the third nothing. */
+function slowRound(
+  n: 0 | 1,
+  opts: { follower?: MemberStatus; followerHealth?: MemberHealth; withLeaderMetrics?: boolean } = {},
+): EndpointAnswers[] {
+  const common = { members: p.list, alarms: [] };
+  return [
+    {
+      endpoint: p.endpoints.leader,
+      answers: {
+        ...common,
+        status: slowStatus('leader', n),
+        health: slowHealth('leader'),
+        ...(opts.withLeaderMetrics === false
+          ? {}
+          : { metrics: fixtureMetrics(peerFault('slow/leader-metrics.txt')) }),
+      },
+    },
+    {
+      endpoint: p.endpoints.follower,
+      answers: {
+        ...common,
+        status: opts.follower ?? slowStatus('follower', n),
+        health: opts.followerHealth ?? slowHealth('follower'),
+      },
+    },
+    { endpoint: p.endpoints.third, answers: {} },
+  ];
+}
+
+/** Runs rounds through deriveHealthStates as deriveCluster does; returns the last round's states by endpoint. */
+function statesAfter(rounds: readonly { at: number; members: EndpointAnswers[] }[], alarmsActive = false) {
+  let progress: ReadonlyMap<string, RaftProgress> = new Map();
+  let out: ReturnType<typeof classify> | undefined;
+  function classify(members: EndpointAnswers[], at: number) {
+    const { resolved, list } = resolvedRound(members, at);
+    const result = deriveHealthStates(resolved, progress, alarmsActive);
+    progress = result.progress;
+    const byEndpoint = new Map([...result.states].map(([m, s]) => [m.endpoint, s]));
+    const states = new Map([...result.states].map(([m, s]) => [m, s.state]));
+    return { byEndpoint, quorum: deriveQuorum(resolved, list, 2, states, alarmsActive) };
+  }
+  for (const r of rounds) out = classify(r.members, r.at);
+  if (!out) throw new Error('no rounds');
+  return out;
+}
+
+const h = healthyCluster();
+const noLeaderList = fixtureMemberList('no-leader/member-list.json');
+const noLeaderStatus = fixtureStatus('no-leader/status.json');
+
+describe('health state of one member, from captures', () => {
+  it.each<[string, () => ReturnType<typeof statesAfter>, string, HealthState, RegExp]>([
+    [
+      'slow: /health 503 after 1 s, Status names the same leader and term, raft index 13 → 15',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          { at: T1, members: slowRound(1) },
+        ]),
+      p.endpoints.follower,
+      'slow',
+      /\/health false.*raft index advances \(15\)/,
+    ],
+    [
+      'the slow leader too',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          { at: T1, members: slowRound(1) },
+        ]),
+      p.endpoints.leader,
+      'slow',
+      new RegExp(`names leader ${p.leaderId} in term 2`),
+    ],
+    [
+      'unreachable: no answer, but the slow leader still streams raft to it (active_peers 1)',
+      () => statesAfter([{ at: T0, members: slowRound(0) }]),
+      p.endpoints.third,
+      'unreachable',
+      /the leader .* has an active raft stream/,
+    ],
+    [
+      "down: no answer and no reachable peer's /metrics shows a stream to it",
+      () => statesAfter([{ at: T0, members: slowRound(0, { withLeaderMetrics: false }) }]),
+      p.endpoints.third,
+      'down',
+      /no peer has a raft stream/,
+    ],
+    [
+      'first round: /health false and no earlier Status to compare with → unhealthy, not yet slow',
+      () => statesAfter([{ at: T0, members: slowRound(0) }]),
+      p.endpoints.follower,
+      'unhealthy',
+      /not advanced/,
+    ],
+    [
+      'stuck: the same Status twice (raft index 13 both times) with /health false → unhealthy',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          { at: T1, members: slowRound(1, { follower: slowStatus('follower', 0) }) },
+        ]),
+      p.endpoints.follower,
+      'unhealthy',
+      /raft index 13 has not advanced/,
+    ],
+    [
+      `stalled for longer than ${SLOW_PROGRESS_WINDOW_MS / 1000} s after the last advance → unhealthy`,
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          { at: T1, members: slowRound(1) },
+          {
+            at: T1 + SLOW_PROGRESS_WINDOW_MS + 1,
+            members: slowRound(1),
+          },
+        ]),
+      p.endpoints.follower,
+      'unhealthy',
+      /has not advanced/,
+    ],
+    [
+      // Transformation: the second Status with the leader field pointing at the follower itself.
+      'a new leader between the rounds → unhealthy until progress is seen under it',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          {
+            at: T1,
+            members: slowRound(1, { follower: { ...slowStatus('follower', 1), leaderId: p.followerId } }),
+          },
+        ]),
+      p.endpoints.follower,
+      'unhealthy',
+      /has not advanced under this leader and term/,
+    ],
+    [
+      'healthy: /health true (top-level captures)',
+      () =>
+        statesAfter([
+          {
+            at: T0,
+            members: [
+              {
+                endpoint: h.endpoints.leader,
+                answers: { status: h.leader, health: h.health, members: h.list },
+              },
+            ],
+          },
+        ]),
+      h.endpoints.leader,
+      'healthy',
+      /^\/health true$/,
+    ],
+    [
+      'the no-leader survivor: Status without a leader and /health false → unhealthy',
+      () => {
+        const at = capturedAt('no-leader/status.json');
+        const survivor: MemberAnswers = {
+          status: noLeaderStatus,
+          health: fixtureHealth('no-leader/health.json'),
+          metrics: fixtureMetrics('no-leader/metrics.txt'),
+          members: noLeaderList,
+        };
+        const endpoint = noLeaderList.find((m) => m.id === noLeaderStatus.memberId)?.clientUrls[0] as string;
+        return statesAfter([
+          { at: at - 1000, members: [{ endpoint, answers: survivor }] },
+          { at, members: [{ endpoint, answers: survivor }] },
+        ]);
+      },
+      noLeaderList.find((m) => m.id === noLeaderStatus.memberId)?.clientUrls[0] as string,
+      'unhealthy',
+      /names no leader/,
+    ],
+    [
+      'the members the no-leader survivor lost: its active_peers to them read 0 → down',
+      () => {
+        const endpointOf = (id: string) => noLeaderList.find((m) => m.id === id)?.clientUrls[0] as string;
+        const members: EndpointAnswers[] = noLeaderList.map((m) =>
+          m.id === noLeaderStatus.memberId
+            ? {
+                endpoint: endpointOf(m.id),
+                answers: {
+                  // Transformation: the survivor as if it still knew a leader, so only the streams decide.
+                  status: { ...noLeaderStatus, leaderId: noLeaderStatus.memberId },
+                  metrics: fixtureMetrics('no-leader/metrics.txt'),
+                  members: noLeaderList,
+                },
+              }
+            : { endpoint: endpointOf(m.id), answers: {} },
+        );
+        return statesAfter([{ at: 1000, members }]);
+      },
+      noLeaderList.find((m) => m.id !== noLeaderStatus.memberId)?.clientUrls[0] as string,
+      'down',
+      /no peer/,
+    ],
+    [
+      'NOSPACE: /health false because of the alarm, raft index advancing → unhealthy (alarm), not slow',
+      () => {
+        const status = fixtureStatus('nospace/status.json');
+        const health = fixtureHealth('nospace/health.json');
+        const alarms = fixtureAlarms('nospace/alarm-list.json');
+        const answers = (raftIndex: number): EndpointAnswers[] => [
+          {
+            endpoint: 'http://127.0.0.1:2379',
+            answers: { status: { ...status, raftIndex }, health, alarms },
+          },
+        ];
+        return statesAfter(
+          [
+            { at: 1000, members: answers(status.raftIndex - 1) },
+            { at: 2000, members: answers(status.raftIndex) },
+          ],
+          true,
+        );
+      },
+      'http://127.0.0.1:2379',
+      'unhealthy',
+      /an alarm is active/,
+    ],
+  ])('%s', (_, run, endpoint, state, reason) => {
+    const got = run().byEndpoint.get(endpoint);
+    expect(got?.state).toBe(state);
+    expect(got?.reason).toMatch(reason);
+  });
+});
+
+describe('quorum of the slow cluster (captures under 600 ms on the leader links)', () => {
+  it('from the second round on: all 3 voters available (2 slow, 1 unreachable but streamed to), quorum kept', () => {
+    const { quorum } = statesAfter([
+      { at: T0, members: slowRound(0) },
+      { at: T1, members: slowRound(1) },
+    ]);
+    expect(quorum).toMatchObject({
+      votingMembers: 3,
+      membersReachable: 2,
+      membersHealthy: 0,
+      membersAvailable: 3,
+      quorumAvailable: true,
+      failureTolerance: 1,
+      belowMinAvailable: false,
+    });
+  });
+
+  it('by /health alone (the behaviour before health states) the same answers were quorum loss', () => {
+    const { resolved, list } = resolvedRound(slowRound(1), T1);
+    const byHealthOnly = new Map(resolved.map((m) => [m, 'down' as HealthState]));
+    expect(deriveQuorum(resolved, list, 2, byHealthOnly)).toMatchObject({
+      membersHealthy: 0,
+      quorumAvailable: false,
+    });
+  });
+});

@@ -1,0 +1,218 @@
+// Loopback TCP proxies in front of etcd members' peer URLs that add delay or drop one direction, as
+// etcd's functional tester does with its proxy (tests/functional/agent: "DELAY_PEER_PORT_TX_RX",
+// "BLACKHOLE_PEER_PORT_TX_RX"), but per source member: etcd's peer requests (raft streams, pipeline
+// posts, snapshots) carry `X-Server-From: <member ID in hex>`, so the proxy reads the first request's
+// headers of each connection to learn who is talking. Peer traffic is plain HTTP/1.1 here (no peer TLS).
+import net from 'node:net';
+import { fetch } from 'undici';
+
+/** A fault on one direction of the links it applies to. */
+export interface LinkFault {
+  /** Added latency per chunk, in ms (order is kept). */
+  readonly delayMs?: number;
+  /** Swallow the bytes: the sender's writes succeed, nothing arrives. */
+  readonly drop?: boolean;
+}
+
+/** Bytes travelling to the member behind the proxy (requests) or from it (responses, stream data). */
+export type Direction = 'to-target' | 'from-target';
+
+/** Headers are read until this many bytes at most; peer request headers are a few hundred bytes. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/** One TCP proxy: listens on a free loopback port and forwards to `target` with the faults in force. */
+export class FaultProxy {
+  private readonly sockets = new Set<net.Socket>();
+  private readonly faults = new Map<string, LinkFault>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+    private target: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<FaultProxy> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const proxy = new FaultProxy(server, (server.address() as net.AddressInfo).port, targetPort);
+    server.on('connection', (client) => proxy.accept(client));
+    return proxy;
+  }
+
+  /** Forwards new connections to another port (the member was relaunched on fresh ports). */
+  retarget(targetPort: number): void {
+    this.target = targetPort;
+  }
+
+  /** Sets (or with `undefined` clears) the fault of one direction for connections from `source` ('*' = any). */
+  setFault(direction: Direction, source: string, fault: LinkFault | undefined): void {
+    const key = `${direction} ${source}`;
+    if (fault) this.faults.set(key, fault);
+    else this.faults.delete(key);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private faultFor(direction: Direction, source: string | undefined): LinkFault | undefined {
+    return (source && this.faults.get(`${direction} ${source}`)) || this.faults.get(`${direction} *`);
+  }
+
+  private accept(client: net.Socket): void {
+    const upstream = net.connect(this.target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    let source: string | undefined;
+    let identified = false;
+    let head = Buffer.alloc(0);
+    const toTarget = new DelayedPipe(upstream, () => this.faultFor('to-target', source));
+    const fromTarget = new DelayedPipe(client, () => this.faultFor('from-target', source));
+    client.on('data', (chunk: Buffer) => {
+      if (identified) return toTarget.push(chunk);
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0 && head.length < MAX_HEADER_BYTES) return;
+      identified = true;
+      const match = /^x-server-from:\s*([0-9a-f]+)\s*$/im.exec(head.subarray(0, end).toString('latin1'));
+      source = match?.[1]?.toLowerCase();
+      toTarget.push(head);
+    });
+    upstream.on('data', (chunk: Buffer) => fromTarget.push(chunk));
+    client.on('end', () => {
+      if (!identified && head.length > 0) toTarget.push(head);
+      toTarget.end();
+    });
+    upstream.on('end', () => fromTarget.end());
+  }
+}
+
+/** Writes chunks to `out` after the current fault's delay, in order, or drops them. */
+class DelayedPipe {
+  private lastDue = 0;
+  private pending = 0;
+  private ended = false;
+
+  constructor(
+    private readonly out: net.Socket,
+    private readonly fault: () => LinkFault | undefined,
+  ) {}
+
+  push(chunk: Buffer): void {
+    const f = this.fault();
+    if (f?.drop) return;
+    const delay = f?.delayMs ?? 0;
+    if (delay <= 0 && this.pending === 0) {
+      this.write(chunk);
+      return;
+    }
+    // Never before an earlier chunk: a delay lowered mid-stream must not reorder bytes.
+    const due = Math.max(Date.now() + delay, this.lastDue);
+    this.lastDue = due;
+    this.pending++;
+    setTimeout(() => {
+      this.pending--;
+      this.write(chunk);
+      if (this.ended && this.pending === 0) this.out.end();
+    }, due - Date.now()).unref();
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.pending === 0) this.out.end();
+  }
+
+  private write(chunk: Buffer): void {
+    if (!this.out.destroyed) this.out.write(chunk);
+  }
+}
+
+/**
+ * One proxy per member of a cluster started with `advertisePeerUrl: net.advertise`: members listen on
+ * their own peer port and advertise the proxy's, so every peer connection passes a proxy.
+ */
+export class PeerFaultNet {
+  private readonly proxies = new Map<number, FaultProxy>();
+  /** Member index → raft member ID in hex (as X-Server-From and etcd_server_id print it). */
+  private readonly ids = new Map<number, string>();
+
+  /** For ClusterOptions.advertisePeerUrl: the URL of the proxy in front of member `index`. */
+  readonly advertise = async (index: number, listenPeerUrl: string): Promise<string> => {
+    const port = Number(new URL(listenPeerUrl).port);
+    let proxy = this.proxies.get(index);
+    if (proxy) proxy.retarget(port);
+    else {
+      proxy = await FaultProxy.start(port);
+      this.proxies.set(index, proxy);
+    }
+    return `http://127.0.0.1:${proxy.port}`;
+  };
+
+  /** Learns member IDs from the member list (by member name) once the cluster runs. */
+  async learnIds(clientUrl: string, names: readonly string[]): Promise<void> {
+    const res = await fetch(`${clientUrl}/v3/cluster/member/list`, {
+      method: 'POST',
+      body: '{}',
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await res.json()) as { members?: { ID?: string; name?: string }[] };
+    for (const m of body.members ?? []) {
+      const index = names.indexOf(m.name ?? '');
+      if (index >= 0 && m.ID) this.ids.set(index, BigInt(m.ID).toString(16));
+    }
+    if (this.ids.size !== names.length) throw new Error(`member IDs of ${names.join(', ')} not all found`);
+  }
+
+  idOf(index: number): string {
+    const id = this.ids.get(index);
+    if (!id) throw new Error(`member ${index}: ID unknown (call learnIds first)`);
+    return id;
+  }
+
+  /** Adds `delayMs` each way on every peer link of member `index` (its proxy, and its traffic to others). */
+  delayLinksOf(index: number, delayMs: number): void {
+    const id = this.idOf(index);
+    for (const [i, proxy] of this.proxies) {
+      const source = i === index ? '*' : id;
+      proxy.setFault('to-target', source, { delayMs });
+      proxy.setFault('from-target', source, { delayMs });
+    }
+  }
+
+  /** Drops every byte member `from` sends to member `to`; `to` → `from` keeps flowing. */
+  dropOneWay(from: number, to: number): void {
+    // Requests `from` makes to `to` (pipeline posts, stream dials) …
+    this.proxy(to).setFault('to-target', this.idOf(from), { drop: true });
+    // … and what `from` writes on streams `to` opened to it (appends, heartbeat responses).
+    this.proxy(from).setFault('from-target', this.idOf(to), { drop: true });
+  }
+
+  heal(): void {
+    for (const proxy of this.proxies.values()) proxy.clearFaults();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    this.proxies.clear();
+  }
+
+  private proxy(index: number): FaultProxy {
+    const proxy = this.proxies.get(index);
+    if (!proxy) throw new Error(`no proxy for member ${index}`);
+    return proxy;
+  }
+}
