@@ -1,22 +1,47 @@
 import type { ClusterConfig, MonitorConfig } from '../config/types.js';
 import { MemberHttpClient } from '../etcd/http-client.js';
-import { loadTlsMaterial, MemberClient, readPasswordFile } from '../etcd/member-client.js';
+import {
+  loadTlsMaterial,
+  MemberClient,
+  readPasswordFile,
+  type MemberClientOptions,
+  type TlsMaterial,
+} from '../etcd/member-client.js';
 import { parsePromText } from '../etcd/parse-prom-text.js';
+import type { MemberListEntry } from '../etcd/types.js';
 import type { ClusterSnapshot, CollectorName, CollectorResult, MemberSnapshot } from './snapshot.js';
+import { planTargets, pickMemberList, unwatchedMembers, type ListAnswer, type Target } from './targets.js';
 import { timed } from './timed.js';
 
 type MutableMember = { -readonly [K in keyof MemberSnapshot]: MemberSnapshot[K] };
 
 /**
- * Collects from every configured endpoint of one cluster. Each member and each source runs
- * concurrently with its own deadline; results land in a per-endpoint record that `snapshot()`
- * copies out as plain data.
+ * A hostile or broken member could answer with a list of thousands of members; each would cost a
+ * client and a socket. etcd itself recommends at most 7 voting members (and caps learners at 1 by
+ * default), so 64 is far above any real cluster.
+ */
+export const MAX_MEMBERS_PER_CLUSTER = 64;
+
+/**
+ * Collects from every member of one cluster. The configured endpoints are seeds: the member list says
+ * which members exist and where they listen (see `planTargets`), unless discovery is off. Each member
+ * and each source runs concurrently with its own deadline; results land in a per-endpoint record that
+ * `snapshot()` copies out as plain data.
  */
 export class ClusterCollector {
   private readonly http: MemberHttpClient;
   private readonly clients = new Map<string, MemberClient>();
   private readonly members = new Map<string, MutableMember>();
   private readonly hardLimitMs: number;
+  private readonly clientOptions: MemberClientOptions;
+  private readonly tls: TlsMaterial | undefined;
+  private readonly seeds: readonly string[];
+  private targets: Target[] = [];
+  /** The member list believed last (leader's preferred), kept across rounds and target changes. */
+  private list: ListAnswer | undefined;
+  private bootstrapping: Promise<void> | undefined;
+  /** No watched member answered the member list last health round: ask the seeds before the next. */
+  private askSeeds = false;
   private lastResultAt = 0;
   private readonly turns = new Map<'alarms' | 'members', number>();
 
@@ -24,9 +49,9 @@ export class ClusterCollector {
     readonly cluster: ClusterConfig,
     private readonly config: MonitorConfig,
   ) {
-    const tls = loadTlsMaterial(cluster.tls);
+    this.tls = loadTlsMaterial(cluster.tls);
     const timeouts = { dialTimeoutMs: config.dialTimeoutMs, requestTimeoutMs: config.requestTimeoutMs };
-    this.http = new MemberHttpClient(tls, timeouts);
+    this.http = new MemberHttpClient(this.tls, timeouts);
     const maxReconnectBackoffMs = Math.max(
       200,
       Math.min(config.healthCheckIntervalMs, config.metricsIntervalMs, 5000),
@@ -34,14 +59,20 @@ export class ClusterCollector {
     const auth = cluster.auth
       ? { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) }
       : undefined;
-    for (const endpoint of cluster.endpoints) {
-      this.clients.set(
-        endpoint,
-        new MemberClient(endpoint, tls, { ...timeouts, maxReconnectBackoffMs, ...(auth ? { auth } : {}) }),
-      );
-      this.members.set(endpoint, { endpoint });
-    }
+    this.clientOptions = { ...timeouts, maxReconnectBackoffMs, ...(auth ? { auth } : {}) };
+    this.seeds = cluster.endpoints;
+    this.applyTargets(planTargets(this.seeds, [], undefined, new Set(), false));
     this.hardLimitMs = config.requestTimeoutMs + Math.min(config.dialTimeoutMs, 2000) + 500;
+  }
+
+  /** Endpoints watched now, in member-list order. */
+  watchedEndpoints(): string[] {
+    return this.targets.map((t) => t.endpoint);
+  }
+
+  /** Members of the last member list that no watched endpoint belongs to (only without discovery). */
+  unwatched(): MemberListEntry[] {
+    return this.list ? unwatchedMembers(this.list.members, this.watchedEndpoints()) : [];
   }
 
   /**
@@ -50,6 +81,7 @@ export class ClusterCollector {
    * `errors`); the AlarmList call itself is left to the health round.
    */
   async collectMetricsRound(): Promise<void> {
+    await this.bootstrap();
     const listSource = this.oneMember('members');
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
@@ -62,6 +94,7 @@ export class ClusterCollector {
         ]),
       ),
     );
+    this.reconcile();
   }
 
   /**
@@ -97,6 +130,7 @@ export class ClusterCollector {
    * every member, and the alarm list from one member (see `oneMember`).
    */
   async collectHealthRound(): Promise<void> {
+    await this.bootstrap();
     const alarmSource = this.oneMember('alarms');
     await Promise.all(
       [...this.clients].map(([endpoint, client]) =>
@@ -113,6 +147,10 @@ export class ClusterCollector {
         ]),
       ),
     );
+    // Every member was asked for the list; if none answered, the members may all have moved (new
+    // addresses after a restore): the seeds are asked again before the next round.
+    this.askSeeds = ![...this.members.values()].some((m) => m.members?.ok);
+    this.reconcile();
   }
 
   /**
@@ -138,6 +176,7 @@ export class ClusterCollector {
       cluster: this.cluster.name,
       takenAt: this.lastResultAt || Date.now(),
       ...(this.cluster.expectedMembers ? { expectedMembers: this.cluster.expectedMembers } : {}),
+      ...(this.list ? { memberList: { at: this.list.at, members: this.list.members } } : {}),
       members: [...this.members.values()].map((m) => ({ ...m })),
     };
   }
@@ -145,12 +184,112 @@ export class ClusterCollector {
   /** Closes every connection of this cluster. */
   async close(): Promise<void> {
     for (const client of this.clients.values()) client.close();
+    this.clients.clear();
     await this.http.close();
+  }
+
+  /**
+   * Until a member list is known (at start, or after every member stopped answering it), the seeds
+   * are asked for one before the round, so the round already watches the members themselves: a
+   * load-balancer address watched as if it were a member would count as one member of three and page
+   * for quorum loss. Concurrent rounds share one bootstrap. Answers here are not recorded as a
+   * member's collector result (the round asks again); they only choose the targets.
+   */
+  private bootstrap(): Promise<void> {
+    if (!this.cluster.discoverMembers || (this.list && !this.askSeeds)) return Promise.resolve();
+    this.bootstrapping ??= (async () => {
+      try {
+        const answers = await Promise.all(
+          this.seeds.map(async (seed) => {
+            const own = this.clients.get(seed);
+            const client = own ?? new MemberClient(seed, this.tls, this.clientOptions);
+            try {
+              const result = await timed(this.hardLimitMs, () => client.memberList());
+              return result.ok ? { at: result.at, members: result.value, fromLeader: false } : undefined;
+            } finally {
+              if (!own) client.close();
+            }
+          }),
+        );
+        const answered = answers.flatMap((a): ListAnswer[] => (a ? [a] : []));
+        const list = pickMemberList(answered, this.hardLimitMs);
+        if (list) {
+          this.list = answered.find((a) => a.members === list);
+          this.askSeeds = false;
+        }
+        this.reconcile();
+      } finally {
+        this.bootstrapping = undefined;
+      }
+    })();
+    return this.bootstrapping;
+  }
+
+  /** Chooses the member list to believe from this round's answers and moves the targets to it. */
+  private reconcile(): void {
+    if (!this.cluster.discoverMembers) {
+      const answers = this.listAnswers();
+      const list = pickMemberList(answers, this.hardLimitMs);
+      if (list) this.list = answers.find((a) => a.members === list);
+      return;
+    }
+    const answers = this.listAnswers();
+    if (this.list) answers.push(this.list);
+    const list = pickMemberList(answers, this.hardLimitMs);
+    if (list) this.list = answers.find((a) => a.members === list);
+    const failing = new Set(
+      [...this.members.values()].filter((m) => m.status && !m.status.ok).map((m) => m.endpoint),
+    );
+    const next = planTargets(this.seeds, this.targets, this.list?.members, failing, true);
+    this.applyTargets(next.slice(0, MAX_MEMBERS_PER_CLUSTER));
+  }
+
+  private listAnswers(): ListAnswer[] {
+    return [...this.members.values()].flatMap((m) =>
+      m.members?.ok
+        ? [
+            {
+              at: m.members.at,
+              members: m.members.value,
+              fromLeader:
+                m.status?.ok === true &&
+                m.status.value.leaderId !== '0' &&
+                m.status.value.leaderId === m.status.value.memberId,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /**
+   * Opens a client for every new endpoint and closes those no longer watched; their member records go
+   * with them, so a removed member's series disappear from the next snapshot.
+   */
+  private applyTargets(next: readonly Target[]): void {
+    const keep = new Set(next.map((t) => t.endpoint));
+    const seeds = new Set(this.seeds);
+    for (const [endpoint, client] of this.clients) {
+      if (keep.has(endpoint)) continue;
+      client.close();
+      this.clients.delete(endpoint);
+      this.members.delete(endpoint);
+    }
+    for (const target of next) {
+      if (this.clients.has(target.endpoint)) continue;
+      this.clients.set(target.endpoint, new MemberClient(target.endpoint, this.tls, this.clientOptions));
+      this.members.set(target.endpoint, {
+        endpoint: target.endpoint,
+        ...(seeds.has(target.endpoint) ? {} : { discovered: true }),
+      });
+    }
+    this.targets = [...next];
   }
 
   private async run<T>(endpoint: string, collector: CollectorName, fn: () => Promise<T>): Promise<void> {
     const result: CollectorResult<T> = await timed(this.hardLimitMs, fn);
-    const member = this.members.get(endpoint) as MutableMember;
+    // The member may have been removed from the watch list while the call was under way.
+    const member = this.members.get(endpoint);
+    if (!member) return;
     (member as Record<CollectorName, unknown>)[collector] = result;
     this.lastResultAt = Math.max(this.lastResultAt, result.at);
   }

@@ -19,8 +19,10 @@ export type CollectorResult<T> =
 
 /** Everything collected from one configured endpoint; a collector that has not run yet is absent. */
 export interface MemberSnapshot {
-  /** Configured client URL the exporter talks to. */
+  /** Client URL the exporter talks to: the member's advertised URL, or a configured endpoint. */
   readonly endpoint: string;
+  /** True when the endpoint came from the member list and is not one of the configured `--endpoints`. */
+  readonly discovered?: boolean;
   readonly metrics?: CollectorResult<ParsedMetrics>;
   readonly status?: CollectorResult<MemberStatus>;
   readonly members?: CollectorResult<readonly MemberListEntry[]>;
@@ -36,5 +38,10 @@ export interface ClusterSnapshot {
   /** Unix ms when the newest collector result in this snapshot finished. */
   readonly takenAt: number;
   readonly expectedMembers?: number;
+  /**
+   * The member list the collector believes (the leader's answer preferred), kept across rounds: it
+   * defines the cluster even when this round's list calls failed or came from a seed that is no member.
+   */
+  readonly memberList?: { readonly at: number; readonly members: readonly MemberListEntry[] };
   readonly members: readonly MemberSnapshot[];
 }

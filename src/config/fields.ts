@@ -171,6 +171,14 @@ export const FIELDS = {
     perCluster: true,
     kind: 'number',
   },
+  discoverMembers: {
+    flag: 'discover-members',
+    doc: 'Treat --endpoints as seeds: watch every member of the member list through its advertised client URLs (false: only the endpoints given)',
+    defaultValue: true,
+    parse: boolean,
+    perCluster: true,
+    kind: 'boolean',
+  },
   dialTimeout: {
     flag: 'dial-timeout',
     doc: 'Timeout for connecting to a member',
@@ -350,6 +358,13 @@ export const FIELDS = {
     parse: text,
     kind: 'string',
   },
+  webEnableBenchmarkApi: {
+    flag: 'web.enable-benchmark-api',
+    doc: "Serve the benchmark API (/api/v1/performance/*), which writes to the cluster; off by default like Prometheus' --web.enable-admin-api (with auth configured it also needs the operator role)",
+    defaultValue: false,
+    parse: boolean,
+    kind: 'boolean',
+  },
   prometheusUrl: {
     flag: 'prometheus-url',
     doc: 'Prometheus base URL that answers /api/v1/metrics/history range queries (unset: that endpoint answers 503)',
@@ -369,6 +384,13 @@ export const FIELDS = {
     doc: 'Directory for alert history and benchmark results',
     defaultValue: './data',
     parse: nonEmpty,
+    kind: 'string',
+  },
+  alertsResolveTimeout: {
+    flag: 'alerts.resolve-timeout',
+    doc: "A firing alert that Alertmanager has not re-sent to the webhook for this long is no longer listed as firing (as Alertmanager's resolve_timeout); keep it above the receiver's repeat_interval + group_interval",
+    defaultValue: 5 * 60_000,
+    parse: duration,
     kind: 'string',
   },
 } satisfies Record<string, FieldSpec<unknown>>;

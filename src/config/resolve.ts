@@ -27,6 +27,7 @@ const CLUSTER_KEYS = new Set([
   'password_file',
   'tags',
   'expected_members',
+  'discover_members',
   ...THRESHOLD_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
 ]);
 const FIELD_BY_YAML_KEY = new Map(
@@ -81,6 +82,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
       port: values.apiPort,
       ...(values.webConfigFile ? { webConfigFile: values.webConfigFile } : {}),
       corsOrigins: Object.freeze([...values.corsOrigin]),
+      enableBenchmarkApi: values.webEnableBenchmarkApi,
       ...(values.prometheusUrl ? { prometheusUrl: values.prometheusUrl } : {}),
     }),
     log: Object.freeze({ level: values.logLevel, format: values.logFormat }),
@@ -90,6 +92,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
       allow: Object.freeze(values.reexposeAllow.map((pattern) => new RegExp(pattern))),
     }),
     dataDir: values.dataDir,
+    alerts: Object.freeze({ resolveTimeoutMs: values.alertsResolveTimeout }),
   });
 }
 
@@ -161,6 +164,7 @@ function resolveClusters(
     ...(globalAuth ? { auth: globalAuth } : {}),
     tags: Object.freeze({}),
     ...(values.expectedMembers > 0 ? { expectedMembers: values.expectedMembers } : {}),
+    discoverMembers: values.discoverMembers,
     thresholds: thresholdsOf(values),
   };
   return Object.freeze([Object.freeze(cluster)]);
@@ -215,6 +219,14 @@ function parseFileClusters(
       ...(auth ? { auth } : {}),
       tags: Object.freeze(parseTags(record['tags'], `${at}.tags`)),
       ...(expected > 0 ? { expectedMembers: expected } : {}),
+      discoverMembers:
+        record['discover_members'] === undefined
+          ? globals.discoverMembers
+          : (parseField(
+              FIELDS.discoverMembers,
+              record['discover_members'],
+              `${at}.discover_members`,
+            ) as boolean),
       thresholds: thresholdsOf(ownThresholds(record, at, globals)),
     });
   });

@@ -17,6 +17,11 @@ export interface ClusterConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Number of voting members the operator expects; when unset the member list decides. */
   readonly expectedMembers?: number;
+  /**
+   * Endpoints are seeds and the member list defines the cluster (as `etcdctl --cluster`); false watches
+   * only the endpoints given.
+   */
+  readonly discoverMembers: boolean;
   /** This cluster's thresholds: clusters[].max_db_size_mb etc., else the flag / env / top-level value. */
   readonly thresholds: Thresholds;
 }
@@ -48,6 +53,8 @@ export interface MonitorConfig {
     /** Path of the exporter-toolkit style web config; undefined means plain, open HTTP. */
     readonly webConfigFile?: string;
     readonly corsOrigins: readonly string[];
+    /** --web.enable-benchmark-api: the benchmark API answers 403 unless this is true. */
+    readonly enableBenchmarkApi: boolean;
     /** Prometheus that answers history queries; undefined disables /api/v1/metrics/history. */
     readonly prometheusUrl?: string;
   };
@@ -55,6 +62,8 @@ export interface MonitorConfig {
   readonly probe: { readonly enabled: boolean; readonly prefix: string; readonly leaseTtlSeconds: number };
   readonly reexpose: { readonly enabled: boolean; readonly allow: readonly RegExp[] };
   readonly dataDir: string;
+  /** The webhook's firing set: --alerts.resolve-timeout. */
+  readonly alerts: { readonly resolveTimeoutMs: number };
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

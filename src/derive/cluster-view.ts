@@ -161,16 +161,26 @@ export function deriveCluster(
   return {
     view,
     state: {
-      identities,
-      metrics,
-      dbSizes,
+      identities: onlyPresent(identities, snapshot),
+      metrics: onlyPresent(metrics, snapshot),
+      dbSizes: onlyPresent(dbSizes, snapshot),
       leaders,
       partitionStreaks,
       raftProgress: health.progress,
       probes,
-      probeSeenAt,
+      probeSeenAt: onlyPresent(probeSeenAt, snapshot),
     },
   };
+}
+
+/**
+ * Per-endpoint memory is kept only for endpoints still watched: members removed from the cluster (or
+ * moved to another URL) would otherwise keep their parsed metrics and size samples forever.
+ */
+function onlyPresent<V>(map: ReadonlyMap<string, V>, snapshot: ClusterSnapshot): ReadonlyMap<string, V> {
+  const present = new Set(snapshot.members.map((m) => m.endpoint));
+  if ([...map.keys()].every((endpoint) => present.has(endpoint))) return map;
+  return new Map([...map].filter(([endpoint]) => present.has(endpoint)));
 }
 
 /** etcd's peer prober observes round trips only every 30 s; a p99 is kept this long between observations. */

@@ -21,7 +21,9 @@ export interface ResolvedMember {
 
 /** The freshest member list any member answered with. */
 export function latestMemberList(snapshot: ClusterSnapshot): readonly MemberListEntry[] | undefined {
-  let best: { at: number; value: readonly MemberListEntry[] } | undefined;
+  let best: { at: number; value: readonly MemberListEntry[] } | undefined = snapshot.memberList
+    ? { at: snapshot.memberList.at, value: snapshot.memberList.members }
+    : undefined;
   for (const member of snapshot.members) {
     const result = member.members;
     if (result?.ok && (!best || result.at > best.at)) best = { at: result.at, value: result.value };

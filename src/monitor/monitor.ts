@@ -3,6 +3,7 @@ import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { MonitorConfig, Thresholds } from '../config/types.js';
 import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
 import type { ClusterView } from '../derive/view.js';
+import { leaderChangeBetween, type LeaderChange } from '../derive/leader-changes.js';
 import { ALL_METRICS } from '../expose/metric-table.js';
 import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
 import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
@@ -24,6 +25,8 @@ interface ClusterRuntime {
   probeSeenAt: Map<string, number>;
   /** Member label each endpoint's probe series carry, so a renamed member's old series can be removed. */
   probeLabel: Map<string, string>;
+  /** Members last named in the "not watched" warning (only without member discovery). */
+  unwatchedWarned?: string;
 }
 
 /** Names our own metrics use; a member series with one of these names is never re-exposed over them. */
@@ -55,6 +58,7 @@ export class Monitor {
   private rendering: Promise<void> | undefined;
   private started = false;
   private stopped = false;
+  private readonly leaderListeners: ((change: LeaderChange) => void)[] = [];
 
   constructor(
     readonly config: MonitorConfig,
@@ -141,6 +145,25 @@ export class Monitor {
     return [this.reexposedCache.get(), this.derivedCache.get()];
   }
 
+  /** Calls `listener` with every leader change a round observes (never for the first observation). */
+  onLeaderChange(listener: (change: LeaderChange) => void): void {
+    this.leaderListeners.push(listener);
+  }
+
+  private emitLeaderChange(
+    name: string,
+    runtime: ClusterRuntime,
+    state: DeriveState,
+    view: ClusterView,
+  ): void {
+    const names = (id: string) =>
+      [...view.members, ...(runtime.latest?.view.members ?? [])].find((m) => m.memberId === id)?.member;
+    const change = leaderChangeBetween(name, runtime.state.leaders, state.leaders, names);
+    if (!change) return;
+    this.log.info({ ...change }, 'leader changed');
+    for (const listener of this.leaderListeners) listener(change);
+  }
+
   /** Stops the timers and closes every etcd connection. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -163,7 +186,9 @@ export class Monitor {
       if (this.stopped) return;
       const snapshot = runtime.collector.snapshot();
       this.logTransitions(runtime.latest?.snapshot, snapshot);
+      this.warnUnwatched(runtime);
       const { view, state } = deriveCluster(runtime.state, snapshot, runtime.thresholds);
+      this.emitLeaderChange(name, runtime, state, view);
       runtime.state = state;
       runtime.latest = { view, snapshot };
       this.stateVersion++;
@@ -181,6 +206,18 @@ export class Monitor {
   }
 
   private observeProbes(runtime: ClusterRuntime, view: ClusterView, snapshot: ClusterSnapshot): void {
+    // A member removed from the cluster (or moved to another URL) takes its probe series with it.
+    const present = new Set(snapshot.members.map((m) => m.endpoint));
+    for (const [endpoint, name] of runtime.probeLabel) {
+      if (present.has(endpoint)) continue;
+      for (const operation of ['read', 'write']) {
+        const old = { cluster: view.cluster, member: name, operation };
+        this.metrics.probeSuccess.remove(old);
+        this.metrics.probeDuration.remove(old);
+      }
+      runtime.probeLabel.delete(endpoint);
+      runtime.probeSeenAt.delete(endpoint);
+    }
     for (const member of snapshot.members) {
       const probe = member.probe;
       if (!probe || runtime.probeSeenAt.get(member.endpoint) === probe.at) continue;
@@ -274,6 +311,24 @@ export class Monitor {
         else if (then) this.log.info(fields, 'collector recovered for member');
       }
     }
+  }
+
+  /**
+   * Without member discovery, members the member list names but no configured endpoint reaches are not
+   * watched: their health is unknown, not good. Said once per distinct set, at warn level.
+   */
+  private warnUnwatched(runtime: ClusterRuntime): void {
+    const collector = runtime.collector;
+    if (collector.cluster.discoverMembers) return;
+    const unwatched = collector.unwatched().map((m) => m.name || m.id);
+    const key = unwatched.join(',');
+    if (key === runtime.unwatchedWarned) return;
+    runtime.unwatchedWarned = key;
+    if (unwatched.length === 0) return;
+    this.log.warn(
+      { cluster: collector.cluster.name, unwatched },
+      'member discovery is off (--discover-members=false): these members are in the member list but not in --endpoints and are not watched',
+    );
   }
 
   private logRound(kind: string, view: ClusterView): void {
