@@ -1,4 +1,4 @@
-import type { WebhookPayload } from './webhook-payload.js';
+import type { WebhookAlert, WebhookPayload } from './webhook-payload.js';
 
 /** One alert's state as carried by one Alertmanager notification: the unit of alert history. */
 export interface AlertEvent {
@@ -22,9 +22,14 @@ export interface AlertEvent {
   readonly fingerprint: string;
 }
 
-/** Flattens a notification into one event per alert, numbered from `firstSeq`. */
-export function eventsFromPayload(payload: WebhookPayload, receivedAt: Date, firstSeq: number): AlertEvent[] {
-  return payload.alerts.map((alert, i) => {
+/** One event per alert of a notification (`alerts`: those of its alerts to record), numbered from `firstSeq`. */
+export function eventsFromAlerts(
+  payload: WebhookPayload,
+  alerts: readonly WebhookAlert[],
+  receivedAt: Date,
+  firstSeq: number,
+): AlertEvent[] {
+  return alerts.map((alert, i) => {
     const member = alert.labels.member;
     return {
       seq: firstSeq + i,

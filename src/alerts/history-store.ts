@@ -1,201 +1,188 @@
-import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
+import { DEFAULT_EVENT_CAPACITY, openEventLog, type EventLogStats } from '../history/event-log.js';
 import type { Logger } from '../util/logger.js';
-import { describeError, MonitorError } from '../util/errors.js';
-import { eventsFromPayload, parseEventLine, type AlertEvent } from './history-event.js';
-import type { WebhookPayload } from './webhook-payload.js';
+import { eventsFromAlerts, parseEventLine, type AlertEvent } from './history-event.js';
+import type { WebhookAlert, WebhookPayload } from './webhook-payload.js';
 
 export type { AlertEvent } from './history-event.js';
 
 /** File name of the alert history inside --data-dir. */
 export const HISTORY_FILE_NAME = 'alert-history.jsonl';
 /** Events kept in memory and on disk after compaction. */
-export const DEFAULT_HISTORY_CAPACITY = 1000;
-// Corrupt lines are logged one by one up to this many per start-up, then only counted.
-const CORRUPT_LINES_LOGGED = 10;
+export const DEFAULT_HISTORY_CAPACITY = DEFAULT_EVENT_CAPACITY;
+/** Alertmanager's own default resolve_timeout. */
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 5 * 60_000;
+/** Most alerts kept as firing; past it the least recently notified are dropped (one full notification fits). */
+export const DEFAULT_MAX_FIRING = 10_000;
+/**
+ * Always-firing alerts that prove the pipeline works (ours and kube-prometheus' Watchdog). They belong to a
+ * dead-man's switch; recorded here they would be all the history holds within days (one event per repeat).
+ */
+export const WATCHDOG_ALERTNAMES: readonly string[] = ['EtcdMonitorWatchdog', 'Watchdog'];
 
 export interface HistoryQuery {
   limit?: number;
+  /** Only events (or firing alerts) whose seq is below this: the cursor of the next page. */
+  before?: number;
   cluster?: string;
   alertname?: string;
 }
 
 export interface HistoryStats {
-  readonly file: string;
-  readonly capacity: number;
-  readonly size: number;
-  readonly fileLines: number;
-  readonly corruptLinesSkipped: number;
-  readonly persistFailures: number;
+  readonly log: EventLogStats;
+  readonly firing: number;
+  readonly maxFiring: number;
+  readonly resolveTimeoutMs: number;
+  /** Firing alerts dropped because Alertmanager stopped re-sending them for resolveTimeoutMs. */
+  readonly expiredTotal: number;
+  /** Firing alerts dropped, least recently notified first, to stay within maxFiring. */
+  readonly droppedOverCapacityTotal: number;
+  readonly ignoredWatchdogTotal: number;
 }
 
-/** Bounded alert history: the newest `capacity` events in memory, mirrored to an append-only JSONL file. */
+export interface RecordResult {
+  /** New events: alerts whose state changed (a repeat of an unchanged firing alert only refreshes it). */
+  readonly events: AlertEvent[];
+  readonly refreshed: number;
+  readonly ignored: number;
+  /** Every event so far is on disk (written and fsync'd). */
+  readonly persisted: boolean;
+  /** No usable --data-dir: kept in memory only. */
+  readonly memoryOnly: boolean;
+  readonly error?: string;
+}
+
+/** Alert history (bounded, persisted) and the set of alerts firing now (bounded, expiring). */
 export interface HistoryStore {
-  /** Records a notification; resolves once it is on disk (`persisted` false if the write failed and was logged). */
-  record(payload: WebhookPayload, receivedAt?: Date): Promise<{ events: AlertEvent[]; persisted: boolean }>;
+  record(payload: WebhookPayload, receivedAt?: Date): Promise<RecordResult>;
   /** Newest first. */
   history(query?: HistoryQuery): AlertEvent[];
-  /** The latest event of every alert whose last notification said "firing", newest first. */
-  firing(query?: Omit<HistoryQuery, 'limit'>): AlertEvent[];
+  /** The latest event of every alert still firing, newest first; `total` counts all that match. */
+  firing(query?: HistoryQuery): { alerts: AlertEvent[]; total: number };
   stats(): HistoryStats;
   close(): Promise<void>;
 }
 
 export interface HistoryStoreOptions {
   capacity?: number;
-  /** The file is rewritten down to `capacity` lines once it holds more than this (default 2 × capacity). */
   compactAfterLines?: number;
+  resolveTimeoutMs?: number;
+  maxFiring?: number;
+  now?: () => number;
 }
 
-/** The history directory or file cannot be used at all (as opposed to a corrupt line, which is skipped). */
-export class HistoryStoreError extends MonitorError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ALERT_HISTORY_UNAVAILABLE', message, options);
-  }
+interface Firing {
+  event: AlertEvent;
+  /** When Alertmanager last told us (ms): a still-firing alert is re-sent every repeat_interval. */
+  seenAt: number;
 }
 
 const matches = (e: AlertEvent, q: HistoryQuery): boolean =>
   (q.cluster === undefined || e.cluster === q.cluster) &&
-  (q.alertname === undefined || e.alertname === q.alertname);
+  (q.alertname === undefined || e.alertname === q.alertname) &&
+  (q.before === undefined || e.seq < q.before);
 
 /**
- * Opens (creating if needed) the alert history under `dataDir`. Corrupt lines are skipped, counted and
- * logged, then compacted away; only an unusable directory or file rejects, with HistoryStoreError.
+ * Opens the alert history under `dataDir`; never rejects (see openEventLog): an unusable directory leaves the
+ * history in memory only, which stats().log.persistent reports.
  */
 export async function openHistoryStore(
   dataDir: string,
   log: Logger,
   options: HistoryStoreOptions = {},
 ): Promise<HistoryStore> {
-  const capacity = options.capacity ?? DEFAULT_HISTORY_CAPACITY;
-  const compactAfterLines = options.compactAfterLines ?? 2 * capacity;
-  const file = path.resolve(dataDir, HISTORY_FILE_NAME);
-  const slog = log.child({ component: 'alert-history' });
+  const resolveTimeoutMs = options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+  const maxFiring = options.maxFiring ?? DEFAULT_MAX_FIRING;
+  const now = options.now ?? Date.now;
+  // Map order is notification order (a refresh moves an entry to the end), so the oldest is first.
+  const firing = new Map<string, Firing>();
+  // startsAt of recently resolved alerts, so Alertmanager's retry of a resolve is not a second event.
+  const resolved = new Map<string, string>();
+  let expiredTotal = 0;
+  let droppedOverCapacityTotal = 0;
+  let ignoredWatchdogTotal = 0;
+  const startedAt = now();
 
-  const ring: AlertEvent[] = [];
-  // Keyed by fingerprint, and kept apart from the ring so a long-firing alert survives ring eviction.
-  const active = new Map<string, AlertEvent>();
-  let nextSeq = 1;
-  let fileLines = 0;
-  let corruptLinesSkipped = 0;
-  let persistFailures = 0;
-
-  const remember = (event: AlertEvent): void => {
-    ring.push(event);
-    if (ring.length > capacity) ring.splice(0, ring.length - capacity);
-    if (event.status === 'firing') active.set(event.fingerprint, event);
-    else active.delete(event.fingerprint);
-    nextSeq = Math.max(nextSeq, event.seq + 1);
+  const setFiring = (event: AlertEvent, seenAt: number): void => {
+    firing.delete(event.fingerprint);
+    firing.set(event.fingerprint, { event, seenAt });
+    resolved.delete(event.fingerprint);
+  };
+  const setResolved = (event: AlertEvent): void => {
+    firing.delete(event.fingerprint);
+    resolved.delete(event.fingerprint);
+    resolved.set(event.fingerprint, event.startsAt);
+    if (resolved.size > maxFiring) resolved.delete(resolved.keys().next().value as string);
+  };
+  const trim = (at: number): void => {
+    for (const [fp, f] of firing) {
+      if (at - f.seenAt <= resolveTimeoutMs) break;
+      firing.delete(fp);
+      expiredTotal++;
+    }
+    while (firing.size > maxFiring) {
+      firing.delete(firing.keys().next().value as string);
+      droppedOverCapacityTotal++;
+    }
   };
 
-  try {
-    await mkdir(dataDir, { recursive: true });
-  } catch (err) {
-    throw new HistoryStoreError(`cannot create data directory ${dataDir}: ${describeError(err)}`, {
-      cause: err,
-    });
-  }
-
-  let text = '';
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new HistoryStoreError(`cannot read ${file}: ${describeError(err)}`, { cause: err });
-    }
-  }
-  const lines = text.split('\n');
-  const tornTail = lines[lines.length - 1] !== '';
-  if (!tornTail) lines.pop();
-  lines.forEach((line, i) => {
-    const parsed = parseEventLine(line);
-    if (typeof parsed === 'string') {
-      corruptLinesSkipped++;
-      if (corruptLinesSkipped <= CORRUPT_LINES_LOGGED) {
-        slog.warn(
-          { file, line: i + 1, reason: parsed, content: line.slice(0, 200) },
-          'skipping corrupt alert history line',
-        );
-      }
-      return;
-    }
-    remember(parsed);
+  const events = await openEventLog<AlertEvent>({
+    name: 'alerts',
+    dir: dataDir,
+    title: 'alert history',
+    fileName: HISTORY_FILE_NAME,
+    log,
+    parse: parseEventLine,
+    ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
+    ...(options.compactAfterLines !== undefined ? { compactAfterLines: options.compactAfterLines } : {}),
+    // A restart is not a resolve: what was firing gets a full resolve timeout from start-up to be re-sent.
+    onLoad: (e) => (e.status === 'firing' ? setFiring(e, startedAt) : setResolved(e)),
+    keepBeyondRing: (oldest) =>
+      [...firing.values()]
+        .map((f) => f.event)
+        .filter((e) => e.seq < oldest)
+        .sort((a, b) => a.seq - b.seq),
   });
-  if (corruptLinesSkipped > 0) {
-    slog.warn(
-      { file, corruptLinesSkipped, kept: ring.length },
-      'alert history had corrupt lines; they were dropped',
-    );
-  }
-  fileLines = lines.length;
+  trim(startedAt);
 
-  let handle: FileHandle | undefined;
-  // Appends and compactions run one after another, in call order.
-  let queue: Promise<unknown> = Promise.resolve();
-
-  // The ring plus any still-firing alert that fell out of it, so "firing now" survives a restart.
-  const retained = (): AlertEvent[] => {
-    const oldest = ring[0]?.seq ?? Infinity;
-    const evicted = [...active.values()].filter((e) => e.seq < oldest);
-    return [...evicted.sort((a, b) => a.seq - b.seq), ...ring];
-  };
-
-  const compact = async (): Promise<void> => {
-    const tmp = `${file}.tmp`;
-    const out = await open(tmp, 'w');
-    try {
-      await out.writeFile(
-        retained()
-          .map((e) => `${JSON.stringify(e)}\n`)
-          .join(''),
-      );
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    // rename is atomic: a crash leaves either the old file or the new one, never a half-written history.
-    await rename(tmp, file);
-    await handle?.close().catch(() => undefined);
-    handle = await open(file, 'a');
-    fileLines = retained().length;
-  };
-
-  try {
-    handle = await open(file, 'a');
-    // A torn tail would swallow the next append; corrupt or surplus lines are dropped now rather than later.
-    if (tornTail || corruptLinesSkipped > 0 || fileLines > capacity) await compact();
-  } catch (err) {
-    throw new HistoryStoreError(`cannot write ${file}: ${describeError(err)}`, { cause: err });
-  }
-  slog.info({ file, events: ring.length, firing: active.size }, 'alert history loaded');
-
-  const persist = async (events: AlertEvent[]): Promise<boolean> => {
-    try {
-      if (!handle) throw new Error('history file is not open');
-      await handle.appendFile(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      fileLines += events.length;
-      if (fileLines > compactAfterLines) await compact();
-      return true;
-    } catch (err) {
-      persistFailures++;
-      slog.error(
-        { file, err: describeError(err) },
-        'could not persist alert notification; kept in memory only',
-      );
-      return false;
-    }
+  /** Whether this alert changes what we know, or only repeats it (or is a watchdog). */
+  const classify = (alert: WebhookAlert): 'new' | 'refresh' | 'duplicate' | 'ignored' => {
+    if (WATCHDOG_ALERTNAMES.includes(alert.labels.alertname ?? '')) return 'ignored';
+    const current = firing.get(alert.fingerprint);
+    if (alert.status === 'firing') return current?.event.startsAt === alert.startsAt ? 'refresh' : 'new';
+    if (current) return 'new';
+    return resolved.get(alert.fingerprint) === alert.startsAt ? 'duplicate' : 'new';
   };
 
   return {
-    record(payload, receivedAt = new Date()) {
-      const events = eventsFromPayload(payload, receivedAt, nextSeq);
-      for (const event of events) remember(event);
-      const done = queue.then(() => persist(events));
-      queue = done;
-      return done.then((persisted) => ({ events, persisted }));
+    async record(payload, receivedAt = new Date()) {
+      const at = receivedAt.getTime();
+      trim(at);
+      const changed: WebhookAlert[] = [];
+      let refreshed = 0;
+      let ignored = 0;
+      for (const alert of payload.alerts) {
+        const kind = classify(alert);
+        if (kind === 'new') changed.push(alert);
+        else if (kind === 'ignored') ignored++;
+        else if (kind === 'refresh') {
+          refreshed++;
+          setFiring((firing.get(alert.fingerprint) as Firing).event, at);
+        }
+      }
+      ignoredWatchdogTotal += ignored;
+      const added = eventsFromAlerts(payload, changed, receivedAt, events.nextSeq);
+      for (const e of added) {
+        if (e.status === 'firing') setFiring(e, at);
+        else setResolved(e);
+      }
+      trim(at);
+      // Nothing new still flushes: a refresh may repeat an alert whose first write failed.
+      const result = await (added.length > 0 ? events.append(added) : events.flush());
+      return { events: added, refreshed, ignored, ...result };
     },
     history(query = {}) {
-      const limit = query.limit ?? capacity;
+      const ring = events.events();
+      const limit = query.limit ?? ring.length;
       const out: AlertEvent[] = [];
       for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
         const event = ring[i] as AlertEvent;
@@ -204,13 +191,27 @@ export async function openHistoryStore(
       return out;
     },
     firing(query = {}) {
-      return [...active.values()].filter((e) => matches(e, query)).sort((a, b) => b.seq - a.seq);
+      trim(now());
+      const filters = { ...query, before: undefined };
+      const page: AlertEvent[] = [];
+      let total = 0;
+      for (const f of firing.values()) {
+        if (!matches(f.event, filters)) continue;
+        total++;
+        if (query.before === undefined || f.event.seq < query.before) page.push(f.event);
+      }
+      page.sort((a, b) => b.seq - a.seq);
+      return { alerts: page.slice(0, query.limit ?? page.length), total };
     },
-    stats: () => ({ file, capacity, size: ring.length, fileLines, corruptLinesSkipped, persistFailures }),
-    async close() {
-      await queue;
-      await handle?.close();
-      handle = undefined;
-    },
+    stats: () => ({
+      log: events.stats(),
+      firing: firing.size,
+      maxFiring,
+      resolveTimeoutMs,
+      expiredTotal,
+      droppedOverCapacityTotal,
+      ignoredWatchdogTotal,
+    }),
+    close: () => events.close(),
   };
 }

@@ -36,3 +36,40 @@ export function observeLeader(
     lastChangeAt: now,
   };
 }
+
+/** One leader change as the leader history records it (member names when known). */
+export interface LeaderChange {
+  readonly cluster: string;
+  /** Unix ms of the round that saw the new leader. */
+  readonly at: number;
+  readonly previousLeaderId?: string;
+  readonly previousLeader?: string;
+  readonly leaderId: string;
+  readonly leader?: string;
+  readonly term: number;
+}
+
+/**
+ * The change between two successive histories of one cluster, if observeLeader counted one; `names` maps
+ * member IDs to names. Nothing for the first observation after a start (observeLeader does not count it).
+ */
+export function leaderChangeBetween(
+  cluster: string,
+  before: LeaderHistory,
+  after: LeaderHistory,
+  names: (id: string) => string | undefined,
+): LeaderChange | undefined {
+  if (after.total <= before.total || after.lastLeaderId === undefined) return undefined;
+  const previous = before.lastLeaderId;
+  const previousName = previous === undefined ? undefined : names(previous);
+  const leaderName = names(after.lastLeaderId);
+  return {
+    cluster,
+    at: after.lastChangeAt ?? 0,
+    ...(previous !== undefined ? { previousLeaderId: previous } : {}),
+    ...(previousName !== undefined ? { previousLeader: previousName } : {}),
+    leaderId: after.lastLeaderId,
+    ...(leaderName !== undefined ? { leader: leaderName } : {}),
+    term: after.lastTerm ?? 0,
+  };
+}

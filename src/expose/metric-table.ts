@@ -625,3 +625,69 @@ export const ALL_METRICS: readonly MetricDef[] = [
   ...MEMBER_METRICS,
   ...SELF_METRICS,
 ];
+
+/** A process-level series (no cluster label): the exporter's own alert and leader histories. */
+export interface OwnMetricDef {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge' | 'counter';
+  readonly labels: readonly string[];
+}
+
+/** Series of the persisted histories (src/history), rendered per scrape from their stats. */
+export const HISTORY_METRICS = {
+  persistent: {
+    name: 'etcd_monitor_history_persistent',
+    type: 'gauge',
+    labels: ['history'],
+    help: '1 if this history (alerts, leader) is written to --data-dir; 0 if the directory was unusable at start-up and it is kept in memory only.',
+  },
+  events: {
+    name: 'etcd_monitor_history_events',
+    type: 'gauge',
+    labels: ['history'],
+    help: 'Events held in this history (at most 1000).',
+  },
+  corrupt: {
+    name: 'etcd_monitor_history_corrupt_lines_skipped_total',
+    type: 'counter',
+    labels: ['history'],
+    help: 'Lines of the history file skipped at start-up because they were not valid events (torn write, damage).',
+  },
+  writeFailures: {
+    name: 'etcd_monitor_history_write_failures_total',
+    type: 'counter',
+    labels: ['history'],
+    help: 'Writes to the history file that failed (e.g. ENOSPC); the events stay in memory and the write is retried.',
+  },
+  pending: {
+    name: 'etcd_monitor_history_pending_events',
+    type: 'gauge',
+    labels: ['history'],
+    help: 'Events not yet on disk because their write failed.',
+  },
+  compactions: {
+    name: 'etcd_monitor_history_compactions_total',
+    type: 'counter',
+    labels: ['history'],
+    help: 'Rewrites of the history file down to the retained events (new file, fsync, atomic rename).',
+  },
+  alertsFiring: {
+    name: 'etcd_monitor_alerts_firing',
+    type: 'gauge',
+    labels: [],
+    help: 'Alerts the webhook receiver holds as firing (bounded; see etcd_monitor_alerts_dropped_total).',
+  },
+  alertsDropped: {
+    name: 'etcd_monitor_alerts_dropped_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Firing alerts dropped: reason="expired" (not re-sent within --alerts.resolve-timeout), "over_capacity" (more than 10,000 firing, least recently notified first).',
+  },
+  alertsIgnored: {
+    name: 'etcd_monitor_alerts_ignored_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Alerts received by the webhook and not recorded: reason="watchdog" (always-firing alerts belong to a dead-man\'s switch).',
+  },
+} as const satisfies Record<string, OwnMetricDef>;

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openHistoryStore } from '../alerts/history-store.js';
 import { createAlertRoutes } from '../alerts/routes.js';
+import { registerHistoryMetrics } from '../history/history-metrics.js';
+import { openLeaderHistory } from '../history/leader-history.js';
 import { resolveConfig } from '../config/resolve.js';
 import { Monitor } from '../monitor/monitor.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -9,6 +10,7 @@ import type { MonitorConfig } from '../config/types.js';
 import { Router } from 'express';
 import { createApp } from './app.js';
 import { createHistoryRoutes } from './history-routes.js';
+import { createLeaderHistoryRoutes } from './leader-history-routes.js';
 import { createOpenApiRoutes } from './openapi.js';
 import { createHttpSecurity } from './security/index.js';
 
@@ -32,9 +34,19 @@ function lazyBenchmarkRoutes(config: MonitorConfig, log: Logger): Router {
 export async function runExporter(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<void> {
   const config = resolveConfig({ flags, env });
   const log = createLogger(config.log.level, config.log.format);
-  mkdirSync(config.dataDir, { recursive: true });
   const monitor = new Monitor(config, log);
-  const alertHistory = await openHistoryStore(config.dataDir, log);
+  // Neither history can stop the exporter: an unusable --data-dir leaves them in memory only (logged, and
+  // etcd_monitor_history_persistent 0).
+  const alertHistory = await openHistoryStore(config.dataDir, log, {
+    resolveTimeoutMs: config.alerts.resolveTimeoutMs,
+  });
+  const leaderHistory = await openLeaderHistory(config.dataDir, log);
+  monitor.onLeaderChange((change) => void leaderHistory.record(change));
+  registerHistoryMetrics(
+    monitor.metrics.runtime,
+    () => [alertHistory.stats().log, leaderHistory.stats()],
+    () => alertHistory.stats(),
+  );
   const security = createHttpSecurity({
     ...(config.api.webConfigFile ? { webConfigFile: config.api.webConfigFile } : {}),
     corsOrigins: config.api.corsOrigins,
@@ -48,6 +60,7 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
       createAlertRoutes({ log, store: alertHistory }),
       lazyBenchmarkRoutes(config, log),
       createHistoryRoutes(config.api.prometheusUrl ? { prometheusUrl: config.api.prometheusUrl } : {}),
+      createLeaderHistoryRoutes({ store: leaderHistory, clusterNames: () => monitor.clusterNames() }),
       createOpenApiRoutes(),
     ],
   });
@@ -81,6 +94,7 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
       new Promise<void>((resolve) => server.close(() => resolve())),
       monitor.stop(),
       alertHistory.close(),
+      leaderHistory.close(),
     ])
       .then(() => {
         security.close();

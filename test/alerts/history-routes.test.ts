@@ -51,7 +51,13 @@ describe('alert routes over HTTP', () => {
     for (const name of ['webhook-firing-critical.json', 'webhook-firing-member.json']) {
       const res = await post(await fixtureText(name));
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', recorded: 1, persisted: true });
+      expect(await res.json()).toEqual({
+        status: 'ok',
+        recorded: 1,
+        refreshed: 0,
+        ignored: 0,
+        persisted: true,
+      });
     }
     let firing = await getJson('/alerts');
     expect(firing.status).toBe(200);
@@ -74,7 +80,9 @@ describe('alert routes over HTTP', () => {
       count: 2,
       capacity: 1000,
       corruptLinesSkipped: 0,
-      persistFailures: 0,
+      writeFailures: 0,
+      persistent: true,
+      nextBefore: null,
     });
     expect((history.body.events as Array<{ status: string }>).map((e) => e.status)).toEqual([
       'resolved',
@@ -126,6 +134,9 @@ describe('alert routes over HTTP', () => {
 
   it.each([
     '/alerts/history?limit=0',
+    '/alerts?limit=1001',
+    '/alerts?before=x',
+    '/alerts/history?before=0',
     '/alerts/history?limit=1001',
     '/alerts/history?limit=ten',
     '/alerts?cluster=',
@@ -136,7 +147,27 @@ describe('alert routes over HTTP', () => {
     expect(res.body).toMatchObject({ error: { code: 'INVALID_QUERY' } });
   });
 
+  it('pages GET /alerts with limit and the nextBefore cursor', async () => {
+    const alerts = Array.from({ length: 5 }, (_, i) => ({
+      status: 'firing',
+      labels: { alertname: `Paged${i}`, cluster: 'paging', severity: 'warning' },
+      startsAt: '2026-12-01T00:00:00Z',
+    }));
+    const body = { version: '4', groupKey: 'g', status: 'firing', receiver: 'r', alerts };
+    expect((await post(JSON.stringify(body))).status).toBe(200);
+    const first = await getJson('/alerts?cluster=paging&limit=3');
+    expect(first.body).toMatchObject({ count: 3, total: 5 });
+    const second = await getJson(`/alerts?cluster=paging&limit=3&before=${String(first.body.nextBefore)}`);
+    expect(second.body).toMatchObject({ count: 2, total: 5, nextBefore: null });
+    const names = [first, second].flatMap((p) =>
+      (p.body.alerts as Array<{ alertname: string }>).map((a) => a.alertname),
+    );
+    expect(names).toEqual(['Paged4', 'Paged3', 'Paged2', 'Paged1', 'Paged0']);
+    // Without a limit a page holds at most 100, whatever is firing.
+    expect((await getJson('/alerts')).body.count).toBeLessThanOrEqual(100);
+  });
+
   it('rejected requests were not recorded', () => {
-    expect(store.history()).toHaveLength(3);
+    expect(store.history().filter((e) => e.cluster === 'c1')).toHaveLength(3);
   });
 });

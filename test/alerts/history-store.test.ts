@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HISTORY_FILE_NAME, HistoryStoreError, openHistoryStore } from '../../src/alerts/history-store.js';
+import { HISTORY_FILE_NAME, openHistoryStore } from '../../src/alerts/history-store.js';
 import {
   parseWebhookPayload,
   WebhookPayloadError,
@@ -114,7 +114,7 @@ describe('history store', () => {
   it('records events newest first, tracks what is firing, and survives a restart', async () => {
     const { log } = capturingLogger();
     const store = await openHistoryStore(dir, log);
-    const first = await store.record(firing, new Date('2026-01-01T00:00:00Z'));
+    const first = await store.record(firing);
     expect(first.persisted).toBe(true);
     expect(first.events[0]).toMatchObject({
       seq: 1,
@@ -124,10 +124,10 @@ describe('history store', () => {
       severity: 'critical',
       receiver: 'etcd-monitor-history',
     });
-    expect(store.firing().map((e) => e.alertname)).toEqual(['EtcdQuorumLost']);
+    expect(store.firing().alerts.map((e) => e.alertname)).toEqual(['EtcdQuorumLost']);
     await store.record(notification(firing, 'EtcdMemberDown', 'c2', 'firing', 'm2'));
     await store.record(resolved);
-    expect(store.firing().map((e) => `${e.alertname}/${e.cluster}/${e.member}`)).toEqual([
+    expect(store.firing().alerts.map((e) => `${e.alertname}/${e.cluster}/${e.member}`)).toEqual([
       'EtcdMemberDown/c2/m2',
     ]);
     expect(store.history().map((e) => `${e.seq}:${e.alertname}:${e.status}`)).toEqual([
@@ -141,7 +141,7 @@ describe('history store', () => {
 
     const reopened = await openHistoryStore(dir, log);
     expect(reopened.history().map((e) => e.seq)).toEqual([3, 2, 1]);
-    expect(reopened.firing().map((e) => e.alertname)).toEqual(['EtcdMemberDown']);
+    expect(reopened.firing().alerts.map((e) => e.alertname)).toEqual(['EtcdMemberDown']);
     expect((await reopened.record(firing)).events[0]?.seq).toBe(4);
     await reopened.close();
   });
@@ -149,15 +149,17 @@ describe('history store', () => {
   it('keeps the newest 1000 events and compacts the file once it passes twice that', async () => {
     const { log } = capturingLogger();
     const store = await openHistoryStore(dir, log);
-    for (let i = 0; i < 2100; i++)
-      await store.record(notification(firing, `A${i}`, 'c1', i % 2 ? 'resolved' : 'firing'));
+    // Each alert fires and resolves: nothing stays firing, so the file is compacted down to the ring.
+    for (let i = 0; i < 1050; i++) {
+      await store.record(notification(firing, `A${i}`, 'c1', 'firing'));
+      await store.record(notification(firing, `A${i}`, 'c1', 'resolved'));
+    }
     expect(store.history({ limit: 1000 })).toHaveLength(1000);
-    expect(store.history({ limit: 1 })[0]?.alertname).toBe('A2099');
+    expect(store.history({ limit: 1 })[0]).toMatchObject({ alertname: 'A1049', status: 'resolved' });
     const lines = (await readFile(path.join(dir, HISTORY_FILE_NAME), 'utf8')).trim().split('\n');
-    // Compacted at 2001 lines down to the ring plus still-firing alerts evicted from it, then appended again.
-    expect(lines.length).toBeLessThanOrEqual(2000);
-    expect(lines.length).toBeGreaterThan(1000);
-    expect(store.stats()).toMatchObject({ capacity: 1000, size: 1000, fileLines: lines.length });
+    // 2100 events: compacted to 1000 at the 2001st line, then 99 appended again.
+    expect(lines).toHaveLength(1099);
+    expect(store.stats().log).toMatchObject({ capacity: 1000, size: 1000, fileLines: 1099, compactions: 1 });
     await store.close();
   });
 
@@ -167,10 +169,10 @@ describe('history store', () => {
     await store.record(notification(firing, 'LongFiring', 'c1', 'firing'));
     for (let i = 0; i < 6; i++) await store.record(notification(firing, `Churn${i}`, 'c1', 'resolved'));
     expect(store.history().map((e) => e.alertname)).toEqual(['Churn5', 'Churn4', 'Churn3']);
-    expect(store.firing().map((e) => e.alertname)).toEqual(['LongFiring']);
+    expect(store.firing().alerts.map((e) => e.alertname)).toEqual(['LongFiring']);
     await store.close();
     const reopened = await openHistoryStore(dir, log, { capacity: 3, compactAfterLines: 4 });
-    expect(reopened.firing().map((e) => e.alertname)).toEqual(['LongFiring']);
+    expect(reopened.firing().alerts.map((e) => e.alertname)).toEqual(['LongFiring']);
     expect(reopened.history().map((e) => e.alertname)).toEqual(['Churn5', 'Churn4', 'Churn3']);
     await reopened.close();
   });
@@ -188,7 +190,7 @@ describe('history store', () => {
 
     const reopened = await openHistoryStore(dir, log);
     expect(reopened.history().map((e) => e.alertname)).toEqual(['EtcdMemberDown', 'EtcdQuorumLost']);
-    expect(reopened.stats().corruptLinesSkipped).toBe(3);
+    expect(reopened.stats().log.corruptLinesSkipped).toBe(3);
     const warned = lines().filter((l) => l.msg === 'skipping corrupt alert history line');
     expect(warned.map((l) => l.line)).toEqual([2, 3, 5]);
     expect(warned[0]?.reason).toBe('missing or bad "receivedAt"');
@@ -197,16 +199,25 @@ describe('history store', () => {
     await reopened.record(resolved);
     await reopened.close();
     const again = await openHistoryStore(dir, log);
-    expect(again.stats().corruptLinesSkipped).toBe(0);
+    expect(again.stats().log.corruptLinesSkipped).toBe(0);
     expect(again.history()).toHaveLength(3);
     await again.close();
   });
 
-  it('rejects with a typed error when the data directory cannot be used', async () => {
+  it('keeps the history in memory only when the data directory cannot be used, and says so', async () => {
     const notADir = path.join(dir, 'file');
     await writeFile(notADir, 'x');
-    const { log } = capturingLogger();
-    await expect(openHistoryStore(notADir, log)).rejects.toBeInstanceOf(HistoryStoreError);
-    await expect(openHistoryStore(notADir, log)).rejects.toMatchObject({ code: 'ALERT_HISTORY_UNAVAILABLE' });
+    const { log, lines } = capturingLogger();
+    const store = await openHistoryStore(path.join(notADir, 'sub'), log);
+    expect(store.stats().log).toMatchObject({ persistent: false });
+    const result = await store.record(firing);
+    expect(result).toMatchObject({ persisted: false, memoryOnly: true });
+    expect(store.firing().alerts.map((e) => e.alertname)).toEqual(['EtcdQuorumLost']);
+    const error = lines().find((l) => l.level === 50);
+    expect(String(error?.msg)).toContain(`cannot use --data-dir ${path.join(notADir, 'sub')}`);
+    expect(String(error?.msg)).toContain('memory only');
+    expect(error?.err).toMatch(/ENOTDIR|EEXIST/);
+    expect(JSON.stringify(lines())).not.toContain('    at ');
+    await store.close();
   });
 });
