@@ -10,6 +10,7 @@ export const API_LIMITS = {
   maxKeySize: 1024,
   maxKeySpace: 100_000,
   maxValSize: 64 * 1024,
+  maxPrefixBytes: 256,
 } as const;
 
 /** Fields a POST /performance/benchmark body may carry; all optional. */
@@ -25,4 +26,6 @@ export const BODY_FIELDS: ReadonlySet<string> = new Set([
   'consistency',
   'rate',
   'cluster',
+  'prefix',
+  'compact',
 ]);

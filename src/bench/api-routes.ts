@@ -6,9 +6,10 @@ import { describeError, MonitorError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { WORKLOADS, type Workload } from './load.js';
 import { API_LIMITS, BODY_FIELDS } from './api-limits.js';
-import { BENCH_DEFAULTS, SAFE_PREFIX } from './options.js';
-
-import { runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
+import { readPasswordFile } from '../etcd/member-client.js';
+import { trackRun } from './active-runs.js';
+import { BENCH_DEFAULTS } from './options.js';
+import { checkPrefixEmpty, runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 import { BenchmarkStore, compareRuns, type StoredRun } from './store.js';
 
@@ -69,6 +70,21 @@ export function parseBenchmarkRequest(raw: unknown, config: MonitorConfig): Benc
   const rate = body['rate'];
   if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0)))
     throw new HttpError(400, 'INVALID_FIELD', 'rate must be a positive number');
+  const prefix = body['prefix'];
+  if (
+    prefix !== undefined &&
+    (typeof prefix !== 'string' ||
+      prefix.length === 0 ||
+      Buffer.byteLength(prefix) > API_LIMITS.maxPrefixBytes)
+  )
+    throw new HttpError(
+      400,
+      'INVALID_FIELD',
+      `prefix must be a non-empty string of at most ${API_LIMITS.maxPrefixBytes} bytes`,
+    );
+  const compact = body['compact'] ?? false;
+  if (typeof compact !== 'boolean')
+    throw new HttpError(400, 'INVALID_FIELD', 'compact must be true or false');
   const clients = intField(body, 'clients', BENCH_DEFAULTS.clients, API_LIMITS.maxClients)!;
   const opts: BenchOptions = {
     endpoints: cluster.endpoints,
@@ -85,7 +101,19 @@ export function parseBenchmarkRequest(raw: unknown, config: MonitorConfig): Benc
     sequentialKeys: false,
     consistency,
     rate: rate as number | undefined,
-    prefix: SAFE_PREFIX,
+    // Absent: the run's own /etcd-monitor/bench/<run-id>/.
+    ...(typeof prefix === 'string' ? { prefix } : {}),
+    // Cluster-wide (every key's history), so only on an explicit `"compact": true`.
+    compact,
+    discoverMembers: cluster.discoverMembers,
+    ...(cluster.auth
+      ? {
+          auth: {
+            username: cluster.auth.username,
+            password: readPasswordFile(cluster.auth.passwordFile),
+          },
+        }
+      : {}),
     client: 'lean',
     readRatio: BENCH_DEFAULTS.readRatio,
     slo: DEFAULT_SLO,
@@ -112,10 +140,24 @@ export function createBenchmarkRoutes(deps: { config: MonitorConfig; log: Logger
   // Results of this process's runs, so a GET right after completion does not depend on the file.
   const recent = new Map<string, StoredRun>();
 
-  router.post('/performance/benchmark', express.json({ limit: '4kb' }), (req, res) => {
+  router.post('/performance/benchmark', express.json({ limit: '4kb' }), async (req, res) => {
     const options = parseBenchmarkRequest(req.body ?? {}, deps.config);
     if (running)
       throw new HttpError(409, 'BENCHMARK_BUSY', `benchmark ${running.id} is still running; one at a time`);
+    // A prefix holding someone's keys is refused before the run is accepted (the run checks again).
+    if (options.prefix !== undefined) {
+      try {
+        await checkPrefixEmpty(options);
+      } catch (err) {
+        if (err instanceof MonitorError && err.code === 'BENCH_PREFIX_NOT_EMPTY')
+          throw new HttpError(409, err.code, err.message);
+        throw new HttpError(503, 'ETCD_UNAVAILABLE', describeError(err));
+      }
+      // Another request may have started a run while this one waited for etcd.
+      const busy = running as Running | undefined;
+      if (busy)
+        throw new HttpError(409, 'BENCHMARK_BUSY', `benchmark ${busy.id} is still running; one at a time`);
+    }
     const run: Running = {
       id: randomUUID(),
       startedAt: new Date().toISOString(),
@@ -124,7 +166,15 @@ export function createBenchmarkRoutes(deps: { config: MonitorConfig; log: Logger
     };
     running = run;
     deps.log.info({ id: run.id, type: options.workload, ops: options.ops }, 'benchmark started via API');
-    void runBenchmark({ ...options, onProgress: (done) => (run.completed = done) })
+    // The run belongs to the exporter, not to the request: it goes on (and cleans up) when the client
+    // goes away, and the exporter's shutdown interrupts it and waits for its keys to be deleted.
+    const controller = new AbortController();
+    const done = runBenchmark({
+      ...options,
+      runId: run.id,
+      signal: controller.signal,
+      onProgress: (n) => (run.completed = n),
+    })
       .then(
         (result): StoredRun => ({ id: run.id, status: 'completed', request: run.request, result }),
         (err: unknown): StoredRun => ({
@@ -149,6 +199,7 @@ export function createBenchmarkRoutes(deps: { config: MonitorConfig; log: Logger
       .finally(() => {
         running = undefined;
       });
+    trackRun(controller, done);
     res
       .status(202)
       .location(`/api/v1/performance/benchmark/${run.id}`)

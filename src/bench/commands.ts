@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from '../config/fields.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, MonitorError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatDiskCheck, runDiskCheck } from './disk-check.js';
 import { WORKLOADS, type Workload } from './load.js';
@@ -10,12 +10,17 @@ import {
   configFromFlags,
   parseFlagDuration,
   parseWorkload,
-  SAFE_PREFIX,
   type BenchFlags,
 } from './options.js';
 import { formatReadiness, runReadinessCheck } from './readiness.js';
-import { formatResult, progressLine } from './report.js';
-import { runBenchmark, type BenchOptions } from './run.js';
+import { formatCleanup, formatResult, progressLine } from './report.js';
+import {
+  BenchInterruptedError,
+  defaultBenchPrefix,
+  runBenchmark,
+  runPrefix,
+  type BenchOptions,
+} from './run.js';
 import { startSidecar } from './sidecar.js';
 import { BenchmarkStore } from './store.js';
 
@@ -98,7 +103,13 @@ function withBenchFlags<T>(y: Argv<T>) {
     })
     .option('prefix', {
       type: 'string',
-      describe: 'Keep all keys under this (empty) prefix; deleted and compacted afterwards',
+      describe:
+        'Write only under this prefix, which must be empty (a non-empty one is refused); its keys are deleted afterwards [default: /etcd-monitor/bench/<run-id>/]',
+      group: g,
+    })
+    .option('compact', {
+      type: 'boolean',
+      describe: COMPACT_HELP,
       group: g,
     })
     .option('client', {
@@ -163,6 +174,59 @@ function withBenchFlags<T>(y: Argv<T>) {
     });
 }
 
+/** Help of --compact: what compaction costs everyone else (the issue's users lost their keys' history). */
+export const COMPACT_HELP =
+  "After deleting the run's keys, compact the cluster at that revision. Compaction is cluster-wide: it removes every key's history, not only the benchmark's (etcdctl get --rev=<older> then fails with \"required revision has been compacted\"). Off unless given";
+
+/** Exit statuses of a run stopped by a signal, as shells report them (128 + signal number). */
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs `run` with an AbortSignal that SIGINT/SIGTERM abort: the run stops issuing calls, waits for
+ * the ones in flight and deletes its keys. A second signal exits at once and names the prefix to
+ * delete by hand.
+ */
+async function withSignals<T>(
+  prefix: string,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<{ value?: T; signal?: 'SIGINT' | 'SIGTERM' }> {
+  const controller = new AbortController();
+  let received: 'SIGINT' | 'SIGTERM' | undefined;
+  const on = (sig: 'SIGINT' | 'SIGTERM') => (): void => {
+    if (received) {
+      process.stderr.write(
+        `etcd-monitor: second ${sig}: exiting before the cleanup finished; delete the run's keys with: etcdctl del --prefix ${JSON.stringify(prefix)}\n`,
+      );
+      process.exit(SIGNAL_EXIT[sig]);
+    }
+    received = sig;
+    process.stderr.write(
+      `\netcd-monitor: ${sig}: stopping the benchmark and deleting its keys under ${JSON.stringify(prefix)}\n`,
+    );
+    controller.abort();
+  };
+  const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  try {
+    return { value: await run(controller.signal) };
+  } catch (err) {
+    if (err instanceof BenchInterruptedError && received) {
+      process.stderr.write(
+        `etcd-monitor: ${err.message}\n${err.cleanup ? `${formatCleanup(err.cleanup)}\n` : ''}`,
+      );
+      return { signal: received };
+    }
+    // Exit status 2 like any other bad flag: the user chose a prefix that holds someone's keys.
+    if (err instanceof MonitorError && err.code === 'BENCH_PREFIX_NOT_EMPTY')
+      throw new ConfigError('prefix', err.message);
+    throw err;
+  } finally {
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  }
+}
+
 function parseListen(raw: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(raw);
   if (!m) throw new ConfigError('listen', `expected host:port, got ${raw}`);
@@ -172,12 +236,22 @@ function parseListen(raw: string): { host: string; port: number } {
 /** Runs one benchmark from parsed flags and prints it; exit status 1 on a failed verdict when asked. */
 async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promise<void> {
   const tty = process.stderr.isTTY && argv['output'] !== 'json';
-  const result = await runBenchmark({
-    ...o,
-    onProgress: tty
-      ? (done, expected, ms) => process.stderr.write(progressLine(done, expected, ms, o.durationMs))
-      : undefined,
-  });
+  const runId = randomUUID();
+  const done = await withSignals(runPrefix(o, runId), (signal) =>
+    runBenchmark({
+      ...o,
+      runId,
+      signal,
+      onProgress: tty
+        ? (n, expected, ms) => process.stderr.write(progressLine(n, expected, ms, o.durationMs))
+        : undefined,
+    }),
+  );
+  if (done.signal) {
+    process.exitCode = SIGNAL_EXIT[done.signal];
+    return;
+  }
+  const result = done.value!;
   if (tty) process.stderr.write('\n');
   process.stdout.write(
     argv['output'] === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result),
@@ -206,14 +280,8 @@ export const benchCommand: CommandModule = {
       .split(',')
       .map((t) => t.trim());
     const workloads: Workload[] = types.map(parseWorkload);
-    const bench = benchOptionsFromFlags(
-      {
-        ...(flags as BenchFlags),
-        type: workloads[0],
-        prefix: (flags['prefix'] as string | undefined) ?? SAFE_PREFIX,
-      },
-      config,
-    );
+    // Each scheduled run writes under its own /etcd-monitor/bench/<run-id>/ unless --prefix is given.
+    const bench = benchOptionsFromFlags({ ...(flags as BenchFlags), type: workloads[0] }, config);
     const log = createLogger(config.log.level, config.log.format);
     const store = new BenchmarkStore(config.dataDir);
     const sidecar = await startSidecar({
@@ -276,26 +344,45 @@ export const diskCheckCommand: CommandModule = {
 export const checkCommand: CommandModule = {
   command: 'check',
   describe:
-    'Production-readiness report: cluster status, disk check, a short benchmark and configuration hints',
+    'Production-readiness report (read-only): every member from the member list, alarms, disk check and configuration hints; --with-benchmark adds a short write benchmark',
   builder: (y) =>
     withExporterFlags(y)
       .option('disk-dir', {
         type: 'string',
         describe: "Run the disk check here (a directory on etcd's disk, on the etcd host)",
       })
+      .option('with-benchmark', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also run a short write benchmark (writes under /etcd-monitor/bench/<run-id>/, deleted afterwards; never compacts). Without it check only reads',
+      })
       .option('bench-ops', {
         type: 'number',
         default: 2000,
-        describe: 'Calls of the short write benchmark (0 skips it)',
+        describe: 'Calls of the --with-benchmark write benchmark',
       })
       .option('output', { type: 'string', choices: ['text', 'json'], default: 'text' }),
   handler: async (argv) => {
     const config = configFromFlags(flagsOf(argv as Record<string, unknown>), process.env);
-    const report = await runReadinessCheck({
-      config,
-      diskDir: argv['disk-dir'] as string | undefined,
-      benchOps: Number(argv['bench-ops']),
-    });
+    const runId = randomUUID();
+    const check = (signal?: AbortSignal) =>
+      runReadinessCheck({
+        config,
+        diskDir: argv['disk-dir'] as string | undefined,
+        benchOps: argv['with-benchmark'] ? Number(argv['bench-ops']) : 0,
+        runId,
+        ...(signal ? { signal } : {}),
+      });
+    // Read-only without --with-benchmark: a signal may end it the default way.
+    const done = argv['with-benchmark']
+      ? await withSignals(defaultBenchPrefix(runId), check)
+      : { value: await check() };
+    if (done.signal) {
+      process.exitCode = SIGNAL_EXIT[done.signal];
+      return;
+    }
+    const report = done.value!;
     process.stdout.write(
       argv['output'] === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReadiness(report),
     );

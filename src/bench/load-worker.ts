@@ -38,7 +38,11 @@ try {
   // Structured clone turns Buffers into plain Uint8Arrays.
   const payload = { ...input.payload, prefix: Buffer.from(input.payload.prefix) };
   const transport = await (input.client === 'etcd3' ? connectEtcd3 : connectLean)(input.connect, payload);
-  const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
+  // 'go' starts the measured loop; 'stop' (an interrupted run) ends it after the calls in flight.
+  const stop = new AbortController();
+  const go = new Promise<void>((resolve) =>
+    port.on('message', (m: 'go' | 'stop') => (m === 'stop' ? stop.abort() : resolve())),
+  );
   post({ t: 'ready' });
   await go;
   // The worker's transport numbers clients globally; runLoad numbers them 0..n-1.
@@ -52,6 +56,7 @@ try {
     ...input.load,
     clients: input.clients.length,
     latencySinkOnly: true,
+    signal: stop.signal,
     onProgress: (completed) => post({ t: 'progress', completed }),
     // Copies go to the main thread, which owns the histograms; this thread only counts.
     onLatencyBatch: (op, micros, count) => {
@@ -60,6 +65,7 @@ try {
     },
   });
   await transport.close();
+  port.removeAllListeners('message');
   const summary = (o: typeof out.read) => ({
     succeeded: o.succeeded,
     errors: [...o.errors],

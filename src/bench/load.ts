@@ -29,6 +29,11 @@ export interface LoadSpec {
   onLatencyBatch?: (op: 'read' | 'write', micros: Float64Array, count: number) => void;
   /** Latencies only go to onLatencyBatch (no local histogram). */
   latencySinkOnly?: boolean;
+  /**
+   * Aborting stops issuing calls; the run resolves once the calls in flight have answered, so a
+   * cleanup that follows never races a write of this run.
+   */
+  signal?: AbortSignal;
 }
 
 /** Outcome of one operation type. */
@@ -93,6 +98,7 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
     progress?.unref();
 
     const finish = (): void => {
+      spec.signal?.removeEventListener('abort', onAbort);
       if (tick) clearTimeout(tick);
       if (progress) clearInterval(progress);
       const elapsedMs = performance.now() - t0;
@@ -165,6 +171,16 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
 
     const clients = Array.from({ length: spec.clients }, (_, i) => new Client(transport.client(i)));
     active = clients.length;
+    function onAbort(): void {
+      stopped = true;
+      // Idle open-loop clients wait on the timer; run it now so they leave at once.
+      if (interval) {
+        if (tick) clearTimeout(tick);
+        dispatch();
+      }
+    }
+    if (spec.signal?.aborted) stopped = true;
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
     if (!interval) {
       for (const c of clients) c.next(performance.now());
       return;
@@ -172,7 +188,9 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
     // Open loop: a timer hands due calls to idle clients; calls that find no idle client wait, and
     // that wait counts in their latency because it is measured from the intended start.
     idle.push(...clients);
-    const dispatch = (): void => {
+    dispatch();
+
+    function dispatch(): void {
       const now = performance.now();
       while (
         idle.length > 0 &&
@@ -191,7 +209,6 @@ export function runLoad(transport: Transport, spec: LoadSpec): Promise<LoadOutco
         return;
       }
       tick = setTimeout(dispatch, Math.max(1, t0 + issued * interval - now));
-    };
-    dispatch();
+    }
   });
 }

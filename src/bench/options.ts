@@ -1,4 +1,5 @@
 import { resolveConfig } from '../config/resolve.js';
+import { readPasswordFile } from '../etcd/member-client.js';
 import type { MonitorConfig } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDurationMs } from '../util/duration.js';
@@ -25,9 +26,6 @@ export const BENCH_DEFAULTS = {
   workers: 1,
 } as const;
 
-/** Prefix the sidecar, the API and `check` use so they never touch keys they did not create. */
-export const SAFE_PREFIX = '/etcd-monitor-bench/';
-
 /** Raw benchmark flags as yargs hands them over (all optional). */
 export interface BenchFlags {
   type?: string;
@@ -42,6 +40,7 @@ export interface BenchFlags {
   consistency?: string;
   rate?: number;
   prefix?: string;
+  compact?: boolean;
   client?: string;
   workers?: number;
   'read-ratio'?: number;
@@ -91,7 +90,18 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
     sequentialKeys: f['sequential-keys'] ?? false,
     consistency,
     rate: f.rate ?? p?.limit,
-    prefix: f.prefix ?? (p ? SAFE_PREFIX : undefined),
+    // Unset: the run's own /etcd-monitor/bench/<run-id>/.
+    prefix: f.prefix,
+    compact: f.compact ?? false,
+    discoverMembers: cluster.discoverMembers,
+    ...(cluster.auth
+      ? {
+          auth: {
+            username: cluster.auth.username,
+            password: readPasswordFile(cluster.auth.passwordFile),
+          },
+        }
+      : {}),
     client,
     workers: f.workers ?? BENCH_DEFAULTS.workers,
     readRatio: f['read-ratio'] ?? BENCH_DEFAULTS.readRatio,

@@ -64,6 +64,8 @@ export async function runLoadInWorkers(spec: ParallelSpec): Promise<LoadOutcome>
     inp.load.keyStride = inputs.length;
     delete (inp.load as Partial<LoadSpec>).onProgress;
     delete (inp.load as Partial<LoadSpec>).onLatencyBatch;
+    // An AbortSignal cannot cross threads; an abort is forwarded as a 'stop' message instead.
+    delete (inp.load as Partial<LoadSpec>).signal;
   });
 
   const sink = load.onLatencyBatch;
@@ -126,12 +128,17 @@ export async function runLoadInWorkers(spec: ParallelSpec): Promise<LoadOutcome>
       }),
   );
   const allReady = Promise.all(threads.map((_, t) => new Promise<void>((r) => (ready[t] = r))));
+  const stop = (): void => {
+    for (const thread of threads) thread.postMessage('stop');
+  };
+  load.signal?.addEventListener('abort', stop, { once: true });
   try {
     await Promise.race([allReady, Promise.all(finished)]);
     cpu0 = process.cpuUsage();
     t0 = performance.now();
     startedAt = new Date();
     for (const thread of threads) thread.postMessage('go');
+    if (load.signal?.aborted) stop();
     const ticker = load.onProgress
       ? setInterval(
           () =>
@@ -148,6 +155,7 @@ export async function runLoadInWorkers(spec: ParallelSpec): Promise<LoadOutcome>
       if (ticker) clearInterval(ticker);
     }
   } finally {
+    load.signal?.removeEventListener('abort', stop);
     await Promise.all(threads.map((thread) => thread.terminate()));
   }
   const elapsedMs = performance.now() - t0;

@@ -1,20 +1,34 @@
 import type { MonitorConfig } from '../config/types.js';
+import {
+  discoverMembers,
+  DiscoveryError,
+  memberClient,
+  type DiscoverOptions,
+  type Discovery,
+} from '../etcd/discover.js';
 import { MemberHttpClient } from '../etcd/http-client.js';
-import { loadTlsMaterial, MemberClient } from '../etcd/member-client.js';
+import { loadTlsMaterial, readPasswordFile } from '../etcd/member-client.js';
+import { alarmsInStatusErrors } from '../etcd/normalise.js';
 import { parsePromText, sumOf } from '../etcd/parse-prom-text.js';
 import type { AlarmEntry, MemberStatus } from '../etcd/types.js';
 import { describeError } from '../util/errors.js';
 import { DISK_P99_LIMIT_MS, runDiskCheck, type DiskCheckResult } from './disk-check.js';
-import { BENCH_DEFAULTS, SAFE_PREFIX } from './options.js';
-import { runBenchmark, type BenchmarkResult } from './run.js';
+import { BENCH_DEFAULTS } from './options.js';
+import { BenchInterruptedError, runBenchmark, type BenchmarkResult } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 
 // `etcd-monitor check`: one production-readiness report. Facts are gathered first (status and
-// metrics of every member, alarms, optional disk check, a short benchmark), then `recommend` derives
-// the advice from them as a pure function.
+// metrics of every member of the member list, alarms from their Status, optional disk check, with
+// --with-benchmark a short benchmark), then `recommend` derives the advice from them as a pure
+// function. Without --with-benchmark it only reads: Status, MemberList (answered from the member's
+// local view in 3.4) and /metrics; alarms come from Status errors because an AlarmList is a raft
+// proposal in etcd.
 
 export interface MemberFacts {
   endpoint: string;
+  /** From the member list (absent when no seed answered it, or with --discover-members=false). */
+  memberId?: string;
+  name?: string;
   status?: MemberStatus;
   error?: string;
   quotaBytes?: number;
@@ -23,6 +37,10 @@ export interface MemberFacts {
 
 export interface ReadinessFacts {
   members: MemberFacts[];
+  /** The seed whose member list defined the members checked. */
+  memberListFrom?: string;
+  /** Why no member list was available (then only the configured endpoints are checked). */
+  memberListError?: string;
   /** Voting members in the member list (learners excluded). */
   votingMembers?: number;
   learners?: number;
@@ -184,51 +202,89 @@ function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Gathers the facts for the first configured cluster and builds the report. */
+/** Status (then /metrics) of one member through the first of its URLs that answers. */
+async function memberFacts(
+  urls: readonly string[],
+  base: Omit<MemberFacts, 'endpoint'>,
+  o: DiscoverOptions,
+  http: MemberHttpClient,
+): Promise<MemberFacts> {
+  if (urls.length === 0) {
+    return {
+      endpoint: `member ${base.memberId ?? '?'}`,
+      ...base,
+      error: 'in the member list without a client URL (added but never started)',
+    };
+  }
+  let last: MemberFacts | undefined;
+  for (const url of urls) {
+    const m: MemberFacts = { endpoint: url, ...base };
+    const client = memberClient(url, o);
+    try {
+      m.status = await client.status();
+    } catch (err) {
+      m.error = describeError(err);
+      last ??= m;
+      continue;
+    } finally {
+      client.close();
+    }
+    try {
+      const text = parsePromText(await http.fetchMetricsText(url));
+      m.quotaBytes = sumOf(text, 'etcd_server_quota_backend_bytes');
+      m.walFsyncP99Ms = histogramP99Ms(text, 'etcd_disk_wal_fsync_duration_seconds');
+    } catch {
+      // /metrics may live on a separate --listen-metrics-urls; the gRPC facts still stand.
+    }
+    return m;
+  }
+  return last!;
+}
+
+/**
+ * Gathers the facts for the first configured cluster and builds the report. The members are those of
+ * the member list (any answering seed's), each asked through its own client URLs, so a member missing
+ * from --endpoints that is down makes the report NOT READY.
+ */
 export async function runReadinessCheck(o: {
   config: MonitorConfig;
   diskDir?: string;
+  /** Calls of the write benchmark; 0 (the default of `check`) keeps the check read-only. */
   benchOps: number;
+  runId?: string;
+  signal?: AbortSignal;
 }): Promise<ReadinessReport> {
   const cluster = o.config.clusters[0]!;
   const tls = loadTlsMaterial(cluster.tls);
+  const auth = cluster.auth
+    ? { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) }
+    : undefined;
   const timeouts = { dialTimeoutMs: o.config.dialTimeoutMs, requestTimeoutMs: o.config.requestTimeoutMs };
+  const discover: DiscoverOptions = { ...(tls ? { tls } : {}), ...(auth ? { auth } : {}), ...timeouts };
   const http = new MemberHttpClient(tls, timeouts);
   const facts: ReadinessFacts = { members: [], alarms: [] };
-  const clients = cluster.endpoints.map(
-    (e) => new MemberClient(e, tls, { ...timeouts, maxReconnectBackoffMs: 1000 }),
-  );
   try {
-    facts.members = await Promise.all(
-      clients.map(async (c): Promise<MemberFacts> => {
-        const m: MemberFacts = { endpoint: c.endpoint };
-        try {
-          m.status = await c.status();
-        } catch (err) {
-          m.error = describeError(err);
-          return m;
-        }
-        try {
-          const text = parsePromText(await http.fetchMetricsText(c.endpoint));
-          m.quotaBytes = sumOf(text, 'etcd_server_quota_backend_bytes');
-          m.walFsyncP99Ms = histogramP99Ms(text, 'etcd_disk_wal_fsync_duration_seconds');
-        } catch {
-          // /metrics may live on a separate --listen-metrics-urls; the gRPC facts still stand.
-        }
-        return m;
-      }),
-    );
-    const answering = clients.find((_, i) => facts.members[i]?.status);
-    if (answering) {
-      const list = await answering.memberList().catch(() => undefined);
-      if (list) {
-        facts.learners = list.filter((m) => m.isLearner).length;
-        facts.votingMembers = list.length - facts.learners;
-      }
-      facts.alarms = await answering.alarms().catch(() => []);
+    let list: Discovery | undefined;
+    try {
+      list = await discoverMembers(cluster.endpoints, discover);
+      facts.memberListFrom = list.answeredBy;
+      facts.learners = list.members.filter((m) => m.isLearner).length;
+      facts.votingMembers = list.members.length - facts.learners;
+    } catch (err) {
+      if (!(err instanceof DiscoveryError)) throw err;
+      facts.memberListError = err.message;
     }
+    facts.members = await Promise.all(
+      cluster.discoverMembers && list
+        ? list.members.map((m) => memberFacts(m.clientUrls, { memberId: m.id, name: m.name }, discover, http))
+        : cluster.endpoints.map((e) => memberFacts([e], {}, discover, http)),
+    );
+    // Every member reports the whole cluster's alarm store in its Status; one entry per alarm.
+    const alarms = new Map<string, AlarmEntry>();
+    for (const m of facts.members)
+      for (const a of alarmsInStatusErrors(m.status?.errors ?? [])) alarms.set(`${a.memberId}/${a.alarm}`, a);
+    facts.alarms = [...alarms.values()];
   } finally {
-    for (const c of clients) c.close();
     await http.close();
   }
   if (o.diskDir) {
@@ -243,6 +299,8 @@ export async function runReadinessCheck(o: {
       facts.bench = await runBenchmark({
         endpoints: cluster.endpoints,
         tls: cluster.tls,
+        discoverMembers: cluster.discoverMembers,
+        ...(auth ? { auth } : {}),
         workload: 'write',
         ops: o.benchOps,
         clients: 16,
@@ -252,7 +310,9 @@ export async function runReadinessCheck(o: {
         keySpace: o.benchOps,
         sequentialKeys: true,
         consistency: 'l',
-        prefix: SAFE_PREFIX,
+        // Its own /etcd-monitor/bench/<run-id>/, deleted afterwards; check never compacts.
+        ...(o.runId ? { runId: o.runId } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
         client: 'lean',
         readRatio: BENCH_DEFAULTS.readRatio,
         slo: DEFAULT_SLO,
@@ -260,6 +320,7 @@ export async function runReadinessCheck(o: {
         requestTimeoutMs: Math.max(o.config.requestTimeoutMs, 30_000),
       });
     } catch (err) {
+      if (err instanceof BenchInterruptedError) throw err;
       facts.benchError = describeError(err);
     }
   }
@@ -270,14 +331,17 @@ export async function runReadinessCheck(o: {
 /** Text form of the report. */
 export function formatReadiness(r: ReadinessReport): string {
   const lines = ['=== Production Readiness ===', 'Members:'];
+  if (r.memberListFrom) lines.push(`  (member list from ${r.memberListFrom})`);
+  if (r.memberListError) lines.push(`  (no member list: ${r.memberListError}; checking --endpoints only)`);
   for (const m of r.members) {
+    const who = m.name ? `${m.endpoint} (${m.name})` : m.endpoint;
     if (!m.status) {
-      lines.push(`  ${m.endpoint}: UNREACHABLE (${m.error})`);
+      lines.push(`  ${who}: UNREACHABLE (${m.error})`);
       continue;
     }
     const s = m.status;
     lines.push(
-      `  ${m.endpoint}: id ${s.memberId} v${s.version} ${s.leaderId === s.memberId ? 'leader' : s.isLearner ? 'learner' : 'follower'} term ${s.raftTerm} db ${mb(s.dbSizeBytes)} (in use ${mb(s.dbSizeInUseBytes)})${m.quotaBytes ? ` quota ${mb(m.quotaBytes)}` : ''}${m.walFsyncP99Ms !== undefined ? ` wal-fsync-p99 ≤${m.walFsyncP99Ms} ms` : ''}`,
+      `  ${who}: id ${s.memberId} v${s.version} ${s.leaderId === s.memberId ? 'leader' : s.isLearner ? 'learner' : 'follower'} term ${s.raftTerm} db ${mb(s.dbSizeBytes)} (in use ${mb(s.dbSizeInUseBytes)})${m.quotaBytes ? ` quota ${mb(m.quotaBytes)}` : ''}${m.walFsyncP99Ms !== undefined ? ` wal-fsync-p99 ≤${m.walFsyncP99Ms} ms` : ''}`,
     );
   }
   lines.push(
@@ -289,8 +353,9 @@ export function formatReadiness(r: ReadinessReport): string {
     );
   if (r.bench)
     lines.push(
-      `Benchmark: ${r.bench.total} writes, ${r.bench.throughput.toFixed(0)} ops/s, P99 ${r.bench.latency.p99Ms.toFixed(2)} ms, ${r.bench.failed} failed (${r.bench.conditions.clients} clients, ${r.bench.conditions.valSize}-byte values, prefix cleaned up)`,
+      `Benchmark: ${r.bench.total} writes, ${r.bench.throughput.toFixed(0)} ops/s, P99 ${r.bench.latency.p99Ms.toFixed(2)} ms, ${r.bench.failed} failed (${r.bench.conditions.clients} clients, ${r.bench.conditions.valSize}-byte values, keys under ${r.bench.cleanup.prefix} deleted, no compaction)`,
     );
+  else lines.push('Benchmark: not run (read-only; --with-benchmark runs a short write benchmark)');
   lines.push('', 'Recommendations:');
   if (r.recommendations.length === 0) lines.push('  none');
   for (const rec of r.recommendations) lines.push(`  [${rec.severity}] ${rec.topic}: ${rec.message}`);

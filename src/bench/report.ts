@@ -50,12 +50,16 @@ export function formatResult(r: BenchmarkResult): string {
     const actual = Number.isInteger(ch.actual) ? String(ch.actual) : ch.actual.toFixed(3);
     lines.push(`  ${ch.passed ? 'ok  ' : 'FAIL'} ${ch.name}: ${actual} (target ${ch.target})`);
   }
-  if (r.cleanup)
-    lines.push(
-      '',
-      `Cleanup: deleted ${r.cleanup.deletedKeys} keys under ${JSON.stringify(r.cleanup.prefix)}, compacted at revision ${r.cleanup.compactedRevision}`,
-    );
+  lines.push('', formatCleanup(r.cleanup));
   return `${lines.join('\n')}\n`;
+}
+
+/** One line on what the run left behind: nothing under its prefix; history only without --compact. */
+export function formatCleanup(c: BenchmarkResult['cleanup']): string {
+  const deleted = `Cleanup: deleted the run's ${c.deletedKeys} keys under ${JSON.stringify(c.prefix)} at revision ${c.deleteRevision}`;
+  return c.compactedRevision === null
+    ? `${deleted}; no compaction (every key's history kept)`
+    : `${deleted}; compacted the whole cluster at revision ${c.compactedRevision} (--compact: compaction is cluster-wide, every key's older revisions are gone)`;
 }
 
 /** A terminal progress line (rewritten in place); callers only use it when stderr is a TTY. */

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { build } from 'hdr-histogram-js';
 import { Etcd3 } from 'etcd3';
 import type { TlsFiles } from '../config/types.js';
 import { ConfigError, MonitorError, describeError } from '../util/errors.js';
+import { benchEndpoints, discoverMembers } from '../etcd/discover.js';
+import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
 import { maxKeyNumber } from './etcd-proto.js';
 import { summarize as summarizeLatency, type LatencySummary, type LatencyRecorder } from './latency.js';
@@ -26,8 +29,27 @@ export interface BenchOptions {
   sequentialKeys: boolean;
   consistency: 'l' | 's';
   rate?: number;
-  /** Keys live under this prefix, which must be empty before and is deleted and compacted after. */
+  /**
+   * A user-chosen prefix for every key of the run; it must be empty before the run and is range-deleted
+   * after it. Default: `/etcd-monitor/bench/<runId>/`.
+   */
   prefix?: string;
+  /** Names the default prefix; a fresh UUID when absent. */
+  runId?: string;
+  /**
+   * Compact the cluster at the cleanup's delete revision. Compaction is cluster-wide: every key's
+   * older revisions go, not only the run's, so it happens only when the user asks for it.
+   */
+  compact?: boolean;
+  /**
+   * Treat `endpoints` as seeds: the load goes to every voting member's advertised client URL from the
+   * member list (as `etcdctl --cluster`), not only to the endpoints given.
+   */
+  discoverMembers?: boolean;
+  /** etcd credentials for the member list (clusters with authentication on). */
+  auth?: { username: string; password: string };
+  /** Aborting ends the run early (Ctrl-C, SIGTERM, exporter shutdown); its keys are still deleted. */
+  signal?: AbortSignal;
   client: 'lean' | 'etcd3';
   /** Threads running the measured loop (each owns conns/workers connections); 1 = this thread. */
   workers?: number;
@@ -51,6 +73,7 @@ export interface OpResult {
 
 /** A finished run as printed, stored as a JSON line and exposed as metrics. */
 export interface BenchmarkResult {
+  runId: string;
   type: Workload;
   profile?: ProfileName;
   startedAt: string;
@@ -69,7 +92,7 @@ export interface BenchmarkResult {
     consistency: 'l' | 's';
     rate: number | null;
     readRatio: number;
-    prefix: string | null;
+    prefix: string;
     tls: boolean;
     clientCores: number;
     etcdVersion: string | null;
@@ -86,7 +109,37 @@ export interface BenchmarkResult {
   lastError: string | null;
   clientCpu: { microsPerOp: number; eventLoopUtilization: number };
   slo: SloVerdict & { targets: SloTargets | string };
-  cleanup: { prefix: string; deletedKeys: number; compactedRevision: number } | null;
+  cleanup: BenchCleanup;
+}
+
+/** What the end of a run removed: exactly the keys under its prefix, and history only with `compact`. */
+export interface BenchCleanup {
+  prefix: string;
+  deletedKeys: number;
+  /** Revision of the range delete. */
+  deleteRevision: number;
+  /** Revision the whole cluster was compacted at (only with `compact`), else null. */
+  compactedRevision: number | null;
+}
+
+/** Root of the default per-run prefixes (the probe uses /etcd-monitor/probe/). */
+export const BENCH_PREFIX_ROOT = '/etcd-monitor/bench/';
+
+/** The default prefix of run `runId`. */
+export function defaultBenchPrefix(runId: string): string {
+  return `${BENCH_PREFIX_ROOT}${runId}/`;
+}
+
+/** An interrupted run (its `signal` aborted): its keys were deleted (`cleanup`) unless that failed too. */
+export class BenchInterruptedError extends MonitorError {
+  constructor(
+    readonly prefix: string,
+    readonly cleanup: BenchCleanup | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('BENCH_INTERRUPTED', message, options);
+  }
 }
 
 const GRPC_CODE_NAMES = [
@@ -123,6 +176,9 @@ export function validateBenchOptions(o: BenchOptions): void {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(name, `must be a positive integer, got ${v}`);
   };
   if (o.endpoints.length === 0) throw new ConfigError('endpoints', 'at least one endpoint is required');
+  // An empty prefix would make the cleanup's range delete cover the whole keyspace.
+  if (o.prefix !== undefined && o.prefix.length === 0)
+    throw new ConfigError('prefix', 'must not be empty (the run deletes everything under it afterwards)');
   positiveInt(o.clients, 'clients');
   positiveInt(o.conns, 'conns');
   positiveInt(o.keySize, 'key-size');
@@ -180,13 +236,43 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
+/** Counts the keys under `prefix`; a run may only use a prefix holding none. */
+export async function assertPrefixEmpty(admin: Etcd3, prefix: string): Promise<void> {
+  const existing = Number(await admin.getAll().prefix(prefix).count());
+  if (existing > 0) {
+    throw new MonitorError(
+      'BENCH_PREFIX_NOT_EMPTY',
+      `prefix ${JSON.stringify(prefix)} already holds ${existing} keys; a run deletes everything under its prefix afterwards, so it must start empty (choose another --prefix or leave it out)`,
+    );
+  }
+}
+
+/** Opens an admin connection to `o.endpoints` and refuses a prefix that holds keys (API pre-check). */
+export async function checkPrefixEmpty(o: BenchOptions): Promise<void> {
+  const admin = new Etcd3(etcd3Options(o.endpoints, o, false));
+  try {
+    await assertPrefixEmpty(admin, runPrefix(o, ''));
+  } finally {
+    admin.close();
+  }
+}
+
+/** The prefix a run uses: the given one, or `/etcd-monitor/bench/<runId>/`. */
+export function runPrefix(o: Pick<BenchOptions, 'prefix'>, runId: string): string {
+  return o.prefix ?? defaultBenchPrefix(runId);
+}
+
 /**
  * Runs one benchmark: checks the prefix is empty, populates the key space for reads, runs the load on
- * the chosen client path, then deletes the prefix and compacts at the delete revision.
+ * the chosen client path, then deletes exactly the keys under the prefix — also when the run failed
+ * or was interrupted. Compacts only with `compact`.
  */
-export async function runBenchmark(o: BenchOptions): Promise<BenchmarkResult> {
-  validateBenchOptions(o);
-  const prefix = Buffer.from(o.prefix ?? '', 'utf8');
+export async function runBenchmark(options: BenchOptions): Promise<BenchmarkResult> {
+  validateBenchOptions(options);
+  const o = options.discoverMembers ? { ...options, endpoints: await discoveredEndpoints(options) } : options;
+  const runId = o.runId ?? randomUUID();
+  const prefixText = runPrefix(o, runId);
+  const prefix = Buffer.from(prefixText, 'utf8');
   // etcd3 for everything that is not the hot loop: version, prefix checks, cleanup.
   const admin = new Etcd3(etcd3Options(o.endpoints, o, false));
   try {
@@ -194,85 +280,152 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchmarkResult> {
       .status()
       .then((s) => s.version)
       .catch(() => null);
-    if (o.prefix) {
-      const existing = Number(await admin.getAll().prefix(prefix.toString('latin1')).count());
-      if (existing > 0) {
-        throw new MonitorError(
-          'BENCH_PREFIX_NOT_EMPTY',
-          `prefix ${JSON.stringify(o.prefix)} already holds ${existing} keys; it is deleted after a run, so it must start empty`,
-        );
-      }
-    }
-    const transport = await connect(o, prefix);
-    const workers = Math.max(1, Math.min(o.workers ?? 1, o.conns));
-    const load: LoadSpec = {
-      workload: o.workload,
-      ops: o.ops,
-      durationMs: o.durationMs,
-      clients: o.clients,
-      keySpace: o.keySpace,
-      sequentialKeys: o.sequentialKeys,
-      rate: o.rate,
-      readRatio: o.readRatio,
-      onProgress: o.onProgress ? (done, ms) => o.onProgress?.(done, o.ops, ms) : undefined,
-      onLatencyBatch: o.onLatencyBatch,
-    };
-    let outcome: LoadOutcome;
+    await assertPrefixEmpty(admin, prefixText);
+    // From here on the prefix is this run's: whatever happens next, it is deleted at the end.
+    let outcome: LoadOutcome | undefined;
+    let failure: unknown;
     try {
-      if (o.workload !== 'write') {
-        const fill = await runLoad(transport, {
-          workload: 'write',
-          ops: o.keySpace,
-          clients: o.clients,
-          keySpace: o.keySpace,
-          sequentialKeys: true,
-          readRatio: 0,
-        });
-        if (fill.write.errors.size > 0) {
-          throw new MonitorError(
-            'BENCH_POPULATE_FAILED',
-            `populating ${o.keySpace} keys failed: ${fill.write.lastError ?? 'errors'}`,
-          );
-        }
-      }
-      if (workers > 1) {
-        // The measured phase gets fresh connections owned by the worker threads.
-        await transport.close();
-        outcome = await runLoadInWorkers({
-          workers,
-          connect: connectSpec(o),
-          payload: payloadSpec(o, prefix),
-          client: o.client,
-          load,
-        });
-      } else outcome = await runLoad(transport, load);
-    } finally {
-      await transport.close();
+      outcome = await measure(o, prefix);
+    } catch (err) {
+      failure = err;
     }
-    const cleanup = o.prefix ? await cleanupPrefix(admin, prefix) : null;
-    return summarize(o, outcome, etcdVersion, cleanup);
+    let cleanup: BenchCleanup;
+    try {
+      // An interrupted or failed run is only cleaned up: compaction is for a finished run asked for it.
+      const compact = Boolean(o.compact) && failure === undefined && !o.signal?.aborted;
+      cleanup = await cleanupPrefix(admin, prefix, { compact });
+    } catch (err) {
+      if (failure === undefined && !o.signal?.aborted) throw err;
+      throw new MonitorError(
+        'BENCH_CLEANUP_FAILED',
+        `${o.signal?.aborted ? 'interrupted' : describeError(failure)}; and its keys could not be deleted (${describeError(err)}): delete them with etcdctl del --prefix ${JSON.stringify(prefixText)}`,
+        { cause: failure ?? err },
+      );
+    }
+    if (failure !== undefined) throw failure;
+    if (o.signal?.aborted)
+      throw new BenchInterruptedError(
+        prefixText,
+        cleanup,
+        `benchmark interrupted; deleted its ${cleanup.deletedKeys} keys under ${JSON.stringify(prefixText)}`,
+      );
+    return summarize(o, runId, prefixText, outcome!, etcdVersion, cleanup);
   } finally {
     admin.close();
   }
 }
 
-/** Deletes every key under `prefix` and compacts at the delete revision (physical, so history is gone). */
+/** Every voting member's client URL, from the member list of the first seed that answers. */
+async function discoveredEndpoints(o: BenchOptions): Promise<string[]> {
+  const tls = loadTlsMaterial(o.tls);
+  const found = await discoverMembers(o.endpoints, {
+    ...(tls ? { tls } : {}),
+    ...(o.auth ? { auth: o.auth } : {}),
+    dialTimeoutMs: o.dialTimeoutMs,
+    requestTimeoutMs: Math.min(o.requestTimeoutMs, 10_000),
+  });
+  const endpoints = benchEndpoints(found);
+  if (endpoints.length === 0)
+    throw new MonitorError(
+      'BENCH_NO_MEMBERS',
+      `the member list from ${found.answeredBy} names no voting member with a client URL`,
+    );
+  return endpoints;
+}
+
+/** Populates the key space (read and mixed runs) and runs the measured load. */
+async function measure(o: BenchOptions, prefix: Buffer): Promise<LoadOutcome> {
+  const transport = await connect(o, prefix);
+  const workers = Math.max(1, Math.min(o.workers ?? 1, o.conns));
+  const load: LoadSpec = {
+    workload: o.workload,
+    ops: o.ops,
+    durationMs: o.durationMs,
+    clients: o.clients,
+    keySpace: o.keySpace,
+    sequentialKeys: o.sequentialKeys,
+    rate: o.rate,
+    readRatio: o.readRatio,
+    signal: o.signal,
+    onProgress: o.onProgress ? (done, ms) => o.onProgress?.(done, o.ops, ms) : undefined,
+    onLatencyBatch: o.onLatencyBatch,
+  };
+  try {
+    if (o.workload !== 'write') {
+      // The keys the reads hit, under the run's own prefix.
+      const fill = await runLoad(transport, {
+        workload: 'write',
+        ops: o.keySpace,
+        clients: o.clients,
+        keySpace: o.keySpace,
+        sequentialKeys: true,
+        readRatio: 0,
+        signal: o.signal,
+      });
+      if (fill.write.errors.size > 0) {
+        throw new MonitorError(
+          'BENCH_POPULATE_FAILED',
+          `populating ${o.keySpace} keys failed: ${fill.write.lastError ?? 'errors'}`,
+        );
+      }
+    }
+    if (workers > 1) {
+      // The measured phase gets fresh connections owned by the worker threads.
+      await transport.close();
+      return await runLoadInWorkers({
+        workers,
+        connect: connectSpec(o),
+        payload: payloadSpec(o, prefix),
+        client: o.client,
+        load,
+      });
+    }
+    return await runLoad(transport, load);
+  } finally {
+    await transport.close();
+  }
+}
+
+/**
+ * Range-deletes every key under `prefix` (only this run's keys: the prefix was empty before it), then
+ * makes sure none came back from a write still in flight. With `compact`, compacts the whole cluster
+ * at the delete revision (physical): every key's older revisions are gone afterwards.
+ */
 export async function cleanupPrefix(
   admin: Etcd3,
   prefix: Buffer,
-): Promise<{ prefix: string; deletedKeys: number; compactedRevision: number }> {
+  opts: { compact: boolean },
+): Promise<BenchCleanup> {
+  if (prefix.length === 0)
+    throw new ConfigError('prefix', 'refusing to delete an empty prefix (the whole keyspace)');
+  const text = prefix.toString('utf8');
   try {
-    const res = await admin.kv.deleteRange({ key: prefix, range_end: prefixEnd(prefix) });
-    const revision = Number(res.header.revision);
-    await admin.kv.compact({ revision: String(revision), physical: true }).catch((err: unknown) => {
-      // A concurrent compaction past this revision already removed the history we want gone.
-      if (!/required revision has been compacted/.test(describeError(err))) throw err;
-    });
-    return { prefix: prefix.toString('utf8'), deletedKeys: Number(res.deleted), compactedRevision: revision };
+    let deletedKeys = 0;
+    let deleteRevision = 0;
+    // A write whose client gave up (deadline) can still be applied after the delete; 3 passes, 200 ms apart.
+    for (let pass = 0; pass < 3; pass++) {
+      if (pass > 0) {
+        const left = Number(await admin.getAll().prefix(prefix.toString('latin1')).count());
+        if (left === 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const res = await admin.kv.deleteRange({ key: prefix, range_end: prefixEnd(prefix) });
+      deletedKeys += Number(res.deleted);
+      deleteRevision = Number(res.header.revision);
+    }
+    let compactedRevision: number | null = null;
+    if (opts.compact) {
+      await admin.kv.compact({ revision: String(deleteRevision), physical: true }).catch((err: unknown) => {
+        // Someone compacted past this revision already: the history is gone either way.
+        if (!/required revision has been compacted/.test(describeError(err))) throw err;
+      });
+      compactedRevision = deleteRevision;
+    }
+    return { prefix: text, deletedKeys, deleteRevision, compactedRevision };
   } catch (err) {
     throw new MonitorError(
       'BENCH_CLEANUP_FAILED',
-      `deleting and compacting prefix ${prefix.toString('utf8')}: ${describeError(err)}`,
+      `deleting ${opts.compact ? 'and compacting ' : ''}prefix ${text}: ${describeError(err)}`,
       { cause: err },
     );
   }
@@ -307,9 +460,11 @@ function combined(a: LatencyRecorder, b: LatencyRecorder): LatencySummary {
 
 function summarize(
   o: BenchOptions,
+  runId: string,
+  prefix: string,
   out: LoadOutcome,
   etcdVersion: string | null,
-  cleanup: BenchmarkResult['cleanup'],
+  cleanup: BenchCleanup,
 ): BenchmarkResult {
   const seconds = out.elapsedMs / 1000;
   const read = opResult(out.read, seconds);
@@ -348,6 +503,7 @@ function summarize(
         targets: o.slo,
       };
   return {
+    runId,
     type: o.workload,
     ...(o.profile ? { profile: o.profile } : {}),
     startedAt: out.startedAt.toISOString(),
@@ -365,7 +521,7 @@ function summarize(
       consistency: o.consistency,
       rate: o.rate ?? null,
       readRatio: o.readRatio,
-      prefix: o.prefix ?? null,
+      prefix,
       tls: o.endpoints.some((e) => e.startsWith('https://')) || Boolean(o.tls?.caFile),
       clientCores: os.cpus().length,
       etcdVersion,

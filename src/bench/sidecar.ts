@@ -5,11 +5,11 @@ import { describeError } from '../util/errors.js';
 import { runDiskCheck } from './disk-check.js';
 import type { Workload } from './load.js';
 import { BenchmarkMetrics } from './metrics.js';
-import { runBenchmark, type BenchOptions, type BenchmarkResult } from './run.js';
+import { BenchInterruptedError, runBenchmark, type BenchOptions, type BenchmarkResult } from './run.js';
 
 export interface SidecarOptions {
   /** Options shared by every scheduled run; `workload` is taken from `workloads`. */
-  bench: Omit<BenchOptions, 'workload' | 'onLatencyBatch' | 'onProgress'>;
+  bench: Omit<BenchOptions, 'workload' | 'onLatencyBatch' | 'onProgress' | 'signal' | 'runId'>;
   workloads: readonly Workload[];
   scheduleMs: number;
   host: string;
@@ -42,6 +42,8 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
   let round: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  // close() interrupts the run under way; it still deletes its keys before close() resolves.
+  const stop = new AbortController();
 
   const runRound = async (): Promise<void> => {
     for (const workload of o.workloads) {
@@ -50,6 +52,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
         const result = await runBenchmark({
           ...o.bench,
           workload,
+          signal: stop.signal,
           onLatencyBatch: (op, micros, count) => metrics.observeBatch(workload, op, micros, count),
         });
         metrics.recordResult(result);
@@ -64,6 +67,10 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
           'benchmark run finished',
         );
       } catch (err) {
+        if (err instanceof BenchInterruptedError) {
+          o.log.info({ workload, cleanup: err.cleanup }, 'benchmark run interrupted; its keys were deleted');
+          return;
+        }
         metrics.recordFailure(workload);
         o.log.error({ workload, err: describeError(err) }, 'benchmark run failed');
       }
@@ -122,6 +129,7 @@ export async function startSidecar(o: SidecarOptions): Promise<Sidecar> {
     close: async () => {
       closed = true;
       if (timer) clearTimeout(timer);
+      stop.abort();
       await round;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

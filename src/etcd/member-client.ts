@@ -182,7 +182,17 @@ export class MemberClient {
    * The key hangs on a fresh short lease so probe keys expire on their own even if the exporter dies.
    */
   async probe(key: string, leaseTtlSeconds: number): Promise<ProbeResult> {
+    // A fresh lease per probe, never reused: the key is re-attached to it, so it expires at most one
+    // TTL after the last probe. A failed grant fails the probe; there is no unleased fallback.
     const grant = await this.call('probe lease grant', () => this.lease.leaseGrant({ TTL: leaseTtlSeconds }));
+    // Lease 0 means "no lease" in a PutRequest: a key put with it would stay forever.
+    if (!/^[1-9]\d*$/.test(String(grant.ID)) || grant.error) {
+      throw new MemberRequestError(
+        'MEMBER_BAD_RESPONSE',
+        this.endpoint,
+        `probe lease grant: no usable lease (ID ${JSON.stringify(grant.ID)}${grant.error ? `, ${grant.error}` : ''}); probe key not written`,
+      );
+    }
     const value = String(Date.now());
     const writeStart = process.hrtime.bigint();
     await this.call('probe write', () => this.client.put(key).value(value).lease(grant.ID).exec());

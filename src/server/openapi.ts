@@ -415,6 +415,10 @@ const paths: Record<string, Schema> = {
                 consistency: { enum: ['l', 's'] },
                 rate: { type: 'number', exclusiveMinimum: 0 },
                 cluster: str,
+                // Must hold no keys (409 otherwise); default /etcd-monitor/bench/<run-id>/.
+                prefix: { type: 'string', minLength: 1, maxLength: API_LIMITS.maxPrefixBytes },
+                // Cluster-wide: removes every key's history, so only when given as true.
+                compact: { type: 'boolean', default: false },
               },
               [...BODY_FIELDS],
             ),
@@ -426,7 +430,7 @@ const paths: Record<string, Schema> = {
         '400': err('Malformed JSON, unknown field or out-of-range value.'),
         ...authErrors,
         '404': err('Unknown cluster.'),
-        '409': err('Another benchmark is running.'),
+        '409': err('Another benchmark is running, or the given prefix holds keys (BENCH_PREFIX_NOT_EMPTY).'),
         '413': err('Body larger than 4 kB.'),
       },
     },

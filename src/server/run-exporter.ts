@@ -12,6 +12,7 @@ import { createApp } from './app.js';
 import { createHistoryRoutes } from './history-routes.js';
 import { createLeaderHistoryRoutes } from './leader-history-routes.js';
 import { createOpenApiRoutes } from './openapi.js';
+import { stopBenchmarkRuns } from '../bench/active-runs.js';
 import { createHttpSecurity } from './security/index.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -94,6 +95,8 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
       new Promise<void>((resolve) => server.close(() => resolve())),
       monitor.stop(),
       alertHistory.close(),
+      // An API benchmark run stops and deletes its keys before the process exits.
+      stopBenchmarkRuns(),
       leaderHistory.close(),
     ])
       .then(() => {

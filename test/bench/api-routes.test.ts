@@ -51,7 +51,8 @@ describe('benchmark REST API', () => {
     [{ type: 'read', clients: 0 }, 400, 'INVALID_FIELD'],
     [{ type: 'read', consistency: 'x' }, 400, 'INVALID_FIELD'],
     [{ type: 'write', conns: 9, clients: 4 }, 400, 'INVALID_FIELD'],
-    [{ type: 'write', prefix: '/' }, 400, 'UNKNOWN_FIELD'],
+    [{ type: 'write', path: '/' }, 400, 'UNKNOWN_FIELD'],
+    [{ type: 'write', prefix: '' }, 400, 'INVALID_FIELD'],
     [[1, 2], 400, 'INVALID_BODY'],
     ['{"type":', 400, 'MALFORMED_JSON'],
     [{ type: 'write', cluster: 'nope' }, 404, 'UNKNOWN_CLUSTER'],
@@ -88,7 +89,7 @@ describe('benchmark REST API', () => {
     };
     expect(run.status).toBe('completed');
     expect(run.result).toMatchObject({ type: 'mixed', total: 4000, successful: 4000 });
-    expect(run.result.cleanup.prefix).toBe('/etcd-monitor-bench/');
+    expect(run.result.cleanup.prefix).toBe(`/etcd-monitor/bench/${id}/`);
 
     const lines = (await readFile(path.join(dataDir, RESULTS_FILE), 'utf8')).trim().split('\n');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ id, status: 'completed' });

@@ -41,7 +41,7 @@ describe('benchmark over TLS with client certificates', () => {
       failed: 0,
       conditions: { tls: true, client: 'lean' },
     });
-    expect(r.cleanup?.deletedKeys).toBe(300);
+    expect(r.cleanup.deletedKeys).toBe(300);
   });
 
   it('etcd3 path over TLS', async () => {

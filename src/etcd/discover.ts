@@ -1,0 +1,100 @@
+import { MonitorError, describeError } from '../util/errors.js';
+import { MemberClient, type MemberClientOptions } from './member-client.js';
+import type { TlsMaterial } from './tls-material.js';
+
+// The configured endpoints are seeds; the member list defines the cluster, and every member is reached
+// through its own advertised client URLs with the same TLS and auth (as `etcdctl --cluster` does).
+// Used by `check` and the benchmark; the exporter's collector follows the list round by round itself.
+
+/** One member of the cluster as the member list names it. */
+export interface DiscoveredMember {
+  /** Member ID, lower-case hex (as etcdctl prints it). */
+  readonly id: string;
+  /** Empty for a member added but never started. */
+  readonly name: string;
+  /** Advertised client URLs; empty for a member added but never started. */
+  readonly clientUrls: readonly string[];
+  readonly peerUrls: readonly string[];
+  readonly isLearner: boolean;
+}
+
+export interface Discovery {
+  readonly members: readonly DiscoveredMember[];
+  /** The seed whose member list this is. */
+  readonly answeredBy: string;
+  /** Seeds that did not answer, with why (a seed behind a dead load balancer, a stopped member). */
+  readonly seedErrors: readonly { readonly endpoint: string; readonly error: string }[];
+}
+
+export interface DiscoverOptions {
+  readonly tls?: TlsMaterial;
+  readonly auth?: { readonly username: string; readonly password: string };
+  readonly dialTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** No seed answered MemberList; `seedErrors` says what each one did. */
+export class DiscoveryError extends MonitorError {
+  constructor(readonly seedErrors: Discovery['seedErrors']) {
+    super(
+      'DISCOVERY_NO_SEED_ANSWERED',
+      `no endpoint answered the member list: ${seedErrors.map((s) => s.error).join('; ')}`,
+    );
+  }
+}
+
+/** A client with the exporter's TLS and auth for one endpoint (a seed or a member's URL). */
+export function memberClient(endpoint: string, o: DiscoverOptions): MemberClient {
+  const options: MemberClientOptions = {
+    dialTimeoutMs: o.dialTimeoutMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    maxReconnectBackoffMs: 1000,
+    ...(o.auth ? { auth: o.auth } : {}),
+  };
+  return new MemberClient(endpoint, o.tls, options);
+}
+
+/**
+ * Asks every seed for the member list at once and believes the first seed, in the configured order,
+ * that answered: deterministic, and one dead seed costs at most one request timeout.
+ */
+export async function discoverMembers(seeds: readonly string[], o: DiscoverOptions): Promise<Discovery> {
+  const answers = await Promise.allSettled(
+    seeds.map(async (seed) => {
+      const client = memberClient(seed, o);
+      try {
+        return await client.memberList();
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  const seedErrors: { endpoint: string; error: string }[] = [];
+  let found: Discovery['members'] | undefined;
+  let answeredBy = '';
+  answers.forEach((a, i) => {
+    if (a.status === 'rejected') seedErrors.push({ endpoint: seeds[i]!, error: describeError(a.reason) });
+    else if (!found) {
+      found = a.value.map((m) => ({
+        id: m.id,
+        name: m.name,
+        clientUrls: [...m.clientUrls],
+        peerUrls: [...m.peerUrls],
+        isLearner: m.isLearner,
+      }));
+      answeredBy = seeds[i]!;
+    }
+  });
+  if (!found) throw new DiscoveryError(seedErrors);
+  return { members: found, answeredBy, seedErrors };
+}
+
+/**
+ * One client URL per member that can serve as a benchmark endpoint: voting members only (etcd 3.4
+ * refuses writes and linearizable reads on a learner, "rpc not supported for learner") and only
+ * members that advertise a URL. The first advertised URL, so each member gets the same share of
+ * connections.
+ */
+export function benchEndpoints(d: Discovery): string[] {
+  return d.members.filter((m) => !m.isLearner && m.clientUrls.length > 0).map((m) => m.clientUrls[0]!);
+}
