@@ -66,6 +66,20 @@ const alertEvent = obj(
     severity: str,
     member: str,
     labels: stringMap,
+const pageLimit = {
+  name: 'limit',
+  in: 'query',
+  required: false,
+  description: 'Page size (default 100).',
+  schema: { type: 'integer', minimum: 1, maximum: 1000 },
+};
+const pageBefore = {
+  name: 'before',
+  in: 'query',
+  required: false,
+  description: "Only items with a seq below this: the previous page's nextBefore.",
+  schema: { type: 'integer', minimum: 1 },
+};
     annotations: stringMap,
     startsAt: str,
     endsAt: str,
@@ -129,6 +143,24 @@ const schemas: Record<string, Schema> = {
         health_reason: str,
         is_leader: bool,
         is_learner: bool,
+  LeaderHistory: obj({
+    cluster: str,
+    count: int,
+    nextBefore: orNull(int),
+    persistent: bool,
+    changes: arr(
+      obj({
+        seq: int,
+        at: time,
+        cluster: str,
+        previousLeaderId: orNull(str),
+        previousLeader: orNull(str),
+        leaderId: str,
+        leader: orNull(str),
+        term: int,
+      }),
+    ),
+  }),
         version: orNull(str),
         raft_term: orNull(int),
         raft_index: orNull(int),
@@ -292,6 +324,19 @@ const paths: Record<string, Schema> = {
       responses: { '200': json(ref('CurrentMetrics'), 'Current metrics.'), ...viewErrors, ...authErrors },
     },
   },
+  '/api/v1/cluster/leader/history': {
+    get: {
+      summary:
+        'Leader changes of the cluster, newest first (time, previous and new leader, term); the last 1000 of all clusters, kept under --data-dir across restarts. A restart of the exporter is not a change.',
+      parameters: [clusterParam, pageLimit, pageBefore],
+      responses: {
+        '200': json(ref('LeaderHistory'), 'Leader changes.'),
+        '400': err('A query parameter is malformed.'),
+        '404': err('No cluster with that name.'),
+        ...authErrors,
+      },
+    },
+  },
   '/api/v1/metrics/latency': {
     get: {
       summary: 'Probe latency percentiles and per-member disk/network p99s (ms).',
@@ -338,10 +383,19 @@ const paths: Record<string, Schema> = {
   },
   '/api/v1/alerts': {
     get: {
-      summary: 'Alerts firing now, as last notified by Alertmanager.',
-      parameters: [clusterParam, { name: 'alertname', in: 'query', required: false, schema: str }],
+      summary:
+        'Alerts firing now, as last notified by Alertmanager, newest first and paged. An alert not re-sent within --alerts.resolve-timeout (5m) is no longer listed; at most 10,000 are kept.',
+      parameters: [
+        { ...clusterParam, description: 'Only this cluster.' },
+        { name: 'alertname', in: 'query', required: false, schema: str },
+        pageLimit,
+        pageBefore,
+      ],
       responses: {
-        '200': json(obj({ count: int, alerts: arr(ref('AlertEvent')) }), 'Firing alerts, newest first.'),
+        '200': json(
+          obj({ count: int, total: int, nextBefore: orNull(int), alerts: arr(ref('AlertEvent')) }),
+          'One page of firing alerts; total counts all that match.',
+        ),
         '400': err('Bad parameter.'),
         ...authErrors,
       },
@@ -351,9 +405,10 @@ const paths: Record<string, Schema> = {
     get: {
       summary: 'Alert notifications received, newest first.',
       parameters: [
-        clusterParam,
+        { ...clusterParam, description: 'Only this cluster.' },
         { name: 'alertname', in: 'query', required: false, schema: str },
-        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+        pageLimit,
+        pageBefore,
       ],
       responses: {
         '200': json(
@@ -361,7 +416,7 @@ const paths: Record<string, Schema> = {
             count: int,
             capacity: int,
             corruptLinesSkipped: int,
-            persistFailures: int,
+            writeFailures: int,
             events: arr(ref('AlertEvent')),
           }),
           'History.',
@@ -374,6 +429,8 @@ const paths: Record<string, Schema> = {
   '/api/v1/alerts/webhook': {
     post: {
       summary: 'Alertmanager webhook receiver (webhook_configs url). Needs operator.',
+            nextBefore: orNull(int),
+            persistent: bool,
       requestBody: {
         required: true,
         content: {
@@ -383,10 +440,26 @@ const paths: Record<string, Schema> = {
         },
       },
       responses: {
-        '200': json(obj({ status: { const: 'ok' }, recorded: int, persisted: bool }), 'Recorded.'),
-        '400': err('Malformed JSON or not a valid Alertmanager payload.'),
+        '200': json(
+          obj(
+            {
+              status: { const: 'ok' },
+              recorded: int,
+              refreshed: int,
+              ignored: int,
+              persisted: bool,
+              warning: str,
+            },
+            ['warning'],
+          ),
+          "On disk (written and fsync'd): recorded = new events, refreshed = repeats of firing alerts, ignored = watchdogs. With no usable --data-dir: persisted false and a warning (memory only).",
+        ),
+        '400': err('Malformed JSON or not a valid Alertmanager payload (at most 10,000 alerts).'),
         ...authErrors,
-        '413': err('Body larger than 5 MB.'),
+        '413': err('Body larger than 5 MiB (BODY_TOO_LARGE).'),
+        '503': err(
+          'The history could not be written (HISTORY_WRITE_FAILED, e.g. a full disk) or too many notifications at once (BUSY): Alertmanager retries.',
+        ),
         '415': err('Not application/json.'),
       },
     },

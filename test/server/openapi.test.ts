@@ -184,6 +184,17 @@ describe('every endpoint answers as the OpenAPI document says', () => {
     const rec = (await check(api, {
       method: 'POST',
       path: '/api/v1/alerts/webhook',
+  it('leader history: a page of changes, bad paging and an unknown cluster', async () => {
+    const page = (await check(api, { path: '/api/v1/cluster/leader/history?limit=10', status: 200 })) as {
+      cluster: string;
+      changes: unknown[];
+    };
+    // A fresh exporter has seen no change (its first observation is not one).
+    expect(page).toMatchObject({ cluster: 'main', changes: [] });
+    await check(api, { path: '/api/v1/cluster/leader/history?before=0', status: 400 });
+    await check(api, { path: '/api/v1/cluster/leader/history?cluster=nope', status: 404 });
+  });
+
       body: WEBHOOK,
       status: 200,
     })) as { recorded: number };

@@ -7,6 +7,8 @@ import { PassThrough } from 'node:stream';
 import express from 'express';
 import { openHistoryStore, type HistoryStore } from '../../src/alerts/history-store.js';
 import { createAlertRoutes } from '../../src/alerts/routes.js';
+import { openLeaderHistory } from '../../src/history/leader-history.js';
+import { createLeaderHistoryRoutes } from '../../src/server/leader-history-routes.js';
 import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { Monitor } from '../../src/monitor/monitor.js';
@@ -60,6 +62,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     store = await openHistoryStore(dataDir, log);
     const auditSink = new PassThrough();
     const auditLines: string[] = [];
+    const leaders = await openLeaderHistory(dataDir, log);
+    monitor.onLeaderChange((change) => void leaders.record(change));
     auditSink
       .setEncoding('utf8')
       .on('data', (chunk: string) => auditLines.push(...chunk.split('\n').filter(Boolean)));
@@ -77,6 +81,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         createBenchmarkRoutes({ config, log }),
         createHistoryRoutes(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
         createOpenApiRoutes(),
+        createLeaderHistoryRoutes({ store: leaders, clusterNames: () => monitor.clusterNames() }),
       ],
     });
     const outer = express();
@@ -100,6 +105,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         security.close();
         await rm(dataDir, { recursive: true, force: true });
       },
+        await leaders.close();
     };
   } catch (err) {
     await monitor.stop();
