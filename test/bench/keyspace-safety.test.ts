@@ -14,6 +14,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { errorHandler } from '../../src/server/http-errors.js';
 import { createLogger } from '../../src/util/logger.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startExporter } from '../support/exporter.js';
 import { freePort } from '../support/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
 import {
@@ -343,6 +344,29 @@ describe('benchmarks leave the watched cluster as they found it', () => {
       expect(run).toMatchObject({ status: 'failed', error: { code: 'BENCH_INTERRUPTED' } });
       await unharmed();
     });
+  });
+
+  it("the exporter process stopped by SIGTERM during an API run deletes the run's keys before it exits", async () => {
+    const exporter = await startExporter({
+      args: ['--endpoints', cluster.endpoints.join(','), '--web.enable-benchmark-api', '--no-probe'],
+    });
+    try {
+      const res = await fetch(`${exporter.url}/api/v1/performance/benchmark`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'write', ops: 100_000, durationSeconds: 60, clients: 8, conns: 2 }),
+      });
+      expect(res.status).toBe(202);
+      await waitFor(async () => (await benchKeys(admin)) >= 200, {
+        what: 'API run under way',
+        timeoutMs: 30_000,
+      });
+      const exit = await terminate(exporter.proc, 'SIGTERM', 8000);
+      expect(exit.code).toBe(0);
+    } finally {
+      await exporter.stop();
+    }
+    await unharmed();
   });
 
   describe('check', () => {
