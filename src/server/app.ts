@@ -13,13 +13,21 @@ export interface AppDeps {
   readonly apiRouters?: readonly Router[];
   /** Runs before every route: request log, CORS, audit, authentication (see src/server/security). */
   readonly middleware?: readonly RequestHandler[];
+  /** --web.enable-benchmark-api: without it /api/v1/performance/* answers 403 BENCHMARK_API_DISABLED. */
+  readonly enableBenchmarkApi?: boolean;
 }
 
 /** How long one render of the exporter's runtime series (CPU, memory, GC) is shared between scrapes. */
 const RUNTIME_METRICS_MAX_AGE_MS = 1000;
 
 /** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
-export function createApp({ monitor, log, apiRouters = [], middleware = [] }: AppDeps): express.Express {
+export function createApp({
+  monitor,
+  log,
+  apiRouters = [],
+  middleware = [],
+  enableBenchmarkApi = false,
+}: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -65,6 +73,22 @@ export function createApp({ monitor, log, apiRouters = [], middleware = [] }: Ap
     if (monitor.ready) res.json({ status: 'ready', clusters: monitor.clusterNames() });
     else sendError(res, 503, 'NOT_READY', 'the first collection round has not finished yet');
   });
+
+  if (!enableBenchmarkApi) {
+    // The benchmark writes to the watched cluster, so it is off unless asked for, as Prometheus keeps its
+    // admin API behind --web.enable-admin-api. Prometheus 2.42 answers a disabled admin API with 500
+    // "admin APIs disabled" and a disabled lifecycle API (--web.enable-lifecycle) with 403; 403 is the one
+    // that says "refused, not broken" (a 5xx would be retried and page), so that is what this answers.
+    // Mounted after authentication: with credentials configured an anonymous caller still gets 401 first.
+    app.use('/api/v1/performance', (_req, res) => {
+      sendError(
+        res,
+        403,
+        'BENCHMARK_API_DISABLED',
+        'the benchmark API is off; start the exporter with --web.enable-benchmark-api to enable it',
+      );
+    });
+  }
 
   const api = express.Router();
   // No body parser here: each router parses its own bodies with a limit that fits what it accepts.

@@ -51,21 +51,21 @@ const viewErrors = {
 const authErrors = {
   '401': err('Credentials are missing or wrong (only when the web config defines users or tokens).'),
   '403': err("The caller's role may not do this (reads need viewer, changes need operator)."),
+  '429': err('Too many password checks queued (AUTH_BUSY); retry after the Retry-After seconds.'),
+};
+/** What the mutation guard (src/server/security/mutation-guard.ts) answers before any handler runs. */
+const mutationErrors = {
+  '403': err(
+    'Role below operator, or an Origin header not in --cors-origin (ORIGIN_NOT_ALLOWED): browser pages may not mutate.',
+  ),
+  '415': err('Not application/json (UNSUPPORTED_MEDIA_TYPE).'),
+};
+const benchmarkOff = {
+  '403': err(
+    'Role below operator, or the benchmark API is off (BENCHMARK_API_DISABLED; start with --web.enable-benchmark-api).',
+  ),
 };
 const ms = orNull(num);
-
-const alertEvent = obj(
-  {
-    seq: int,
-    receivedAt: time,
-    receiver: str,
-    groupKey: str,
-    status: { enum: ['firing', 'resolved'] },
-    alertname: str,
-    cluster: str,
-    severity: str,
-    member: str,
-    labels: stringMap,
 const pageLimit = {
   name: 'limit',
   in: 'query',
@@ -80,6 +80,19 @@ const pageBefore = {
   description: "Only items with a seq below this: the previous page's nextBefore.",
   schema: { type: 'integer', minimum: 1 },
 };
+
+const alertEvent = obj(
+  {
+    seq: int,
+    receivedAt: time,
+    receiver: str,
+    groupKey: str,
+    status: { enum: ['firing', 'resolved'] },
+    alertname: str,
+    cluster: str,
+    severity: str,
+    member: str,
+    labels: stringMap,
     annotations: stringMap,
     startsAt: str,
     endsAt: str,
@@ -130,19 +143,6 @@ const schemas: Record<string, Schema> = {
     leader_changes: int,
     last_leader_change: orNull(time),
   }),
-  Members: obj({
-    cluster: str,
-    members: arr(
-      obj({
-        id: orNull(str),
-        name: str,
-        endpoint: str,
-        up: bool,
-        healthy: bool,
-        health_state: { enum: ['healthy', 'slow', 'unreachable', 'unhealthy', 'down'] },
-        health_reason: str,
-        is_leader: bool,
-        is_learner: bool,
   LeaderHistory: obj({
     cluster: str,
     count: int,
@@ -161,6 +161,19 @@ const schemas: Record<string, Schema> = {
       }),
     ),
   }),
+  Members: obj({
+    cluster: str,
+    members: arr(
+      obj({
+        id: orNull(str),
+        name: str,
+        endpoint: str,
+        up: bool,
+        healthy: bool,
+        health_state: { enum: ['healthy', 'slow', 'unreachable', 'unhealthy', 'down'] },
+        health_reason: str,
+        is_leader: bool,
+        is_learner: bool,
         version: orNull(str),
         raft_term: orNull(int),
         raft_index: orNull(int),
@@ -261,7 +274,8 @@ const paths: Record<string, Schema> = {
   '/metrics': {
     get: {
       summary: 'Prometheus exposition of the derived cluster health and the re-exposed member series.',
-      description: 'Open unless the web config sets etcd_monitor.metrics_auth: true (then viewer).',
+      description:
+        'Needs viewer when the web config defines users or tokens, unless it sets etcd_monitor.metrics_auth: false.',
       responses: {
         '200': { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': { schema: str } } },
         ...authErrors,
@@ -310,6 +324,19 @@ const paths: Record<string, Schema> = {
       responses: { '200': json(ref('Leader'), 'Leader.'), ...viewErrors, ...authErrors },
     },
   },
+  '/api/v1/cluster/leader/history': {
+    get: {
+      summary:
+        'Leader changes of the cluster, newest first (time, previous and new leader, term); the last 1000 of all clusters, kept under --data-dir across restarts. A restart of the exporter is not a change.',
+      parameters: [clusterParam, pageLimit, pageBefore],
+      responses: {
+        '200': json(ref('LeaderHistory'), 'Leader changes.'),
+        '400': err('A query parameter is malformed.'),
+        '404': err('No cluster with that name.'),
+        ...authErrors,
+      },
+    },
+  },
   '/api/v1/cluster/members': {
     get: {
       summary: 'Every member with its health, raft position and DB size.',
@@ -322,19 +349,6 @@ const paths: Record<string, Schema> = {
       summary: 'Current request rate, probe latency percentiles (ms) and DB size.',
       parameters: [clusterParam],
       responses: { '200': json(ref('CurrentMetrics'), 'Current metrics.'), ...viewErrors, ...authErrors },
-    },
-  },
-  '/api/v1/cluster/leader/history': {
-    get: {
-      summary:
-        'Leader changes of the cluster, newest first (time, previous and new leader, term); the last 1000 of all clusters, kept under --data-dir across restarts. A restart of the exporter is not a change.',
-      parameters: [clusterParam, pageLimit, pageBefore],
-      responses: {
-        '200': json(ref('LeaderHistory'), 'Leader changes.'),
-        '400': err('A query parameter is malformed.'),
-        '404': err('No cluster with that name.'),
-        ...authErrors,
-      },
     },
   },
   '/api/v1/metrics/latency': {
@@ -415,6 +429,8 @@ const paths: Record<string, Schema> = {
           obj({
             count: int,
             capacity: int,
+            nextBefore: orNull(int),
+            persistent: bool,
             corruptLinesSkipped: int,
             writeFailures: int,
             events: arr(ref('AlertEvent')),
@@ -429,8 +445,6 @@ const paths: Record<string, Schema> = {
   '/api/v1/alerts/webhook': {
     post: {
       summary: 'Alertmanager webhook receiver (webhook_configs url). Needs operator.',
-            nextBefore: orNull(int),
-            persistent: bool,
       requestBody: {
         required: true,
         content: {
@@ -456,17 +470,18 @@ const paths: Record<string, Schema> = {
         ),
         '400': err('Malformed JSON or not a valid Alertmanager payload (at most 10,000 alerts).'),
         ...authErrors,
+        ...mutationErrors,
         '413': err('Body larger than 5 MiB (BODY_TOO_LARGE).'),
         '503': err(
           'The history could not be written (HISTORY_WRITE_FAILED, e.g. a full disk) or too many notifications at once (BUSY): Alertmanager retries.',
         ),
-        '415': err('Not application/json.'),
       },
     },
   },
   '/api/v1/performance/benchmark': {
     post: {
-      summary: 'Start a bounded benchmark run (one at a time). Needs operator.',
+      summary:
+        'Start a bounded benchmark run (one at a time). Off unless --web.enable-benchmark-api; needs operator.',
       requestBody: {
         required: false,
         content: {
@@ -502,13 +517,15 @@ const paths: Record<string, Schema> = {
         '202': json(ref('BenchmarkStarted'), 'Started; poll the Location.'),
         '400': err('Malformed JSON, unknown field or out-of-range value.'),
         ...authErrors,
+        ...mutationErrors,
+        ...benchmarkOff,
         '404': err('Unknown cluster.'),
         '409': err('Another benchmark is running, or the given prefix holds keys (BENCH_PREFIX_NOT_EMPTY).'),
         '413': err('Body larger than 4 kB.'),
       },
     },
     get: {
-      summary: 'The running benchmark (if any) and a comparison of recent runs.',
+      summary: 'The running benchmark (if any) and a comparison of recent runs. Needs operator.',
       responses: {
         '200': json(
           obj({
@@ -530,16 +547,18 @@ const paths: Record<string, Schema> = {
           'Benchmarks.',
         ),
         ...authErrors,
+        ...benchmarkOff,
       },
     },
   },
   '/api/v1/performance/benchmark/{id}': {
     get: {
-      summary: 'Status or result of one benchmark run.',
+      summary: 'Status or result of one benchmark run. Needs operator.',
       parameters: [{ name: 'id', in: 'path', required: true, schema: str }],
       responses: {
         '200': json({ oneOf: [ref('BenchmarkRunning'), ref('BenchmarkFinished')] }, 'Run.'),
         ...authErrors,
+        ...benchmarkOff,
         '404': err('No run with that id.'),
       },
     },
@@ -555,7 +574,9 @@ export const OPENAPI_DOCUMENT = {
     version: '1',
     description:
       'REST API of the etcd-monitor exporter. Errors are always {"error": {"code", "message"}}. With a web config ' +
-      'that defines users or tokens, reads need the viewer role and changes the operator role.',
+      'that defines users or tokens, everything but /health and /ready needs credentials: reads the viewer role, ' +
+      'changes and the benchmark API the operator role. POST/PUT/DELETE accept only application/json and refuse ' +
+      'an Origin not listed in --cors-origin.',
   },
   components: {
     schemas,

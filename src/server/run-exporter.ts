@@ -57,6 +57,7 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
     monitor,
     log,
     middleware: security.middleware,
+    enableBenchmarkApi: config.api.enableBenchmarkApi,
     apiRouters: [
       createAlertRoutes({ log, store: alertHistory }),
       lazyBenchmarkRoutes(config, log),

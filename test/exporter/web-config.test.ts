@@ -37,6 +37,7 @@ describe('the exporter process with --web.config.file, --cors-origin and without
         join(dir, 'web.yml'),
         '--cors-origin',
         'https://grafana.example',
+        '--web.enable-benchmark-api',
       ],
     });
   });

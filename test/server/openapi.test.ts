@@ -97,7 +97,11 @@ beforeAll(async () => {
   noPrometheus = await startApiServer({ endpoints: cluster.endpoints });
   const promless = new URL(noPrometheus.url);
   prometheus = await startPrometheus({ scrapeTargets: [promless.host], interval: '1s' });
-  api = await startApiServer({ endpoints: cluster.endpoints, prometheusUrl: prometheus.url });
+  api = await startApiServer({
+    endpoints: cluster.endpoints,
+    prometheusUrl: prometheus.url,
+    enableBenchmarkApi: true,
+  });
   await waitFor(async () => (await prometheus.query('etcd_monitor_cluster_members_healthy')).length > 0, {
     timeoutMs: 30_000,
     intervalMs: 500,
@@ -180,10 +184,6 @@ describe('every endpoint answers as the OpenAPI document says', () => {
     expect(unavailable.error.code).toBe('HISTORY_UNAVAILABLE');
   });
 
-  it('alerts: webhook, firing alerts, history and bad input', async () => {
-    const rec = (await check(api, {
-      method: 'POST',
-      path: '/api/v1/alerts/webhook',
   it('leader history: a page of changes, bad paging and an unknown cluster', async () => {
     const page = (await check(api, { path: '/api/v1/cluster/leader/history?limit=10', status: 200 })) as {
       cluster: string;
@@ -195,6 +195,10 @@ describe('every endpoint answers as the OpenAPI document says', () => {
     await check(api, { path: '/api/v1/cluster/leader/history?cluster=nope', status: 404 });
   });
 
+  it('alerts: webhook, firing alerts, history and bad input', async () => {
+    const rec = (await check(api, {
+      method: 'POST',
+      path: '/api/v1/alerts/webhook',
       body: WEBHOOK,
       status: 200,
     })) as { recorded: number };
@@ -283,6 +287,14 @@ describe('every endpoint answers as the OpenAPI document says', () => {
     expect(done).toMatchObject({ status: 'completed', result: { total: 200, failed: 0 } });
     await check(api, { path: '/api/v1/performance/benchmark', status: 200 });
     await check(api, { path: '/api/v1/performance/benchmark/does-not-exist', status: 404 });
+    // Off without --web.enable-benchmark-api.
+    await check(noPrometheus, { path: '/api/v1/performance/benchmark', status: 403 });
+    await check(noPrometheus, {
+      method: 'POST',
+      path: '/api/v1/performance/benchmark',
+      body: '{}',
+      status: 403,
+    });
   });
 
   it('every documented operation was exercised with at least one success status', () => {

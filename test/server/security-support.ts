@@ -34,6 +34,8 @@ export interface ApiServerOptions {
   readonly prometheusUrl?: string;
   readonly corsOrigins?: readonly string[];
   readonly auditStream?: NodeJS.WritableStream;
+  /** --web.enable-benchmark-api (off by default, as in the exporter). */
+  readonly enableBenchmarkApi?: boolean;
 }
 
 /**
@@ -60,10 +62,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   try {
     await monitor.start();
     store = await openHistoryStore(dataDir, log);
-    const auditSink = new PassThrough();
-    const auditLines: string[] = [];
     const leaders = await openLeaderHistory(dataDir, log);
     monitor.onLeaderChange((change) => void leaders.record(change));
+    const auditSink = new PassThrough();
+    const auditLines: string[] = [];
     auditSink
       .setEncoding('utf8')
       .on('data', (chunk: string) => auditLines.push(...chunk.split('\n').filter(Boolean)));
@@ -76,12 +78,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const inner = createApp({
       monitor,
       log,
+      enableBenchmarkApi: opts.enableBenchmarkApi ?? false,
       apiRouters: [
         createAlertRoutes({ log, store }),
+        createLeaderHistoryRoutes({ store: leaders, clusterNames: () => monitor.clusterNames() }),
         createBenchmarkRoutes({ config, log }),
         createHistoryRoutes(opts.prometheusUrl ? { prometheusUrl: opts.prometheusUrl } : {}),
         createOpenApiRoutes(),
-        createLeaderHistoryRoutes({ store: leaders, clusterNames: () => monitor.clusterNames() }),
       ],
     });
     const outer = express();
@@ -102,10 +105,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await monitor.stop();
         await openStore.close();
-        security.close();
+        await leaders.close();
+        await security.close();
         await rm(dataDir, { recursive: true, force: true });
       },
-        await leaders.close();
     };
   } catch (err) {
     await monitor.stop();

@@ -5,14 +5,24 @@ import type { RequestListener } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../util/logger.js';
 import { createAuditLogger, createAuditMiddleware } from './audit.js';
-import { createAuthMiddleware } from './auth.js';
+import { Authenticator, createAuthMiddleware, type AuthStats } from './auth.js';
 import { createCorsMiddleware } from './cors.js';
 import { createExporterServer } from './https.js';
+import { createMutationGuard } from './mutation-guard.js';
 import { createRequestLogger } from './request-log.js';
 import { loadWebConfig, OPEN_WEB_CONFIG, type WebConfig } from './web-config.js';
 
 export { createAuditLogger, createAuditMiddleware } from './audit.js';
-export { Authenticator, createAuthMiddleware, requiredRole, roleAllows, type Principal } from './auth.js';
+export {
+  Authenticator,
+  createAuthMiddleware,
+  requiredRole,
+  roleAllows,
+  type AuthStats,
+  type Principal,
+} from './auth.js';
+export { AuthBusyError, BcryptQueue } from './bcrypt-queue.js';
+export { createMutationGuard, mediaTypeOf } from './mutation-guard.js';
 export { createCorsMiddleware } from './cors.js';
 export { createExporterServer, createHttpsServerOptions } from './https.js';
 export { createRequestLogger } from './request-log.js';
@@ -31,15 +41,20 @@ export interface HttpSecurityOptions {
 /** Everything the HTTP layer needs for security, built once at startup. */
 export interface HttpSecurity {
   readonly webConfig: WebConfig;
-  /** To app.use() before any route, in this order: request log, CORS, audit, authentication/authorization. */
+  /**
+   * To app.use() before any route, in this order: request log, CORS, audit, mutation guard (Origin and
+   * Content-Type of POST/PUT/PATCH/DELETE), authentication/authorization.
+   */
   readonly middleware: readonly RequestHandler[];
   /** Listens with TLS when the web config asks for it; resolves once bound. */
   listen(app: RequestListener, port: number, host: string): Promise<http.Server | https.Server>;
   readonly scheme: 'http' | 'https';
   /** Re-reads the TLS certificate and key of the listening server (for rotation, e.g. on SIGHUP); no-op without TLS. */
   reloadTls(): void;
-  /** Flushes the audit log. */
-  close(): void;
+  /** What the authenticator did so far (bcrypt comparisons, cache hits, 429s). */
+  authStats(): Readonly<AuthStats>;
+  /** Flushes the audit log and stops the bcrypt worker. */
+  close(): Promise<void>;
 }
 
 /** Loads the web config and assembles middleware and server factory (see HttpSecurity). */
@@ -52,11 +67,13 @@ export function createHttpSecurity(opts: HttpSecurityOptions): HttpSecurity {
         ? { stream: opts.auditStream }
         : {},
   );
+  const authenticator = new Authenticator(webConfig);
   const middleware: RequestHandler[] = [
     createRequestLogger(opts.log),
     ...(opts.corsOrigins && opts.corsOrigins.length > 0 ? [createCorsMiddleware(opts.corsOrigins)] : []),
     createAuditMiddleware(audit),
-    createAuthMiddleware(webConfig),
+    createMutationGuard(opts.corsOrigins ?? []),
+    createAuthMiddleware(webConfig, authenticator),
   ];
   opts.log.info(
     {
@@ -83,7 +100,11 @@ export function createHttpSecurity(opts: HttpSecurityOptions): HttpSecurity {
           resolve(server);
         });
       }),
-    close: () => audit.flush(),
+    authStats: () => ({ ...authenticator.stats }),
+    close: async () => {
+      audit.flush();
+      await authenticator.close();
+    },
   };
 }
 

@@ -46,7 +46,10 @@ export interface WebConfig {
   /** user → role; basic-auth users not listed here are viewers. */
   readonly userRoles: ReadonlyMap<string, Role>;
   readonly tokens: readonly TokenEntry[];
-  /** Whether /metrics needs credentials (viewer). Off by default so an unconfigured Prometheus keeps scraping. */
+  /**
+   * Whether /metrics needs credentials (viewer) when users or tokens are configured: on unless the web config
+   * says `metrics_auth: false`, as exporter-toolkit's basic_auth_users protect every path.
+   */
   readonly metricsAuth: boolean;
   /** Where the audit log goes; stderr when unset. */
   readonly auditLogFile?: string;
@@ -199,7 +202,7 @@ export function parseWebConfig(doc: unknown, baseDir: string): WebConfig {
     basicAuthUsers,
     userRoles,
     tokens,
-    metricsAuth: ext.metrics_auth === true,
+    metricsAuth: ext.metrics_auth !== false,
     ...(audit ? { auditLogFile: audit } : {}),
   };
 }
