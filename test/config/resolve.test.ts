@@ -152,6 +152,7 @@ describe('resolveConfig precedence: flags > env > file > defaults', () => {
         name: 'cli',
         endpoints: ['http://127.0.0.1:3379'],
         tags: {},
+        discoverMembers: true,
         thresholds: DEFAULT_THRESHOLDS,
       },
     ]);
@@ -355,6 +356,7 @@ describe('TLS and tags from a file', () => {
       tls: { caFile: globalCa },
       tags: {},
       expectedMembers: 3,
+      discoverMembers: true,
       thresholds: DEFAULT_THRESHOLDS,
     });
     expect(b).toEqual({
@@ -363,6 +365,7 @@ describe('TLS and tags from a file', () => {
       tls: { certFile: own.cert, keyFile: own.key },
       tags: { env: 'prod', shard: '2', primary: 'true' },
       expectedMembers: 5,
+      discoverMembers: true,
       thresholds: DEFAULT_THRESHOLDS,
     });
   });

@@ -39,11 +39,13 @@ export interface ExporterOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Wait for /ready (default true). */
   readonly waitReady?: boolean;
+  /** Listen on this port (e.g. a restarted exporter that Prometheus keeps scraping); a free one by default. */
+  readonly port?: number;
 }
 
 /** Starts `etcd-monitor serve` on a free loopback port with a temp data dir; stop() cleans both up. */
 export async function startExporter(options: ExporterOptions): Promise<ExporterProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-monitor-exporter-'));
   const hasDataDir = options.args.includes('--data-dir');
   const args = [
