@@ -159,6 +159,29 @@ describe('benchmarks leave the watched cluster as they found it', () => {
     await unharmed();
   });
 
+  it.each([
+    ['two worker threads', { workers: 2 }],
+    ['the open loop (--rate)', { rate: 2000 }],
+  ] as const)('an aborted run on %s stops, deletes its keys and says so', async (_, over) => {
+    const controller = new AbortController();
+    const run = runBenchmark(
+      options({
+        workload: 'write',
+        ops: 2_000_000,
+        clients: 8,
+        conns: 2,
+        signal: controller.signal,
+        ...over,
+      }),
+    );
+    await waitFor(async () => (await benchKeys(admin)) >= 200, { what: 'run under way', timeoutMs: 30_000 });
+    controller.abort();
+    const err = (await run.catch((e: unknown) => e)) as { code: string; cleanup: { deletedKeys: number } };
+    expect(err.code).toBe('BENCH_INTERRUPTED');
+    expect(err.cleanup.deletedKeys).toBeGreaterThanOrEqual(200);
+    await unharmed();
+  });
+
   it('discovers the members from one seed endpoint and loads all of them', async () => {
     const r = await runBenchmark(
       options({ endpoints: [cluster.endpoints[1]!], discoverMembers: true, ops: 300, conns: 3 }),
