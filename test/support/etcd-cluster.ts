@@ -29,6 +29,11 @@ export interface ClusterOptions {
    * listens on `listenPeerUrl`: e.g. a fault proxy's URL (test/support/fault-proxy.ts).
    */
   advertisePeerUrl?: (index: number, listenPeerUrl: string) => Promise<string>;
+  /**
+   * The client URL member `index` advertises in the member list (--advertise-client-urls) while it
+   * listens on its own port, e.g. an address the exporter cannot reach. Default: the listen URL.
+   */
+  advertiseClientUrl?: (index: number, listenClientUrl: string) => string;
 }
 
 export interface MemberHandle {
@@ -364,7 +369,7 @@ async function launch(opts: ClusterOptions): Promise<Cluster> {
       `--name=${l.name}`,
       `--data-dir=${l.dataDir}`,
       `--listen-client-urls=${l.clientUrl}`,
-      `--advertise-client-urls=${l.clientUrl}`,
+      `--advertise-client-urls=${opts.advertiseClientUrl ? opts.advertiseClientUrl(i, l.clientUrl) : l.clientUrl}`,
       `--listen-peer-urls=${l.peerUrl}`,
       `--initial-advertise-peer-urls=${advertised[i]}`,
       `--initial-cluster=${initialCluster}`,
