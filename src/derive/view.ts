@@ -1,7 +1,7 @@
 import type { Thresholds } from '../config/types.js';
 import type { AlarmType } from '../etcd/types.js';
-import type { MemberRates } from './member-rates.js';
 import type { HealthState } from './health-state.js';
+import type { MemberRates } from './member-rates.js';
 import type { QuorumView } from './quorum.js';
 
 /**
@@ -18,11 +18,11 @@ export interface MemberView extends MemberRates {
   readonly up: boolean;
   /** /health answered {"health":"true"}. */
   readonly healthy: boolean;
-  readonly isLeader?: boolean;
   /** healthy, slow, unreachable (from the exporter, peers see it), unhealthy or down: see derive/health-state.ts. */
   readonly healthState: HealthState;
   /** The signals behind `healthState`, in words. */
   readonly healthReason: string;
+  readonly isLeader?: boolean;
   readonly isLearner?: boolean;
   readonly leaderId?: string;
   readonly raftTerm?: number;
