@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from '../config/fields.js';
-import { ConfigError, MonitorError } from '../util/errors.js';
+import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatDiskCheck, runDiskCheck } from './disk-check.js';
 import { WORKLOADS, type Workload } from './load.js';
@@ -13,14 +13,9 @@ import {
   type BenchFlags,
 } from './options.js';
 import { formatReadiness, runReadinessCheck } from './readiness.js';
-import { formatCleanup, formatResult, progressLine } from './report.js';
-import {
-  BenchInterruptedError,
-  defaultBenchPrefix,
-  runBenchmark,
-  runPrefix,
-  type BenchOptions,
-} from './run.js';
+import { formatResult, progressLine } from './report.js';
+import { SIGNAL_EXIT, withSignals } from './signals.js';
+import { defaultBenchPrefix, runBenchmark, runPrefix, type BenchOptions } from './run.js';
 import { startSidecar } from './sidecar.js';
 import { BenchmarkStore } from './store.js';
 
@@ -177,55 +172,6 @@ function withBenchFlags<T>(y: Argv<T>) {
 /** Help of --compact: what compaction costs everyone else (the issue's users lost their keys' history). */
 export const COMPACT_HELP =
   "After deleting the run's keys, compact the cluster at that revision. Compaction is cluster-wide: it removes every key's history, not only the benchmark's (etcdctl get --rev=<older> then fails with \"required revision has been compacted\"). Off unless given";
-
-/** Exit statuses of a run stopped by a signal, as shells report them (128 + signal number). */
-const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
-
-/**
- * Runs `run` with an AbortSignal that SIGINT/SIGTERM abort: the run stops issuing calls, waits for
- * the ones in flight and deletes its keys. A second signal exits at once and names the prefix to
- * delete by hand.
- */
-async function withSignals<T>(
-  prefix: string,
-  run: (signal: AbortSignal) => Promise<T>,
-): Promise<{ value?: T; signal?: 'SIGINT' | 'SIGTERM' }> {
-  const controller = new AbortController();
-  let received: 'SIGINT' | 'SIGTERM' | undefined;
-  const on = (sig: 'SIGINT' | 'SIGTERM') => (): void => {
-    if (received) {
-      process.stderr.write(
-        `etcd-monitor: second ${sig}: exiting before the cleanup finished; delete the run's keys with: etcdctl del --prefix ${JSON.stringify(prefix)}\n`,
-      );
-      process.exit(SIGNAL_EXIT[sig]);
-    }
-    received = sig;
-    process.stderr.write(
-      `\netcd-monitor: ${sig}: stopping the benchmark and deleting its keys under ${JSON.stringify(prefix)}\n`,
-    );
-    controller.abort();
-  };
-  const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
-  try {
-    return { value: await run(controller.signal) };
-  } catch (err) {
-    if (err instanceof BenchInterruptedError && received) {
-      process.stderr.write(
-        `etcd-monitor: ${err.message}\n${err.cleanup ? `${formatCleanup(err.cleanup)}\n` : ''}`,
-      );
-      return { signal: received };
-    }
-    // Exit status 2 like any other bad flag: the user chose a prefix that holds someone's keys.
-    if (err instanceof MonitorError && err.code === 'BENCH_PREFIX_NOT_EMPTY')
-      throw new ConfigError('prefix', err.message);
-    throw err;
-  } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
-  }
-}
 
 function parseListen(raw: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(raw);

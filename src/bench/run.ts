@@ -7,6 +7,13 @@ import { ConfigError, MonitorError, describeError } from '../util/errors.js';
 import { benchEndpoints, discoverMembers } from '../etcd/discover.js';
 import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
+import {
+  assertPrefixEmpty,
+  BenchInterruptedError,
+  cleanupPrefix,
+  runPrefix,
+  type BenchCleanup,
+} from './prefix.js';
 import { maxKeyNumber } from './etcd-proto.js';
 import { summarize as summarizeLatency, type LatencySummary, type LatencyRecorder } from './latency.js';
 import { runLoad, type LoadOutcome, type LoadSpec, type Workload } from './load.js';
@@ -62,6 +69,16 @@ export interface BenchOptions {
   onLatencyBatch?: (op: 'read' | 'write', micros: Float64Array, count: number) => void;
 }
 
+export {
+  assertPrefixEmpty,
+  BENCH_PREFIX_ROOT,
+  BenchInterruptedError,
+  cleanupPrefix,
+  defaultBenchPrefix,
+  runPrefix,
+  type BenchCleanup,
+} from './prefix.js';
+
 /** Result of one operation type within a run. */
 export interface OpResult {
   successful: number;
@@ -110,36 +127,6 @@ export interface BenchmarkResult {
   clientCpu: { microsPerOp: number; eventLoopUtilization: number };
   slo: SloVerdict & { targets: SloTargets | string };
   cleanup: BenchCleanup;
-}
-
-/** What the end of a run removed: exactly the keys under its prefix, and history only with `compact`. */
-export interface BenchCleanup {
-  prefix: string;
-  deletedKeys: number;
-  /** Revision of the range delete. */
-  deleteRevision: number;
-  /** Revision the whole cluster was compacted at (only with `compact`), else null. */
-  compactedRevision: number | null;
-}
-
-/** Root of the default per-run prefixes (the probe uses /etcd-monitor/probe/). */
-export const BENCH_PREFIX_ROOT = '/etcd-monitor/bench/';
-
-/** The default prefix of run `runId`. */
-export function defaultBenchPrefix(runId: string): string {
-  return `${BENCH_PREFIX_ROOT}${runId}/`;
-}
-
-/** An interrupted run (its `signal` aborted): its keys were deleted (`cleanup`) unless that failed too. */
-export class BenchInterruptedError extends MonitorError {
-  constructor(
-    readonly prefix: string,
-    readonly cleanup: BenchCleanup | undefined,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super('BENCH_INTERRUPTED', message, options);
-  }
 }
 
 const GRPC_CODE_NAMES = [
@@ -225,28 +212,6 @@ function connect(o: BenchOptions, prefix: Buffer): Promise<Transport> {
   return o.client === 'etcd3' ? connectEtcd3(spec, payload) : connectLean(spec, payload);
 }
 
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]! += 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
-
-/** Counts the keys under `prefix`; a run may only use a prefix holding none. */
-export async function assertPrefixEmpty(admin: Etcd3, prefix: string): Promise<void> {
-  const existing = Number(await admin.getAll().prefix(prefix).count());
-  if (existing > 0) {
-    throw new MonitorError(
-      'BENCH_PREFIX_NOT_EMPTY',
-      `prefix ${JSON.stringify(prefix)} already holds ${existing} keys; a run deletes everything under its prefix afterwards, so it must start empty (choose another --prefix or leave it out)`,
-    );
-  }
-}
-
 /** Opens an admin connection to `o.endpoints` and refuses a prefix that holds keys (API pre-check). */
 export async function checkPrefixEmpty(o: BenchOptions): Promise<void> {
   const admin = new Etcd3(etcd3Options(o.endpoints, o, false));
@@ -255,11 +220,6 @@ export async function checkPrefixEmpty(o: BenchOptions): Promise<void> {
   } finally {
     admin.close();
   }
-}
-
-/** The prefix a run uses: the given one, or `/etcd-monitor/bench/<runId>/`. */
-export function runPrefix(o: Pick<BenchOptions, 'prefix'>, runId: string): string {
-  return o.prefix ?? defaultBenchPrefix(runId);
 }
 
 /**
@@ -383,51 +343,6 @@ async function measure(o: BenchOptions, prefix: Buffer): Promise<LoadOutcome> {
     return await runLoad(transport, load);
   } finally {
     await transport.close();
-  }
-}
-
-/**
- * Range-deletes every key under `prefix` (only this run's keys: the prefix was empty before it), then
- * makes sure none came back from a write still in flight. With `compact`, compacts the whole cluster
- * at the delete revision (physical): every key's older revisions are gone afterwards.
- */
-export async function cleanupPrefix(
-  admin: Etcd3,
-  prefix: Buffer,
-  opts: { compact: boolean },
-): Promise<BenchCleanup> {
-  if (prefix.length === 0)
-    throw new ConfigError('prefix', 'refusing to delete an empty prefix (the whole keyspace)');
-  const text = prefix.toString('utf8');
-  try {
-    let deletedKeys = 0;
-    let deleteRevision = 0;
-    // A write whose client gave up (deadline) can still be applied after the delete; 3 passes, 200 ms apart.
-    for (let pass = 0; pass < 3; pass++) {
-      if (pass > 0) {
-        const left = Number(await admin.getAll().prefix(prefix.toString('latin1')).count());
-        if (left === 0) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const res = await admin.kv.deleteRange({ key: prefix, range_end: prefixEnd(prefix) });
-      deletedKeys += Number(res.deleted);
-      deleteRevision = Number(res.header.revision);
-    }
-    let compactedRevision: number | null = null;
-    if (opts.compact) {
-      await admin.kv.compact({ revision: String(deleteRevision), physical: true }).catch((err: unknown) => {
-        // Someone compacted past this revision already: the history is gone either way.
-        if (!/required revision has been compacted/.test(describeError(err))) throw err;
-      });
-      compactedRevision = deleteRevision;
-    }
-    return { prefix: text, deletedKeys, deleteRevision, compactedRevision };
-  } catch (err) {
-    throw new MonitorError(
-      'BENCH_CLEANUP_FAILED',
-      `deleting ${opts.compact ? 'and compacting ' : ''}prefix ${text}: ${describeError(err)}`,
-      { cause: err },
-    );
   }
 }
 
