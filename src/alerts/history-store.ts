@@ -111,7 +111,13 @@ export async function openHistoryStore(
     firing.delete(event.fingerprint);
     resolved.delete(event.fingerprint);
     resolved.set(event.fingerprint, event.startsAt);
-    if (resolved.size > maxFiring) resolved.delete(resolved.keys().next().value as string);
+  };
+  /** Deletes the `count` oldest entries with one iterator (keys().next() per deletion walks V8's holes: O(n²)). */
+  const dropOldest = (map: Map<string, unknown>, count: number): void => {
+    for (const key of map.keys()) {
+      if (count-- <= 0) break;
+      map.delete(key);
+    }
   };
   const trim = (at: number): void => {
     for (const [fp, f] of firing) {
@@ -119,10 +125,11 @@ export async function openHistoryStore(
       firing.delete(fp);
       expiredTotal++;
     }
-    while (firing.size > maxFiring) {
-      firing.delete(firing.keys().next().value as string);
-      droppedOverCapacityTotal++;
+    if (firing.size > maxFiring) {
+      droppedOverCapacityTotal += firing.size - maxFiring;
+      dropOldest(firing, firing.size - maxFiring);
     }
+    if (resolved.size > maxFiring) dropOldest(resolved, resolved.size - maxFiring);
   };
 
   const events = await openEventLog<AlertEvent>({

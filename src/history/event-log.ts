@@ -14,7 +14,8 @@ export interface LoggedEvent {
 export const DEFAULT_EVENT_CAPACITY = 1000;
 // Corrupt lines are logged one by one up to this many per start-up, then only counted.
 const CORRUPT_LINES_LOGGED = 10;
-// Events written by no successful write yet; past this the oldest are given up (none of them was acknowledged).
+// Past this many events awaiting a retried write, those neither in the ring nor kept beyond it are given up
+// (none of them was acknowledged, and a compaction would drop them anyway).
 const MAX_PENDING_FACTOR = 2;
 // A failed write is tried again after this long even if no new event arrives.
 const RETRY_AFTER_MS = 10_000;
@@ -78,8 +79,6 @@ export interface EventLog<T extends LoggedEvent> {
   close(): Promise<void>;
 }
 
-const line = (e: LoggedEvent): string => `${JSON.stringify(e)}\n`;
-
 /**
  * Opens the log under `dir`, never rejecting: corrupt or torn lines are skipped, counted and logged, more
  * than `capacity` events are trimmed, and an unusable directory or file leaves the log in memory only
@@ -94,6 +93,17 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
   const log = parentLog.child({ component: 'event-log', history: name });
 
   const ring: T[] = [];
+  // Each event's line, made once: a compaction rewrites up to 11,000 retained events (≈5 MB) that were
+  // already serialised when appended or read.
+  const lines = new WeakMap<T, string>();
+  const line = (e: T): string => {
+    let text = lines.get(e);
+    if (text === undefined) {
+      text = `${JSON.stringify(e)}\n`;
+      lines.set(e, text);
+    }
+    return text;
+  };
   let pending: T[] = [];
   let nextSeq = 1;
   let fileLines = 0;
@@ -142,6 +152,7 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
         skip(lineNo, parsed, text);
         return;
       }
+      lines.set(parsed, `${text}\n`);
       remember(parsed);
       onLoad?.(parsed);
       fileLines++;
@@ -188,6 +199,7 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
       await rename(tmp, file);
       goodOffset = body.length;
       fileLines = keep.length;
+      compactAt = Math.max(compactAfterLines, 2 * keep.length);
       compactions++;
       const written = keep.at(-1)?.seq ?? 0;
       pending = pending.filter((e) => e.seq > written);
@@ -208,6 +220,8 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
     }
   };
 
+  // Compact once the file holds twice what the last compaction kept (ring plus e.g. alerts still firing).
+  let compactAt = Math.max(compactAfterLines, 2 * Math.min(fileLines, capacity));
   if (handle && needsCompaction) await compact();
   if (unavailableReason === undefined) {
     log.info({ file, events: ring.length, corruptLinesSkipped }, `${title} loaded`);
@@ -225,6 +239,10 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
   const writePending = async (): Promise<AppendResult> => {
     if (unavailableReason !== undefined) return { persisted: false, memoryOnly: true };
     if (pending.length === 0) return { persisted: true, memoryOnly: false };
+    // Past the threshold one compaction writes the retained events, these included, instead of an append
+    // followed by a compaction (a notification of 10,000 alerts would otherwise be written twice).
+    if (fileLines + pending.length > compactAt && (await compact()))
+      return { persisted: true, memoryOnly: false };
     const batch = pending.slice();
     const body = Buffer.from(batch.map(line).join(''));
     try {
@@ -241,6 +259,11 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
         { file, err: lastWriteError, pendingEvents: pending.length },
         `could not write the ${title}; the events stay in memory and the write is retried`,
       );
+      if (pending.length > MAX_PENDING_FACTOR * capacity) {
+        // While the disk stays full only what a compaction would keep is worth keeping for the retry.
+        const keep = new Set(retained());
+        pending = pending.filter((e) => keep.has(e));
+      }
       scheduleRetry();
       return { persisted: false, memoryOnly: false, error: lastWriteError };
     }
@@ -251,8 +274,7 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
       log.info({ file }, `${title} is written again`);
       lastWriteError = undefined;
     }
-    if (fileLines > compactAfterLines && fileLines > 2 * retained().length) await compact();
-    return { persisted: pending.length === 0, memoryOnly: false };
+    return { persisted: true, memoryOnly: false };
   };
 
   // Writes and compactions run one after another, in call order.
@@ -270,9 +292,7 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
     append(events) {
       for (const event of events) remember(event);
       if (unavailableReason !== undefined) return Promise.resolve({ persisted: false, memoryOnly: true });
-      pending.push(...events);
-      const limit = MAX_PENDING_FACTOR * capacity;
-      if (pending.length > limit) pending.splice(0, pending.length - limit);
+      for (const event of events) pending.push(event);
       return enqueue();
     },
     flush: enqueue,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
@@ -41,7 +41,16 @@ export interface ExporterOptions {
   readonly waitReady?: boolean;
   /** Listen on this port (e.g. a restarted exporter that Prometheus keeps scraping); a free one by default. */
   readonly port?: number;
+  /** Node flags before the script, e.g. SHIPPED_NODE_FLAGS to measure memory as bin/etcd-monitor.js runs. */
+  readonly nodeArgs?: readonly string[];
 }
+
+/** The node flags of bin/etcd-monitor.js's shebang (the GC settings the shipped exporter runs with). */
+export const SHIPPED_NODE_FLAGS: readonly string[] = (
+  readFileSync(join(ROOT, 'bin/etcd-monitor.js'), 'utf8').split('\n')[0] ?? ''
+)
+  .split(/\s+/)
+  .filter((arg) => arg.startsWith('--'));
 
 /** Starts `etcd-monitor serve` on a free loopback port with a temp data dir; stop() cleans both up. */
 export async function startExporter(options: ExporterOptions): Promise<ExporterProcess> {
@@ -49,6 +58,7 @@ export async function startExporter(options: ExporterOptions): Promise<ExporterP
   const dataDir = mkdtempSync(join(tmpdir(), 'etcd-monitor-exporter-'));
   const hasDataDir = options.args.includes('--data-dir');
   const args = [
+    ...(options.nodeArgs ?? []),
     '--import',
     'tsx',
     join(ROOT, 'src/cli.ts'),
