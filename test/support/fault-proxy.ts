@@ -193,6 +193,20 @@ export class PeerFaultNet {
     }
   }
 
+  /**
+   * Raises the delay on member `index`'s links to `delayMs` in steps. A delay switched on at once holds
+   * back every byte for its whole length: a 1.2 s silence in the round trip to the leader, longer than
+   * the 1 s election timeout, so the leader's CheckQuorum may step it down and the cluster elects another
+   * leader. Steps of `stepMs` leave gaps no longer than a step, so the cluster stays slow but keeps its leader.
+   */
+  async rampDelayOf(index: number, delayMs: number, stepMs = 100, everyMs = 300): Promise<void> {
+    for (let d = Math.min(stepMs, delayMs); ; d = Math.min(d + stepMs, delayMs)) {
+      this.delayLinksOf(index, d);
+      if (d >= delayMs) return;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
   /** Drops every byte member `from` sends to member `to`; `to` → `from` keeps flowing. */
   dropOneWay(from: number, to: number): void {
     // Requests `from` makes to `to` (pipeline posts, stream dials) …

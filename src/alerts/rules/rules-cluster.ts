@@ -5,6 +5,9 @@ import type { GroupDef } from './types.js';
 const C = 'cluster';
 const reachable = `${maxBy(C, 'etcd_monitor_cluster_reachable')} == 1`;
 const MIN = 60_000;
+const AVAILABLE_VOTERS = 'cluster:etcd_monitor_member_available_voting:count';
+const memberState = (state: string) =>
+  `${maxBy('cluster, member', `etcd_monitor_member_health_state{state="${state}"}`)} == 1`;
 
 /** Quorum, leadership and membership of whole clusters, from the exporter's derived cluster gauges. */
 export function clusterGroup(s: RuleSettings): GroupDef {
@@ -16,11 +19,13 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         expr: maxBy(C, 'etcd_monitor_cluster_members{role="voting"}'),
       },
       {
-        // etcd_monitor_cluster_members_healthy counts learners too; --min-available-nodes is about voters.
-        // The `or` keeps a 0 when no voter is healthy (count() of nothing is no series at all).
-        record: 'cluster:etcd_monitor_member_healthy_voting:count',
+        // Voters that count toward quorum: /health true, or slow (/health over etcd's 1 s but raft advancing),
+        // or unreachable from the exporter while peers stream raft to them — slow is not dead. Learners never
+        // count; --min-available-nodes is about voters. The last `or` keeps a 0 when none is available.
+        record: AVAILABLE_VOTERS,
         expr:
-          `count by (cluster) (${maxBy('cluster, member', 'etcd_monitor_member_healthy')} == 1` +
+          `count by (cluster) ((${maxBy('cluster, member', 'etcd_monitor_member_healthy')} == 1` +
+          ` or ${maxBy('cluster, member', 'etcd_monitor_member_health_state{state=~"slow|unreachable"}')} == 1)` +
           ` unless on (cluster, member) ${maxBy('cluster, member', 'etcd_monitor_member_is_learner')} == 1)` +
           ` or on (cluster) 0 * ${maxBy(C, 'etcd_monitor_cluster_reachable')}`,
       },
@@ -32,7 +37,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         severity: 'critical',
         summary: 'etcd cluster has lost quorum.',
         description:
-          'Fewer than a majority of the voting members of etcd cluster {{ $labels.cluster }} are healthy; the cluster accepts no writes and no linearizable reads.',
+          'Fewer than a majority of the voting members of etcd cluster {{ $labels.cluster }} are available (healthy, slow but working, or alive by their peers); the cluster accepts no writes and no linearizable reads.',
       },
       {
         alert: 'EtcdQuorumAtRisk',
@@ -49,7 +54,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdBelowMinAvailableMembers',
-        expr: `${compareToThreshold('cluster:etcd_monitor_member_healthy_voting:count', '<', 'etcd_monitor_threshold_min_available_members', s.minAvailableNodes)} and on (cluster) ${reachable}`,
+        expr: `${compareToThreshold(AVAILABLE_VOTERS, '<', 'etcd_monitor_threshold_min_available_members', s.minAvailableNodes)} and on (cluster) ${reachable}`,
         forMs: 5 * MIN,
         severity: 'critical',
         summary: 'etcd cluster has fewer healthy members than the configured minimum.',
@@ -57,12 +62,32 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdMembersDown',
-        expr: `${maxBy('cluster, member', 'etcd_monitor_member_up')} == 0 and on (cluster) ${reachable}`,
+        // A member its peers still stream raft to is alive: EtcdMemberUnreachableFromExporter says so instead.
+        expr: `${maxBy('cluster, member', 'etcd_monitor_member_up')} == 0 and on (cluster) ${reachable} unless on (cluster, member) ${memberState('unreachable')}`,
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd member is down.',
         description:
-          'Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has not answered the exporter for 10 minutes while other members do.',
+          'Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has not answered the exporter for 10 minutes while other members do, and no peer holds a raft stream to it.',
+      },
+      {
+        alert: 'EtcdMemberUnreachableFromExporter',
+        expr: memberState('unreachable'),
+        forMs: 10 * MIN,
+        severity: 'warning',
+        summary: 'The exporter cannot reach an etcd member that its peers see alive.',
+        description:
+          'Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has not answered the exporter for 10 minutes, but its peers keep an active raft stream to it: the path from the exporter (firewall, DNS, TLS, advertised client URL) is broken, not the member.',
+      },
+      {
+        alert: 'EtcdMemberSlow',
+        // Not quorum loss: /health gives its raft read 1 s in etcd 3.4, a slow but working cluster misses that.
+        expr: memberState('slow'),
+        forMs: 5 * MIN,
+        severity: 'warning',
+        summary: 'etcd member is slow: /health fails but raft still commits.',
+        description:
+          "Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has failed /health (etcd's 1 s raft read) for 5 minutes while it keeps its leader and term and its raft index advances: requests are slow, not failing.",
       },
       {
         alert: 'EtcdNoLeader',
