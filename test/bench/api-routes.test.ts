@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
@@ -115,6 +116,37 @@ describe('benchmark REST API', () => {
     expect(list.comparison.map((c) => c.id)).toEqual([id, second.id]);
     expect(list.comparison[0]!.throughputChange).toBeNull();
     expect(typeof list.comparison[1]!.throughputChange).toBe('number');
+  });
+
+  it('compacts only on an explicit "compact": true, and the result says at which revision', async () => {
+    const admin = new Etcd3({ hosts: cluster.endpoints });
+    try {
+      const old = Number((await admin.put('/api-test/user').value('v1').exec()).header.revision);
+      await admin.put('/api-test/user').value('v2');
+      const wait = async (id: string) =>
+        await waitFor(
+          async () => {
+            const body = (await (await fetch(`${base}/${id}`)).json()) as {
+              status: string;
+              result: { cleanup: { compactedRevision: number | null } };
+            };
+            return body.status === 'running' ? undefined : body;
+          },
+          { timeoutMs: 60_000, what: 'benchmark to finish' },
+        );
+      const plain = (await (await post({ type: 'write', ops: 100, clients: 4, conns: 1 })).json()) as {
+        id: string;
+      };
+      expect((await wait(plain.id)).result.cleanup.compactedRevision).toBeNull();
+      expect(await admin.get('/api-test/user').revision(old).string()).toBe('v1');
+      const compacting = (await (
+        await post({ type: 'write', ops: 100, clients: 4, conns: 1, compact: true })
+      ).json()) as { id: string };
+      expect((await wait(compacting.id)).result.cleanup.compactedRevision).toBeGreaterThan(old);
+      await expect(admin.get('/api-test/user').revision(old).string()).rejects.toThrow(/compacted/);
+    } finally {
+      admin.close();
+    }
   });
 
   it('404 JSON for an unknown id', async () => {
