@@ -118,6 +118,10 @@ async function ours(endpoints: string[], s: Scenario, client: 'lean' | 'etcd3' =
     'warn',
     '--client',
     client,
+    // A run writes only under a prefix (default /etcd-monitor/bench/<uuid>/, 57 bytes); the loader writes
+    // bare keys, so a 3-byte prefix keeps the requests within 3 bytes of each other.
+    '--prefix',
+    '/b/',
     ...OURS_ARGS,
   ]);
   const r = JSON.parse(stdout) as {
