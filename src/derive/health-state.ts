@@ -70,10 +70,16 @@ export function activeStreams(peer: ResolvedMember, remote: string): number | un
     .reduce((sum, s) => sum + s.value, 0);
 }
 
-/** Reachable members (Status answered, a leader known) that hold an active raft stream to `member`. */
+/**
+ * Reachable members (Status answered, a leader known) that hold an active raft stream to `member`, by
+ * /metrics scraped after `lastSeenAt` (the member's last answered Status, when known): a scrape from
+ * before the exporter lost the member says nothing about whether it is still alive — a killed member
+ * would otherwise pass as "unreachable" until the peers' next metrics round (30 s by default).
+ */
 export function peersSeeingAlive(
   member: ResolvedMember,
   members: readonly ResolvedMember[],
+  lastSeenAt?: number,
 ): ResolvedMember[] {
   if (!member.id) return [];
   const id = member.id;
@@ -82,11 +88,15 @@ export function peersSeeingAlive(
       peer !== member &&
       peer.status !== undefined &&
       peer.status.leaderId !== '0' &&
+      (lastSeenAt === undefined || (peer.snapshot.metrics?.at ?? 0) > lastSeenAt) &&
       (activeStreams(peer, id) ?? 0) > 0,
   );
 }
 
-/** The health state of one member this round; `progress` is its raft record after this round's Status. */
+/**
+ * The health state of one member this round. `progress` is its raft record: after this round's Status
+ * when it answered, else from its last answered Status (whose time bounds the peers' evidence).
+ */
 export function classifyHealth(
   member: ResolvedMember,
   members: readonly ResolvedMember[],
@@ -96,7 +106,7 @@ export function classifyHealth(
   const health = member.snapshot.health;
   const status = member.status;
   if (!status) {
-    const seers = peersSeeingAlive(member, members);
+    const seers = peersSeeingAlive(member, members, progress?.at);
     if (seers.length > 0) {
       const leaderSees = seers.find((p) => p.id !== undefined && p.id === p.status?.leaderId);
       const who = (leaderSees ?? seers[0]) as ResolvedMember;
@@ -153,7 +163,7 @@ export function deriveHealthStates(
         ? nextProgress(known.get(m.endpoint), result.value, result.at)
         : known.get(m.endpoint);
     if (record) progress.set(m.endpoint, record);
-    states.set(m, classifyHealth(m, members, m.status ? record : undefined, alarmsActive));
+    states.set(m, classifyHealth(m, members, record, alarmsActive));
   }
   return { states, progress };
 }

@@ -5,6 +5,7 @@ import {
   type HealthState,
   type RaftProgress,
 } from '../../src/derive/health-state.js';
+import { resolveMembers } from '../../src/derive/identity.js';
 import { deriveQuorum } from '../../src/derive/quorum.js';
 import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
 import {
@@ -281,5 +282,39 @@ describe('quorum of the slow cluster (captures under 600 ms on the leader links)
       membersHealthy: 0,
       quorumAvailable: false,
     });
+  });
+});
+
+describe('peers vouch for a member only by /metrics scraped after the exporter last reached it', () => {
+  // Round 0: all three answer (the third with the follower's Status, its own ID put in: a transformation).
+  // Round 1: the third is silent; the leader's /metrics in the snapshot is either from round 1 or still
+  // the one from before round 0 (the metrics round runs less often than the health round).
+  const run = (leaderMetricsAt: number) => {
+    const third: EndpointAnswers = {
+      endpoint: p.endpoints.third,
+      answers: { status: { ...slowStatus('follower', 0), memberId: p.thirdId }, members: p.list },
+    };
+    const first = resolvedRound([...slowRound(0).slice(0, 2), third], T0);
+    const progress = deriveHealthStates(first.resolved, new Map(), false).progress;
+    const { snapshot } = resolvedRound(slowRound(1), T1);
+    const patched = {
+      ...snapshot,
+      members: snapshot.members.map((m) =>
+        m.endpoint === p.endpoints.leader && m.metrics?.ok
+          ? { ...m, metrics: { ...m.metrics, at: leaderMetricsAt } }
+          : m,
+      ),
+    };
+    const resolved = resolveMembers(patched, p.list, new Map());
+    const states = deriveHealthStates(resolved, progress, false).states;
+    return [...states].find(([m]) => m.endpoint === p.endpoints.third)?.[1];
+  };
+
+  it('a scrape after the last answer: unreachable', () => {
+    expect(run(T1)?.state).toBe('unreachable');
+  });
+
+  it('a scrape from before the last answer (the member may have died since): down', () => {
+    expect(run(T0 - 1)?.state).toBe('down');
   });
 });
