@@ -9,7 +9,7 @@ import { deriveHealthStates, type MemberHealthState, type RaftProgress } from '.
 import { deriveLeadership } from './leadership.js';
 import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
 import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
-import { PARTITION_REASONS, partitionSignals } from './partition.js';
+import { nextPartitionStreaks, PARTITION_REASONS, partitionSignals } from './partition.js';
 import { addProbe, EMPTY_PROBE_WINDOW, percentile, type ProbeWindow } from './probe-window.js';
 import { deriveQuorum, isHealthy } from './quorum.js';
 import type { ClusterView, MemberView, PartitionReason } from './view.js';
@@ -89,9 +89,10 @@ export function deriveCluster(
     snapshot.takenAt,
   );
   const signals = partitionSignals(members);
-  const partitionStreaks = new Map(
-    PARTITION_REASONS.map((r) => [r, signals.has(r) ? (state.partitionStreaks.get(r) ?? 0) + 1 : 0]),
+  const newScrape = members.some(
+    (m) => m.snapshot.metrics?.ok && state.metrics.get(m.endpoint)?.current.at !== m.snapshot.metrics.at,
   );
+  const partitionStreaks = nextPartitionStreaks(state.partitionStreaks, signals, newScrape);
   const hashes = deriveHashConsistency(members);
   const memberViewsBase = members.map((m) =>
     memberView(

@@ -48,3 +48,25 @@ function peerStreamDown(reachable: readonly ResolvedMember[]): boolean {
     return activeStreams(member, leaderId) === 0 || activeStreams(leader, member.id) === 0;
   });
 }
+
+/** Reasons judged from members' /metrics alone: they can change only when a new scrape arrived. */
+const SCRAPE_REASONS: ReadonlySet<PartitionReason> = new Set(['peer_stream_down']);
+
+/**
+ * Consecutive rounds each reason has held. Derivation runs after every health and metrics round, but a
+ * /metrics-only sign changes only with a new scrape; counting it in rounds without one would let a single
+ * scrape (a stream reconnecting) pass for two. Such a sign's streak only grows when `newScrape`.
+ */
+export function nextPartitionStreaks(
+  previous: ReadonlyMap<PartitionReason, number>,
+  signals: ReadonlySet<PartitionReason>,
+  newScrape: boolean,
+): Map<PartitionReason, number> {
+  return new Map(
+    PARTITION_REASONS.map((r) => {
+      if (!signals.has(r)) return [r, 0];
+      const before = previous.get(r) ?? 0;
+      return [r, SCRAPE_REASONS.has(r) && !newScrape ? Math.max(1, before) : before + 1];
+    }),
+  );
+}

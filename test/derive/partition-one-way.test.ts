@@ -97,4 +97,35 @@ describe('one-way partition follower → leader (captures)', () => {
     });
     expect(reasons).toEqual([[], [], ['peer_stream_down'], ['peer_stream_down'], [], []]);
   });
+
+  it('a health round between two metrics rounds re-uses the same scrape: it does not count as a second round', () => {
+    // Every round gets new Status/health answers; /metrics is new only in rounds 0, 2 and 4 (metrics rounds).
+    const snapshot = (i: number, phase: 'partitioned' | 'healed'): ClusterSnapshot => {
+      const at = AT + i * ROUND_MS;
+      const scrapedAt = AT + (i - (i % 2)) * ROUND_MS;
+      return {
+        cluster: 'faults',
+        takenAt: at,
+        members: round(at, phase).map((m) => {
+          const snap = memberSnapshot(m.endpoint, at, m.answers);
+          return snap.metrics?.ok ? { ...snap, metrics: { ...snap.metrics, at: scrapedAt } } : snap;
+        }),
+      };
+    };
+    let state: DeriveState = INITIAL_DERIVE_STATE;
+    const reasons = (['partitioned', 'partitioned', 'partitioned', 'partitioned'] as const).map(
+      (phase, i) => {
+        const out = deriveCluster(state, snapshot(i, phase), {
+          maxLatencyMs: 100,
+          maxDbSizeBytes: 8 * 1024 ** 3,
+          minAvailableNodes: 2,
+          maxLeaderChangesPerHour: 3,
+        });
+        state = out.state;
+        return out.view.partitionReasons;
+      },
+    );
+    // Scrapes in rounds 0 and 2: reported from round 2, the second scrape that shows it.
+    expect(reasons).toEqual([[], [], ['peer_stream_down'], ['peer_stream_down']]);
+  });
 });
