@@ -34,10 +34,15 @@ if [ -n "${SLACK_WEBHOOK_URL:-}${PAGERDUTY_ROUTING_KEY:-}${SMTP_PASSWORD:-}${SMT
   secret slack-webhook-url "${SLACK_WEBHOOK_URL:-}"
   secret pagerduty-routing-key "${PAGERDUTY_ROUTING_KEY:-}"
   secret smtp-password "${SMTP_PASSWORD:-}"
+  # Alertmanager reads these on every send, so they must exist. The compose exporter has no web config (its
+  # webhook is open), so any token does until ETCD_MONITOR_WEBHOOK_TOKEN is set to the one it lists.
+  secret etcd-monitor-webhook-token "${ETCD_MONITOR_WEBHOOK_TOKEN:-no-auth-configured}"
+  secret deadmans-switch-token "${DEADMANS_SWITCH_TOKEN:-none}"
   sed \
     -e "s#/etc/alertmanager/secrets/#$(esc "$OUT")/secrets/#g" \
     -e "s#http://127.0.0.1:8080/api/v1/alerts/webhook#$(esc "$HISTORY_URL")#g" \
     -e "s#http://127.0.0.1:9095/etcd-alerts#$(esc "${WEBHOOK_URL:-$HISTORY_URL}")#g" \
+    -e "s#http://127.0.0.1:9096/deadmans-switch#$(esc "${DEADMANS_SWITCH_URL:-$HISTORY_URL}")#g" \
     -e "s#^\(  smtp_smarthost:\).*#\1 $(esc "${SMTP_SMARTHOST:-127.0.0.1:25}")#" \
     -e "s#^\(  smtp_from:\).*#\1 $(esc "${SMTP_FROM:-etcd-monitor@localhost}")#" \
     -e "s#^\(  smtp_auth_username:\).*#\1 $(esc "${SMTP_USERNAME:-etcd-monitor}")#" \

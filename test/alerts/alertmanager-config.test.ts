@@ -34,6 +34,7 @@ describe('shipped alertmanager.yml', () => {
   });
 
   const HISTORY = 'etcd-monitor-history';
+  const DEADMANS_SWITCH = 'deadmans-switch';
   it.each([
     [{ alertname: 'EtcdQuorumLost', severity: 'critical' }, [HISTORY, 'critical']],
     [{ alertname: 'EtcdNoLeader', severity: 'critical' }, [HISTORY, 'critical']],
@@ -41,7 +42,9 @@ describe('shipped alertmanager.yml', () => {
     [{ alertname: 'EtcdHighFsyncDurations', severity: 'warning', member: 'm1' }, [HISTORY, 'warning']],
     [{ alertname: 'EtcdMembersDown', severity: 'warning', member: 'm1' }, [HISTORY, 'warning']],
     [{ alertname: 'EtcdDatabaseQuotaLowSpace', severity: 'info', member: 'm1' }, [HISTORY, 'info']],
-    [{ alertname: 'EtcdMonitorWatchdog', severity: 'info' }, [HISTORY, 'info']],
+    // The watchdog reaches the dead-man's switch only: not the history, not a person.
+    [{ alertname: 'EtcdMonitorWatchdog', severity: 'info' }, [DEADMANS_SWITCH]],
+    [{ alertname: 'EtcdMonitorWatchdog', severity: 'critical', member: 'm1' }, [DEADMANS_SWITCH]],
     // No or an unknown severity must still reach people rather than vanish.
     [{ alertname: 'SomethingElse' }, [HISTORY, 'warning']],
     [{ alertname: 'SomethingElse', severity: 'page' }, [HISTORY, 'warning']],
@@ -70,7 +73,7 @@ describe('shipped alertmanager.yml', () => {
         const key = JSON.stringify(labels);
         if (seen.has(key)) continue;
         seen.add(key);
-        const want = expected[labels.severity ?? ''];
+        const want = rule.alert === 'EtcdMonitorWatchdog' ? DEADMANS_SWITCH : expected[labels.severity ?? ''];
         expect(want, `${rule.alert} has severity ${labels.severity}`).toBeDefined();
         const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
         const { status, out } = amtool([
@@ -89,6 +92,18 @@ describe('shipped alertmanager.yml', () => {
       }
     }
     expect(seen.size).toBeGreaterThan(20);
+  });
+
+  it("re-sends the history every minute, well within the exporter's 5m --alerts.resolve-timeout", () => {
+    const routes = (config.route as Yaml).routes as Yaml[];
+    const history = routes.find((r) => r.receiver === HISTORY);
+    expect(history).toMatchObject({ continue: true, group_interval: '1m', repeat_interval: '1m' });
+    // The watchdog route comes first and does not continue, so nothing after it sees the watchdog.
+    expect(routes[0]).toMatchObject({
+      receiver: DEADMANS_SWITCH,
+      matchers: ['alertname="EtcdMonitorWatchdog"'],
+    });
+    expect(routes[0]?.continue).toBeUndefined();
   });
 
   it('groups by cluster and alert name with a 5-minute repeat window', () => {
@@ -123,12 +138,34 @@ describe('shipped alertmanager.yml', () => {
       for (const key of ['pagerduty_configs', 'slack_configs', 'email_configs', 'webhook_configs']) {
         for (const c of (r[key] ?? []) as Yaml[])
           expect({ receiver: r.name, key, send_resolved: c.send_resolved }).toMatchObject({
-            send_resolved: true,
+            // A resolved watchdog would count as a ping to the dead-man's switch: only firing is sent there.
+            send_resolved: r.name !== DEADMANS_SWITCH,
           });
       }
     }
     const history = receivers.find((r) => r.name === 'etcd-monitor-history');
-    expect(history?.webhook_configs).toMatchObject([{ url: 'http://127.0.0.1:8080/api/v1/alerts/webhook' }]);
+    expect(history?.webhook_configs).toMatchObject([
+      {
+        url: 'http://127.0.0.1:8080/api/v1/alerts/webhook',
+        max_alerts: 1000,
+        http_config: {
+          authorization: {
+            type: 'Bearer',
+            credentials_file: '/etc/alertmanager/secrets/etcd-monitor-webhook-token',
+          },
+        },
+      },
+    ]);
+    const deadman = receivers.find((r) => r.name === DEADMANS_SWITCH);
+    expect(deadman?.webhook_configs).toMatchObject([
+      {
+        http_config: {
+          authorization: { credentials_file: '/etc/alertmanager/secrets/deadmans-switch-token' },
+        },
+      },
+    ]);
+    // No credential inline: every http_config reads its secret from a file.
+    expect(text).not.toMatch(/"credentials"|"bearer_token"|"password"/);
   });
 
   it('inhibits member-level and latency alerts during quorum loss, and warnings under their critical tier', () => {

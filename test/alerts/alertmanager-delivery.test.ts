@@ -22,6 +22,8 @@ import {
 
 let sinks: NotificationSinks;
 let history: HttpSink;
+let deadman: HttpSink;
+const BEARER = 'b3arer-from-file';
 let am: RunningAlertmanager;
 let dir: string;
 const ROUTING_KEY = 'R0UT1NGKEY-from-file';
@@ -30,8 +32,14 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'am-delivery-'));
   sinks = await startNotificationSinks();
   history = await startHttpSink({ name: 'history' });
+  deadman = await startHttpSink({ name: 'deadmans-switch' });
   const rendered = renderAlertmanagerConfig(await readShippedAlertmanagerConfig(), {
-    targets: { ...sinks.targets(`${history.url}/api/v1/alerts/webhook`), pagerdutyRoutingKey: ROUTING_KEY },
+    targets: {
+      ...sinks.targets(`${history.url}/api/v1/alerts/webhook`),
+      pagerdutyRoutingKey: ROUTING_KEY,
+      deadmansSwitchUrl: `${deadman.url}/ping`,
+      bearerToken: BEARER,
+    },
     secretsDir: path.join(dir, 'secrets'),
     timings: { groupWait: '1s', groupInterval: '2s', repeatInterval: '1h' },
   });
@@ -41,6 +49,7 @@ afterAll(async () => {
   await am?.stop();
   await sinks?.close();
   await history?.close();
+  await deadman?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -183,15 +192,33 @@ describe('shipped Alertmanager config delivering to local sinks', () => {
     expect(sinks.smtp.messages.filter((m) => m.subject.includes('EtcdHighFsyncDurations'))).toEqual([]);
   });
 
-  it('sends info to the generic webhook only', async () => {
-    await am.postAlerts([alert({ alertname: 'EtcdMonitorWatchdog', cluster: 'alpha', severity: 'info' })]);
+  it('sends info to the generic webhook only, and to the history with the bearer token read from its file', async () => {
+    await am.postAlerts([
+      alert({ alertname: 'EtcdDatabaseQuotaLowSpace', cluster: 'alpha', severity: 'info' }),
+    ]);
     const hook = await sinks.webhook.waitForRequest(
-      (r) => r.body.includes('EtcdMonitorWatchdog'),
+      (r) => r.body.includes('EtcdDatabaseQuotaLowSpace'),
       'info alert',
     );
     expect(hook.json).toMatchObject({ receiver: 'info', status: 'firing' });
-    await history.waitForRequest((r) => r.body.includes('EtcdMonitorWatchdog'), 'info alert in history');
-    expect(bodyMentions(sinks.slack, 'EtcdMonitorWatchdog')).toEqual([]);
+    const recorded = await history.waitForRequest(
+      (r) => r.body.includes('EtcdDatabaseQuotaLowSpace'),
+      'info alert in history',
+    );
+    expect(recorded.headers.authorization).toBe(`Bearer ${BEARER}`);
+    expect(bodyMentions(sinks.slack, 'EtcdDatabaseQuotaLowSpace')).toEqual([]);
+  });
+
+  it("sends the always-firing watchdog to the dead-man's switch only (token from its file), never to the history", async () => {
+    await am.postAlerts([alert({ alertname: 'EtcdMonitorWatchdog', cluster: 'all', severity: 'info' })]);
+    const ping = await deadman.waitForRequest((r) => r.body.includes('EtcdMonitorWatchdog'), 'watchdog ping');
+    expect(ping.path).toBe('/ping');
+    expect(ping.headers.authorization).toBe(`Bearer ${BEARER}`);
+    expect(ping.json).toMatchObject({ receiver: 'deadmans-switch', status: 'firing' });
+    // Longer than group_interval (2 s): a copy for the history or a person would have gone out by now.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    for (const sink of [history, sinks.webhook, sinks.slack, sinks.pagerduty])
+      expect(bodyMentions(sink, 'EtcdMonitorWatchdog'), sink.name).toEqual([]);
   });
 
   it('deduplicates: an unchanged firing group is not sent again within the repeat window', async () => {

@@ -26,6 +26,10 @@ export interface AlertmanagerTargets {
   webhookUrl: string;
   /** Replaces the exporter's history webhook URL. */
   historyUrl: string;
+  /** Replaces the dead-man's-switch URL (the generic webhook's sink by default). */
+  deadmansSwitchUrl?: string;
+  /** Written into every http_config credentials_file (bearer tokens of the history webhook and the switch). */
+  bearerToken?: string;
   /** SMTP relay host:port, plain SMTP (TLS requirement is switched off in the copy). */
   smtpAddress: string;
   pagerdutyRoutingKey?: string;
@@ -87,7 +91,15 @@ export function renderAlertmanagerConfig(
     for (const hook of asList(receiver.webhook_configs)) {
       if (hook.url === SHIPPED_HISTORY_URL) hook.url = targets.historyUrl;
       else if (receiver.name === 'info') hook.url = targets.webhookUrl;
+      else if (receiver.name === 'deadmans-switch')
+        hook.url = targets.deadmansSwitchUrl ?? targets.webhookUrl;
       else throw new Error(`receiver ${String(receiver.name)}: webhook ${String(hook.url)} has no test sink`);
+      const auth = (hook.http_config as Yaml | undefined)?.authorization as Yaml | undefined;
+      if (typeof auth?.credentials_file === 'string') {
+        const file = path.join(secretsDir, path.basename(auth.credentials_file));
+        auth.credentials_file = file;
+        secrets[file] = targets.bearerToken ?? 'test-bearer-token';
+      }
     }
   }
 
@@ -95,6 +107,13 @@ export function renderAlertmanagerConfig(
   if (opts.timings?.groupWait) route.group_wait = opts.timings.groupWait;
   if (opts.timings?.groupInterval) route.group_interval = opts.timings.groupInterval;
   if (opts.timings?.repeatInterval) route.repeat_interval = opts.timings.repeatInterval;
+  // Child routes with timers of their own (history, dead-man's switch) follow the test's timers too.
+  for (const child of asList(route.routes)) {
+    if (opts.timings?.groupInterval && child.group_interval !== undefined)
+      child.group_interval = opts.timings.groupInterval;
+    if (opts.timings?.repeatInterval && child.repeat_interval !== undefined)
+      child.repeat_interval = opts.timings.repeatInterval;
+  }
   // The shipped file shares one Slack config between receivers through a YAML anchor; write it out plainly.
   return { yaml: yaml.dump(config, { noRefs: true, lineWidth: -1 }), secrets };
 }
