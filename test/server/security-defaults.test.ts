@@ -102,7 +102,8 @@ describe('benchmark API is off unless --web.enable-benchmark-api', () => {
       {},
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"write"}' },
     ]) {
-      for (const p of [BENCH, `${BENCH}/some-id`]) {
+      // Express matches paths case-insensitively: so does the gate.
+      for (const p of [BENCH, `${BENCH}/some-id`, '/API/V1/Performance/Benchmark']) {
         const a = await call(plain, p, init);
         expectRefused(a, 403, 'BENCHMARK_API_DISABLED');
         expect(a.error?.message).toContain('--web.enable-benchmark-api');
