@@ -5,7 +5,12 @@ import { latestAlarmList } from './alarm-list.js';
 import { addSizeSample, growthBytesPerSecond, secondsUntilFull, type SizeSamples } from './db-growth.js';
 import { latestMemberList, resolveMembers, type EndpointIdentity, type ResolvedMember } from './identity.js';
 import { deriveHashConsistency } from './hash-consistency.js';
-import { deriveHealthStates, type MemberHealthState, type RaftProgress } from './health-state.js';
+import {
+  deriveHealthStates,
+  type MemberHealthState,
+  type PeerTraffic,
+  type RaftProgress,
+} from './health-state.js';
 import { deriveLeadership } from './leadership.js';
 import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
 import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
@@ -30,6 +35,8 @@ export interface DeriveState {
   readonly partitionStreaks: ReadonlyMap<PartitionReason, number>;
   /** Per endpoint: leader, term and raft index of its last Status, to tell a slow member from a stuck one. */
   readonly raftProgress: ReadonlyMap<string, RaftProgress>;
+  /** Per endpoint: raft bytes received from each peer at its last scrape, to tell an unreachable member from a dead one. */
+  readonly peerTraffic: ReadonlyMap<string, PeerTraffic>;
   readonly probes: ProbeWindow;
   readonly probeSeenAt: ReadonlyMap<string, number>;
   readonly lastHealthRoundAt?: number;
@@ -42,6 +49,7 @@ export const INITIAL_DERIVE_STATE: DeriveState = {
   leaders: EMPTY_LEADER_HISTORY,
   partitionStreaks: new Map(),
   raftProgress: new Map(),
+  peerTraffic: new Map(),
   probes: EMPTY_PROBE_WINDOW,
   probeSeenAt: new Map(),
 };
@@ -77,7 +85,7 @@ export function deriveCluster(
   }
 
   const alarmsActive = (alarmList?.length ?? 0) > 0;
-  const health = deriveHealthStates(members, state.raftProgress, alarmsActive);
+  const health = deriveHealthStates(members, state.raftProgress, alarmsActive, state.peerTraffic);
   const healthStates = new Map([...health.states].map(([m, h]) => [m, h.state]));
   const quorum = deriveQuorum(members, memberList, thresholds.minAvailableNodes, healthStates, alarmsActive);
   const leadership = deriveLeadership(members);
@@ -168,6 +176,7 @@ export function deriveCluster(
       leaders,
       partitionStreaks,
       raftProgress: health.progress,
+      peerTraffic: health.traffic,
       probes,
       probeSeenAt: onlyPresent(probeSeenAt, snapshot),
     },

@@ -8,7 +8,8 @@ import type { ResolvedMember } from './identity.js';
  * - `slow`: /health failed or said false, but Status answers naming the same leader in the same term as
  *   before and the raft index has advanced recently: raft works, only slower than /health's 1 s.
  * - `unreachable`: the exporter gets no Status, but a peer that knows a leader holds an active raft
- *   stream to the member (etcd_network_active_peers{Remote=<id>} > 0): alive, cut off from the exporter.
+ *   stream to the member (etcd_network_active_peers{Remote=<id>} > 0) and keeps receiving raft traffic
+ *   from it (etcd_network_peer_received_bytes_total{From=<id>} grows): alive, cut off from the exporter.
  * - `unhealthy`: answers Status but is neither healthy nor slow (no leader, stalled, alarm, …).
  * - `down`: no Status and no peer sees it.
  */
@@ -70,16 +71,10 @@ export function activeStreams(peer: ResolvedMember, remote: string): number | un
     .reduce((sum, s) => sum + s.value, 0);
 }
 
-/**
- * Reachable members (Status answered, a leader known) that hold an active raft stream to `member`, by
- * /metrics scraped after `lastSeenAt` (the member's last answered Status, when known): a scrape from
- * before the exporter lost the member says nothing about whether it is still alive — a killed member
- * would otherwise pass as "unreachable" until the peers' next metrics round (30 s by default).
- */
-export function peersSeeingAlive(
+/** Reachable members (Status answered, a leader known) whose /metrics show an active raft stream to `member`. */
+export function peersStreamingTo(
   member: ResolvedMember,
   members: readonly ResolvedMember[],
-  lastSeenAt?: number,
 ): ResolvedMember[] {
   if (!member.id) return [];
   const id = member.id;
@@ -88,9 +83,56 @@ export function peersSeeingAlive(
       peer !== member &&
       peer.status !== undefined &&
       peer.status.leaderId !== '0' &&
-      (lastSeenAt === undefined || (peer.snapshot.metrics?.at ?? 0) > lastSeenAt) &&
       (activeStreams(peer, id) ?? 0) > 0,
   );
+}
+
+/** Raft bytes one member had received from each peer at its last scrape, and from whom they grew. */
+export interface PeerTraffic {
+  readonly at: number;
+  readonly receivedFrom: ReadonlyMap<string, number>;
+  /** Peers (hex IDs) whose etcd_network_peer_received_bytes_total grew since this member's scrape before. */
+  readonly grewFrom: ReadonlySet<string>;
+}
+
+/** Next traffic record of one member from its newest /metrics; the same scrape seen again changes nothing. */
+export function nextTraffic(known: PeerTraffic | undefined, member: ResolvedMember): PeerTraffic | undefined {
+  const result = member.snapshot.metrics;
+  if (!result?.ok) return known;
+  if (known && known.at === result.at) return known;
+  const receivedFrom = new Map<string, number>();
+  for (const s of samplesOf(result.value, 'etcd_network_peer_received_bytes_total')) {
+    const from = s.labels['From'];
+    if (from) receivedFrom.set(from, (receivedFrom.get(from) ?? 0) + s.value);
+  }
+  const grewFrom = new Set(
+    [...receivedFrom]
+      .filter(([from, bytes]) => bytes > (known?.receivedFrom.get(from) ?? Infinity))
+      .map(([f]) => f),
+  );
+  return { at: result.at, receivedFrom, grewFrom };
+}
+
+/**
+ * Reachable members (Status answered, a leader known) that received raft traffic from `member` between
+ * their last two scrapes, the newer one taken after `lastSeenAt` (the member's last answered Status, when
+ * known). Bytes arriving from it prove it is running and connected; an open stream alone does not — a
+ * blackholed peer's TCP connection stays "active" while writes fill the socket buffer, and a scrape from
+ * before the exporter lost the member says nothing about it now. The leader hears from every follower at
+ * each heartbeat (100 ms by default) and every follower from the leader; followers rarely talk to each other.
+ */
+export function peersHearingFrom(
+  member: ResolvedMember,
+  members: readonly ResolvedMember[],
+  traffic: ReadonlyMap<string, PeerTraffic>,
+  lastSeenAt?: number,
+): ResolvedMember[] {
+  if (!member.id) return [];
+  const id = member.id;
+  return peersStreamingTo(member, members).filter((peer) => {
+    const t = traffic.get(peer.endpoint);
+    return t !== undefined && (lastSeenAt === undefined || t.at > lastSeenAt) && t.grewFrom.has(id);
+  });
 }
 
 /**
@@ -102,20 +144,24 @@ export function classifyHealth(
   members: readonly ResolvedMember[],
   progress: RaftProgress | undefined,
   alarmed: boolean,
+  traffic: ReadonlyMap<string, PeerTraffic> = new Map(),
 ): MemberHealthState {
   const health = member.snapshot.health;
   const status = member.status;
   if (!status) {
-    const seers = peersSeeingAlive(member, members, progress?.at);
+    const seers = peersHearingFrom(member, members, traffic, progress?.at);
     if (seers.length > 0) {
       const leaderSees = seers.find((p) => p.id !== undefined && p.id === p.status?.leaderId);
       const who = (leaderSees ?? seers[0]) as ResolvedMember;
       return {
         state: 'unreachable',
-        reason: `exporter gets no Status (${errorOf(member)}), but ${leaderSees ? 'the leader' : 'peer'} ${who.name} has an active raft stream to it`,
+        reason: `exporter gets no Status (${errorOf(member)}), but ${leaderSees ? 'the leader' : 'peer'} ${who.name} has an active raft stream to it and keeps receiving raft traffic from it`,
       };
     }
-    return { state: 'down', reason: `no Status (${errorOf(member)}) and no peer has a raft stream to it` };
+    return {
+      state: 'down',
+      reason: `no Status (${errorOf(member)}) and no peer received raft traffic from it since the exporter last reached it`,
+    };
   }
   if (health?.ok && health.value.healthy) return { state: 'healthy', reason: '/health true' };
   const healthWhy = !health
@@ -152,9 +198,19 @@ export function deriveHealthStates(
   members: readonly ResolvedMember[],
   known: ReadonlyMap<string, RaftProgress>,
   alarmsActive: boolean,
-): { states: Map<ResolvedMember, MemberHealthState>; progress: Map<string, RaftProgress> } {
+  knownTraffic: ReadonlyMap<string, PeerTraffic> = new Map(),
+): {
+  states: Map<ResolvedMember, MemberHealthState>;
+  progress: Map<string, RaftProgress>;
+  traffic: Map<string, PeerTraffic>;
+} {
   const progress = new Map<string, RaftProgress>();
   const states = new Map<ResolvedMember, MemberHealthState>();
+  const traffic = new Map<string, PeerTraffic>();
+  for (const m of members) {
+    const t = nextTraffic(knownTraffic.get(m.endpoint), m);
+    if (t) traffic.set(m.endpoint, t);
+  }
   for (const m of members) {
     const result = m.snapshot.status;
     // A failed Status keeps the last record: a slow member may miss one Status and still be the same member.
@@ -163,7 +219,7 @@ export function deriveHealthStates(
         ? nextProgress(known.get(m.endpoint), result.value, result.at)
         : known.get(m.endpoint);
     if (record) progress.set(m.endpoint, record);
-    states.set(m, classifyHealth(m, members, record, alarmsActive));
+    states.set(m, classifyHealth(m, members, record, alarmsActive, traffic));
   }
-  return { states, progress };
+  return { states, progress, traffic };
 }

@@ -1,4 +1,4 @@
-import { activeStreams, peersSeeingAlive } from './health-state.js';
+import { activeStreams, peersStreamingTo } from './health-state.js';
 import type { PartitionReason } from './view.js';
 import type { ResolvedMember } from './identity.js';
 
@@ -26,7 +26,7 @@ export function partitionSignals(members: readonly ResolvedMember[]): Set<Partit
   // between the exporter (or clients) and that member, not the member itself.
   for (const member of members) {
     if (member.status || !member.id) continue;
-    if (peersSeeingAlive(member, members).length > 0) reasons.add('unreachable_but_peers_connected');
+    if (peersStreamingTo(member, members).length > 0) reasons.add('unreachable_but_peers_connected');
   }
   if (peerStreamDown(reachable)) reasons.add('peer_stream_down');
   return reasons;

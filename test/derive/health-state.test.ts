@@ -3,10 +3,12 @@ import {
   deriveHealthStates,
   SLOW_PROGRESS_WINDOW_MS,
   type HealthState,
+  type PeerTraffic,
   type RaftProgress,
 } from '../../src/derive/health-state.js';
 import { resolveMembers } from '../../src/derive/identity.js';
 import { deriveQuorum } from '../../src/derive/quorum.js';
+import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
 import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
 import {
   capturedAt,
@@ -32,7 +34,12 @@ const T1 = peerFaultAt('slow/status-follower-1.json');
 /** One round of the slow cluster: leader and follower answer what was captured, the third nothing. */
 function slowRound(
   n: 0 | 1,
-  opts: { follower?: MemberStatus; followerHealth?: MemberHealth; withLeaderMetrics?: boolean } = {},
+  opts: {
+    follower?: MemberStatus;
+    followerHealth?: MemberHealth;
+    withLeaderMetrics?: boolean;
+    leaderMetrics?: ParsedMetrics;
+  } = {},
 ): EndpointAnswers[] {
   const common = { members: p.list, alarms: [] };
   return [
@@ -44,7 +51,7 @@ function slowRound(
         health: slowHealth('leader'),
         ...(opts.withLeaderMetrics === false
           ? {}
-          : { metrics: fixtureMetrics(peerFault('slow/leader-metrics.txt')) }),
+          : { metrics: opts.leaderMetrics ?? fixtureMetrics(peerFault(`slow/leader-metrics-${n}.txt`)) }),
       },
     },
     {
@@ -62,11 +69,13 @@ function slowRound(
 /** Runs rounds through deriveHealthStates as deriveCluster does; returns the last round's states by endpoint. */
 function statesAfter(rounds: readonly { at: number; members: EndpointAnswers[] }[], alarmsActive = false) {
   let progress: ReadonlyMap<string, RaftProgress> = new Map();
+  let traffic: ReadonlyMap<string, PeerTraffic> = new Map();
   let out: ReturnType<typeof classify> | undefined;
   function classify(members: EndpointAnswers[], at: number) {
     const { resolved, list } = resolvedRound(members, at);
-    const result = deriveHealthStates(resolved, progress, alarmsActive);
+    const result = deriveHealthStates(resolved, progress, alarmsActive, traffic);
     progress = result.progress;
+    traffic = result.traffic;
     const byEndpoint = new Map([...result.states].map(([m, s]) => [m.endpoint, s]));
     const states = new Map([...result.states].map(([m, s]) => [m, s.state]));
     return { byEndpoint, quorum: deriveQuorum(resolved, list, 2, states, alarmsActive) };
@@ -105,18 +114,48 @@ describe('health state of one member, from captures', () => {
       new RegExp(`names leader ${p.leaderId} in term 2`),
     ],
     [
-      'unreachable: no answer, but the slow leader still streams raft to it (active_peers 1)',
-      () => statesAfter([{ at: T0, members: slowRound(0) }]),
+      'unreachable: no answer, but the slow leader streams raft to it and received bytes from it between its two scrapes',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          { at: T1, members: slowRound(1) },
+        ]),
       p.endpoints.third,
       'unreachable',
-      /the leader .* has an active raft stream/,
+      /the leader .* has an active raft stream to it and keeps receiving raft traffic from it/,
     ],
     [
-      "down: no answer and no reachable peer's /metrics shows a stream to it",
-      () => statesAfter([{ at: T0, members: slowRound(0, { withLeaderMetrics: false }) }]),
+      'down on the first scrape: an open stream alone is no proof of life (a blackholed peer keeps it open)',
+      () => statesAfter([{ at: T0, members: slowRound(0) }]),
       p.endpoints.third,
       'down',
-      /no peer has a raft stream/,
+      /no peer received raft traffic from it/,
+    ],
+    [
+      // Transformation: the first leader capture served again as the next scrape (no new bytes from anyone).
+      'down: the stream is open but no bytes arrived from it since the previous scrape',
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0) },
+          {
+            at: T1,
+            members: slowRound(1, { leaderMetrics: fixtureMetrics(peerFault('slow/leader-metrics-0.txt')) }),
+          },
+        ]),
+      p.endpoints.third,
+      'down',
+      /no peer received raft traffic/,
+    ],
+    [
+      "down: no answer and no reachable peer's /metrics",
+      () =>
+        statesAfter([
+          { at: T0, members: slowRound(0, { withLeaderMetrics: false }) },
+          { at: T1, members: slowRound(1, { withLeaderMetrics: false }) },
+        ]),
+      p.endpoints.third,
+      'down',
+      /no peer received raft traffic/,
     ],
     [
       'first round: /health false and no earlier Status to compare with → unhealthy, not yet slow',
@@ -295,7 +334,7 @@ describe('peers vouch for a member only by /metrics scraped after the exporter l
       answers: { status: { ...slowStatus('follower', 0), memberId: p.thirdId }, members: p.list },
     };
     const first = resolvedRound([...slowRound(0).slice(0, 2), third], T0);
-    const progress = deriveHealthStates(first.resolved, new Map(), false).progress;
+    const { progress, traffic } = deriveHealthStates(first.resolved, new Map(), false);
     const { snapshot } = resolvedRound(slowRound(1), T1);
     const patched = {
       ...snapshot,
@@ -306,7 +345,7 @@ describe('peers vouch for a member only by /metrics scraped after the exporter l
       ),
     };
     const resolved = resolveMembers(patched, p.list, new Map());
-    const states = deriveHealthStates(resolved, progress, false).states;
+    const states = deriveHealthStates(resolved, progress, false, traffic).states;
     return [...states].find(([m]) => m.endpoint === p.endpoints.third)?.[1];
   };
 
