@@ -12,6 +12,15 @@ import {
 } from './common.js';
 import { dashboardUrl, type DashboardSpec, type PanelSpec } from './lib.js';
 
+/** Health states as numbers for one table column (value mappings turn them back into words). */
+const HEALTH_STATE_CODES: readonly (readonly [string, number])[] = [
+  ['healthy', 4],
+  ['slow', 3],
+  ['unreachable', 2],
+  ['unhealthy', 1],
+  ['down', 0],
+];
+
 const flag = (title: string, expr: string, description: string, w = 4): PanelSpec => ({
   kind: 'stat',
   title,
@@ -289,7 +298,7 @@ export const clusterOverview: DashboardSpec = {
           kind: 'table',
           title: 'Members',
           description:
-            'One row per member: reachability, health, role, version, database size, quota usage, applied index, apply lag, revision and whether its HashKV matched the majority. Click a member for its detail dashboard.',
+            'One row per member: reachability, /health, health state (slow = /health fails but raft advances; unreachable = the exporter cannot reach it but a peer receives raft traffic from it), role, version, database size, quota usage, applied index, apply lag, revision and whether its HashKV matched the majority. Click a member for its detail dashboard.',
           w: 16,
           h: 8,
           targets: [
@@ -304,6 +313,14 @@ export const clusterOverview: DashboardSpec = {
             { expr: `max by (member) (etcd_monitor_member_apply_lag_entries{${C}})`, table: true },
             { expr: `max by (member) (etcd_monitor_member_revision{${C}})`, table: true },
             { expr: `max by (member) (etcd_monitor_member_hash_mismatch{${C}})`, table: true },
+            // One number per member from the state that is 1 (exactly one of the five always is).
+            {
+              expr: HEALTH_STATE_CODES.map(
+                ([state, code]) =>
+                  `max by (member) (etcd_monitor_member_health_state{${C},state="${state}"}) * ${code}`,
+              ).join(' + '),
+              table: true,
+            },
           ],
           hide: ['Value #E'],
           columns: {
@@ -330,6 +347,16 @@ export const clusterOverview: DashboardSpec = {
             'Value #H': { rename: 'Applied index', unit: 'none' },
             'Value #I': { rename: 'Apply lag', unit: 'none' },
             'Value #J': { rename: 'Revision', unit: 'none' },
+            'Value #L': {
+              rename: 'Health state',
+              mappings: [
+                { value: 4, text: 'healthy', color: 'green' },
+                { value: 3, text: 'slow', color: 'orange' },
+                { value: 2, text: 'unreachable', color: 'yellow' },
+                { value: 1, text: 'unhealthy', color: 'red' },
+                { value: 0, text: 'down', color: 'red' },
+              ],
+            },
             'Value #K': {
               rename: 'HashKV',
               mappings: [
@@ -343,7 +370,7 @@ export const clusterOverview: DashboardSpec = {
           kind: 'table',
           title: 'Partition signals',
           description:
-            'Each partition signal the exporter evaluates, 1 when raised: leader or term disagreement between members, a member without a leader, or an unreachable member whose peers still see it connected.',
+            'Each partition signal the exporter evaluates, 1 when raised: leader or term disagreement between members, a member without a leader, an unreachable member whose peers still see it connected, or a member and its leader both answering while one has no raft stream to the other (one-way partition).',
           w: 8,
           h: 8,
           targets: [
