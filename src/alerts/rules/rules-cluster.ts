@@ -87,7 +87,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         severity: 'warning',
         summary: 'etcd member is slow: /health fails but raft still commits.',
         description:
-          "Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has failed /health (etcd's 1 s raft read) for 5 minutes while it keeps its leader and term and its raft index advances: requests are slow, not failing.",
+          'Member {{ $labels.member }} of etcd cluster {{ $labels.cluster }} has failed /health (a raft read that etcd 3.4 gives 1 s) for 5 minutes while it keeps its leader and term and its raft index advances: requests are slow, not failing.',
       },
       {
         alert: 'EtcdNoLeader',
