@@ -5,6 +5,7 @@ import {
   Authenticator,
   BcryptQueue,
   mediaTypeOf,
+  parseWebConfig,
   requiredRole,
   type WebConfig,
 } from '../../src/server/security/index.js';
@@ -36,6 +37,17 @@ describe('requiredRole', () => {
     ['POST', '/api/v1/performance/benchmark', locked, 'operator'],
   ] as const)('%s %s (metricsAuth %o) needs %s', (method, path, config, role) => {
     expect(requiredRole(method, path, config)).toBe(role);
+  });
+});
+
+describe('metrics_auth', () => {
+  const users = { basic_auth_users: { bob: bcrypt.hashSync('x', 4) } };
+  it.each([
+    ['unset: /metrics needs credentials like every other path', {}, true],
+    ['true', { metrics_auth: true }, true],
+    ['false: the explicit opt-out', { metrics_auth: false }, false],
+  ])('%s', (_what, ext, expected) => {
+    expect(parseWebConfig({ ...users, etcd_monitor: ext }, '/').metricsAuth).toBe(expected);
   });
 });
 

@@ -211,7 +211,7 @@ describe('auth matrix: role × endpoint on the real API', () => {
     expect(table).toHaveLength(endpoints.length * Object.keys(callers).length);
   });
 
-  it('keeps /health and /ready open, and /metrics open unless metrics_auth is set', async () => {
+  it('keeps /health and /ready open, and /metrics open only with metrics_auth: false', async () => {
     for (const p of ['/health', '/ready', '/metrics'])
       expect((await call(api, 'GET', p, undefined)).status).toBe(200);
     for (const p of ['/health', '/ready'])
