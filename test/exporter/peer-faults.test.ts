@@ -116,7 +116,8 @@ describe('peer-link faults on a real 3-member cluster', () => {
     } finally {
       net.heal();
     }
-    await cluster.waitHealthy();
+    // Generous: on a busy 2-core machine a member may need a while to catch up after 20 s of 1.2 s round trips.
+    await cluster.waitHealthy(60_000);
     await waitFor(
       async () => (await exporter.sample('etcd_monitor_cluster_members_healthy', { cluster: 'main' })) === 3,
       { what: '3 healthy members after healing', timeoutMs: 30_000, intervalMs: 250 },
@@ -150,6 +151,11 @@ describe('peer-link faults on a real 3-member cluster', () => {
         what: 'partition_suspected{reason="peer_stream_down"}',
         timeoutMs: 20_000,
         intervalMs: 100,
+      }).catch(async (err: unknown) => {
+        const view = await exporter.json('/api/v1/cluster/members');
+        throw new Error(
+          `${String(err)}\nleader ${leader}, follower ${follower}; members: ${JSON.stringify(view.body)}`,
+        );
       });
       const rounds = (flaggedAt - visibleAt) / ROUND_MS;
       console.log(
