@@ -9,7 +9,7 @@ import {
 import { MemberHttpClient } from '../etcd/http-client.js';
 import { loadTlsMaterial, readPasswordFile } from '../etcd/member-client.js';
 import { alarmsInStatusErrors } from '../etcd/normalise.js';
-import { parsePromText, sumOf } from '../etcd/parse-prom-text.js';
+import { parsePromText, sumOf } from '../protocol/prom-text/index.js';
 import type { AlarmEntry, MemberStatus } from '../etcd/types.js';
 import { describeError } from '../util/errors.js';
 import { DISK_P99_LIMIT_MS, runDiskCheck, type DiskCheckResult } from './disk-check.js';

@@ -7,7 +7,7 @@ import {
   type MemberClientOptions,
   type TlsMaterial,
 } from '../etcd/member-client.js';
-import { parsePromText } from '../etcd/parse-prom-text.js';
+import { parsePromText } from '../protocol/prom-text/index.js';
 import type { MemberListEntry } from '../etcd/types.js';
 import type { ClusterSnapshot, CollectorName, CollectorResult, MemberSnapshot } from './snapshot.js';
 import { planTargets, pickMemberList, unwatchedMembers, type ListAnswer, type Target } from './targets.js';

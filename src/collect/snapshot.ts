@@ -1,4 +1,4 @@
-import type { ParsedMetrics } from '../etcd/prom-text.js';
+import type { ParsedMetrics } from '../protocol/prom-text/types.js';
 import type {
   AlarmEntry,
   MemberHashKv,

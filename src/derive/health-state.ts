@@ -1,4 +1,4 @@
-import { samplesOf } from '../etcd/parse-prom-text.js';
+import { samplesOf } from '../protocol/prom-text/index.js';
 import type { MemberStatus } from '../etcd/types.js';
 import type { ResolvedMember } from './identity.js';
 

@@ -1,4 +1,4 @@
-import type { ParsedMetrics } from '../etcd/prom-text.js';
+import type { ParsedMetrics } from '../protocol/prom-text/types.js';
 
 /** Cumulative bucket counts of one histogram series, sorted by upper bound. */
 export interface Buckets {

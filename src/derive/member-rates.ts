@@ -1,5 +1,5 @@
-import { samplesOf, sumOf } from '../etcd/parse-prom-text.js';
-import type { ParsedMetrics } from '../etcd/prom-text.js';
+import { samplesOf, sumOf } from '../protocol/prom-text/index.js';
+import type { ParsedMetrics } from '../protocol/prom-text/types.js';
 import { bucketDelta, bucketsOf, quantile, type Buckets } from './histogram.js';
 
 /** One member's /metrics at a point in time. */

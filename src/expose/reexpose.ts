@@ -1,6 +1,6 @@
-import { MetricsText } from '../etcd/metrics-text.js';
-import { isNameChar } from '../etcd/prom-scan.js';
-import type { MetricFamily, ParsedMetrics, Sample } from '../etcd/prom-text.js';
+import { MetricsText } from '../protocol/prom-text/metrics-text.js';
+import { isNameChar } from '../protocol/prom-text/scan.js';
+import type { MetricFamily, ParsedMetrics, Sample } from '../protocol/prom-text/types.js';
 
 /** One member's parsed /metrics and the labels to add to each of its series. */
 export interface ReexposeSource {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterCollector } from '../../src/collect/cluster-collector.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { MemberHttpClient } from '../../src/etcd/http-client.js';
-import { parsePromText, sumOf } from '../../src/etcd/parse-prom-text.js';
+import { parsePromText, sumOf } from '../../src/protocol/prom-text/index.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 
 // The alarm list is cluster-wide and every AlarmList is a raft proposal in etcd, so only the health round

@@ -5,7 +5,7 @@ import {
   secondsUntilFull,
   type SizeSamples,
 } from '../../src/derive/db-growth.js';
-import { sumOf } from '../../src/etcd/parse-prom-text.js';
+import { sumOf } from '../../src/protocol/prom-text/index.js';
 import { capturedAt, fixtureMetrics, fixtureStatus } from '../etcd/fixtures.js';
 
 /** Slope by the mean-centred least-squares formula (a different route than the implementation's). */

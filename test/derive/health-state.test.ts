@@ -8,7 +8,7 @@ import {
 } from '../../src/derive/health-state.js';
 import { resolveMembers } from '../../src/derive/identity.js';
 import { deriveQuorum } from '../../src/derive/quorum.js';
-import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
+import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
 import {
   capturedAt,

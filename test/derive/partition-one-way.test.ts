@@ -3,7 +3,7 @@ import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../../src/derive/cluster-view.js';
 import { activeStreams } from '../../src/derive/health-state.js';
 import { partitionSignals } from '../../src/derive/partition.js';
-import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
+import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import {
   fixtureHealth,
   fixtureMetrics,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionSignals } from '../../src/derive/partition.js';
 import type { PartitionReason } from '../../src/derive/view.js';
-import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
+import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import type { MemberStatus } from '../../src/etcd/types.js';
 import { healthyCluster, resolvedRound, type EndpointAnswers } from '../etcd/fixtures.js';
 

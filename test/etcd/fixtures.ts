@@ -6,8 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterSnapshot, CollectorResult, MemberSnapshot } from '../../src/collect/snapshot.js';
 import { latestMemberList, resolveMembers } from '../../src/derive/identity.js';
-import { parsePromText } from '../../src/etcd/parse-prom-text.js';
-import type { ParsedMetrics } from '../../src/etcd/prom-text.js';
+import { parsePromText } from '../../src/protocol/prom-text/index.js';
+import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
 import type { AlarmEntry, MemberHealth, MemberListEntry, MemberStatus } from '../../src/etcd/types.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { FIELDS } from '../../src/config/fields.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
-import { parsePromText } from '../../src/etcd/parse-prom-text.js';
-import type { MetricFamily } from '../../src/etcd/prom-text.js';
+import { parsePromText } from '../../src/protocol/prom-text/index.js';
+import type { MetricFamily } from '../../src/protocol/prom-text/types.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics, renderAll } from '../../src/expose/registry.js';
 import {

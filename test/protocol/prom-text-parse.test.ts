@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsParseError, parsePromText, samplesOf, sumOf } from '../../src/etcd/parse-prom-text.js';
-import { fixtureMetrics, fixtureText } from './fixtures.js';
+import { MetricsParseError, parsePromText, samplesOf, sumOf } from '../../src/protocol/prom-text/index.js';
+import { fixtureMetrics, fixtureText } from '../etcd/fixtures.js';
 
 const CAPTURES = [
   'leader-metrics.txt',

@@ -1,4 +1,4 @@
-import { familyParser, intern, unescapeHelp } from './parse-sample.js';
+import { familyParser, intern, unescapeHelp } from './sample.js';
 import {
   familyBlockPattern,
   isBlankLine,
@@ -7,8 +7,8 @@ import {
   sampleLineParts,
   scanSampleLine,
   textAt,
-} from './prom-scan.js';
-import type { MetricFamily, MetricType, ParsedMetrics, Sample } from './prom-text.js';
+} from './scan.js';
+import type { MetricFamily, MetricType, ParsedMetrics, Sample } from './types.js';
 
 const TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

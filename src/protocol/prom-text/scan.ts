@@ -1,4 +1,4 @@
-import { MonitorError } from '../util/errors.js';
+import { MonitorError } from '../../util/errors.js';
 
 /** Thrown when a member's /metrics is not the Prometheus text format. */
 export class MetricsParseError extends MonitorError {

@@ -1,4 +1,4 @@
-import type { Sample } from './prom-text.js';
+import type { Sample } from './types.js';
 import {
   isBlank,
   isNameChar,
@@ -8,7 +8,7 @@ import {
   scanLabels,
   valueOf,
   type SampleLineParts,
-} from './prom-scan.js';
+} from './scan.js';
 
 /**
  * Shared copies of names and label values. Thirty members repeat the same few thousand strings every

@@ -1,7 +1,7 @@
 import { MetricsText } from './metrics-text.js';
-import type { MetricFamily, ParsedMetrics, Sample } from './prom-text.js';
+import type { MetricFamily, ParsedMetrics, Sample } from './types.js';
 
-export { MetricsParseError } from './prom-scan.js';
+export { MetricsParseError } from './scan.js';
 
 /**
  * Parses Prometheus text exposition format 0.0.4 into families. Strict enough that an HTML page or

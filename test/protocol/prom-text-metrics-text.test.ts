@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsText } from '../../src/etcd/metrics-text.js';
-import { parseSampleAt } from '../../src/etcd/parse-sample.js';
-import { MetricsParseError, sampleLineParts, scanSampleLine } from '../../src/etcd/prom-scan.js';
+import { MetricsText } from '../../src/protocol/prom-text/metrics-text.js';
+import { parseSampleAt } from '../../src/protocol/prom-text/sample.js';
+import { MetricsParseError, sampleLineParts, scanSampleLine } from '../../src/protocol/prom-text/scan.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
-import { fixtureText } from './fixtures.js';
+import { fixtureText } from '../etcd/fixtures.js';
 
 const CAPTURES = [
   'leader-metrics.txt',
