@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, GRPCGenericError } from 'etcd3';
 import { keyBytes } from './etcd-proto.js';
-import type { UnaryCallback } from '../etcd/h2-grpc.js';
+import type { UnaryCallback } from '../protocol/h2/connection.js';
 import {
   connectionIndices,
   type ClientHandle,

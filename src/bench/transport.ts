@@ -9,7 +9,7 @@ import {
   writeKeyNumber,
   type BodyTemplate,
 } from './etcd-proto.js';
-import { GrpcH2Connection, type H2Target, type UnaryCallback } from '../etcd/h2-grpc.js';
+import { GrpcH2Connection, type H2Target, type UnaryCallback } from '../protocol/h2/connection.js';
 
 /** What one benchmark client can do; `n` is the key number (see writeKeyNumber). Callbacks never run synchronously. */
 export interface ClientHandle {

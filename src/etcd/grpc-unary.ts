@@ -1,5 +1,6 @@
 import { MemberRequestError } from '../util/errors.js';
-import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE, GrpcH2Connection } from './h2-grpc.js';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE } from '../protocol/grpc/status.js';
+import { GrpcH2Connection } from '../protocol/h2/connection.js';
 import type { TlsMaterial } from './tls-material.js';
 
 /** A call that reached the member and came back with a non-OK gRPC status. */

@@ -12,7 +12,7 @@ import {
   encodeAuthenticateRequest,
 } from './etcd-wire.js';
 import { GrpcStatusError, GrpcUnaryClient, tlsHint } from './grpc-unary.js';
-import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE } from './h2-grpc.js';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE } from '../protocol/grpc/status.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { AlarmEntry, MemberHashKv, MemberListEntry, MemberStatus, ProbeResult } from './types.js';

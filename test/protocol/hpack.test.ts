@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HpackDecoder, HpackEncoderTable } from '../../src/etcd/hpack.js';
+import { HpackDecoder, HpackEncoderTable } from '../../src/protocol/h2/hpack.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,6 +1,33 @@
-import net from 'node:net';
-import tls from 'node:tls';
-import { MemberRequestError } from '../util/errors.js';
+import type net from 'node:net';
+import { MemberRequestError } from '../../util/errors.js';
+import {
+  GRPC_CANCELLED,
+  GRPC_DEADLINE_EXCEEDED,
+  GRPC_INTERNAL,
+  GRPC_OK,
+  GRPC_UNAVAILABLE,
+  GRPC_UNKNOWN,
+} from '../grpc/status.js';
+import { dialH2Socket, targetEndpoint, type H2Target } from './dial.js';
+import {
+  FLAG_ACK,
+  FLAG_END_HEADERS,
+  FLAG_END_STREAM,
+  FLAG_PADDED,
+  FLAG_PRIORITY,
+  FRAME_CONTINUATION,
+  FRAME_DATA,
+  FRAME_GOAWAY,
+  FRAME_HEADERS,
+  FRAME_PING,
+  FRAME_RST_STREAM,
+  FRAME_SETTINGS,
+  FRAME_WINDOW_UPDATE,
+  PREFACE,
+  ackFrame as ack,
+  windowUpdateFrame as windowUpdate,
+  writeFrameHeader as header,
+} from './frames.js';
 import {
   HpackDecoder,
   HpackEncoderTable,
@@ -9,21 +36,13 @@ import {
   STATIC_SCHEME_HTTPS,
 } from './hpack.js';
 
-// Unary gRPC calls framed by hand on one HTTP/2 connection: the benchmark's hot path, and the
-// exporter's per-round reads (status, member list, alarms) of every member.
+export type { H2Target } from './dial.js';
+
+// Unary gRPC calls framed by hand on one HTTP/2 connection: the load generator's hot path.
 // Node's http2 module costs a Duplex stream, several objects and C++ round trips per call, which made
 // the client (not etcd) the bottleneck on a 2-core machine. Here a call is one memcpy of a pre-built
 // frame pair into a write slab, one Map entry and a few bytes of HPACK decoding per response; all
 // calls issued in one event-loop turn leave in a single socket write.
-
-/** gRPC status codes used by the client itself (the server's come from the grpc-status trailer). */
-export const GRPC_OK = 0;
-export const GRPC_CANCELLED = 1;
-export const GRPC_UNKNOWN = 2;
-export const GRPC_DEADLINE_EXCEEDED = 4;
-export const GRPC_INTERNAL = 13;
-export const GRPC_UNAVAILABLE = 14;
-export const GRPC_UNAUTHENTICATED = 16;
 
 /**
  * Completion of one call: status 0 on success, else a gRPC code and the server's message. `body` (the
@@ -33,26 +52,6 @@ export type UnaryCallback = (status: number, message: string | undefined, body?:
 /** Writes a call's protobuf body (of the length announced) into `dst` at `offset`. */
 export type BodyWriter = (dst: Buffer, offset: number) => void;
 
-export interface H2Target {
-  host: string;
-  port: number;
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
-}
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_DATA = 0;
-const FRAME_HEADERS = 1;
-const FRAME_RST_STREAM = 3;
-const FRAME_SETTINGS = 4;
-const FRAME_PING = 6;
-const FRAME_GOAWAY = 7;
-const FRAME_WINDOW_UPDATE = 8;
-const FRAME_CONTINUATION = 9;
-const FLAG_END_STREAM = 0x1;
-const FLAG_ACK = 0x1;
-const FLAG_END_HEADERS = 0x4;
-const FLAG_PADDED = 0x8;
-const FLAG_PRIORITY = 0x20;
 const STREAM_WINDOW = 1 << 24;
 const CONN_WINDOW = 2 ** 31 - 1;
 const SLAB_SIZE = 256 * 1024;
@@ -111,52 +110,39 @@ export class GrpcH2Connection {
   }
 
   /** Connects (TLS with ALPN h2 when `target.tls` is set) and completes the HTTP/2 handshake. */
-  static connect(
+  static async connect(
     target: H2Target,
     opts: { timeoutMs: number; callTimeoutMs: number; headers?: Readonly<Record<string, string>> },
   ): Promise<GrpcH2Connection> {
-    const endpoint = `${target.tls ? 'https' : 'http'}://${target.host}:${target.port}`;
+    const deadline = Date.now() + opts.timeoutMs;
+    const socket = await dialH2Socket(target, opts.timeoutMs);
+    const endpoint = targetEndpoint(target);
     return new Promise((resolve, reject) => {
-      const socket = target.tls
-        ? tls.connect({
-            host: target.host,
-            port: target.port,
-            ALPNProtocols: ['h2'],
-            ...target.tls,
-            servername: net.isIP(target.host) ? undefined : target.host,
-          })
-        : net.connect({ host: target.host, port: target.port });
-      const timer = setTimeout(
-        () => fail(new Error(`no HTTP/2 handshake within ${opts.timeoutMs} ms`)),
-        opts.timeoutMs,
-      );
-      const closed = (): void => fail(new Error('connection closed before the HTTP/2 handshake completed'));
       const fail = (err: Error): void => {
         clearTimeout(timer);
         socket.removeListener('close', closed);
         socket.destroy();
-        const code =
-          target.tls && /certificate|ssl|tls/i.test(err.message) ? 'MEMBER_TLS' : 'MEMBER_UNREACHABLE';
-        reject(new MemberRequestError(code, endpoint, err.message, { cause: err }));
+        reject(new MemberRequestError('MEMBER_UNREACHABLE', endpoint, err.message, { cause: err }));
       };
-      socket.once('error', fail);
+      const timer = setTimeout(
+        () => fail(new Error(`no HTTP/2 handshake within ${opts.timeoutMs} ms`)),
+        Math.max(1, deadline - Date.now()),
+      );
+      const closed = (): void => fail(new Error('connection closed before the HTTP/2 handshake completed'));
       socket.once('close', closed);
-      socket.once(target.tls ? 'secureConnect' : 'connect', () => {
-        const conn = new GrpcH2Connection(
-          socket,
-          target.tls ? STATIC_SCHEME_HTTPS : STATIC_SCHEME_HTTP,
-          `${target.host}:${target.port}`,
-          Math.max(1, Math.ceil(opts.callTimeoutMs / 1000)),
-          opts.headers ?? {},
-        );
-        conn.onReady = () => {
-          clearTimeout(timer);
-          socket.removeListener('error', fail);
-          socket.removeListener('close', closed);
-          resolve(conn);
-        };
-        conn.start();
-      });
+      const conn = new GrpcH2Connection(
+        socket,
+        target.tls ? STATIC_SCHEME_HTTPS : STATIC_SCHEME_HTTP,
+        `${target.host}:${target.port}`,
+        Math.max(1, Math.ceil(opts.callTimeoutMs / 1000)),
+        opts.headers ?? {},
+      );
+      conn.onReady = () => {
+        clearTimeout(timer);
+        socket.removeListener('close', closed);
+        resolve(conn);
+      };
+      conn.start();
     });
   }
 
@@ -530,29 +516,6 @@ export class GrpcH2Connection {
     this.failQueued();
     if (!this.socket.destroyed) this.socket.destroy();
   }
-}
-
-function header(buf: Buffer, o: number, len: number, type: number, flags: number, id: number): void {
-  buf[o] = (len >>> 16) & 0xff;
-  buf[o + 1] = (len >>> 8) & 0xff;
-  buf[o + 2] = len & 0xff;
-  buf[o + 3] = type;
-  buf[o + 4] = flags;
-  buf.writeUInt32BE(id, o + 5);
-}
-
-function windowUpdate(id: number, inc: number): Buffer {
-  const b = Buffer.alloc(13);
-  header(b, 0, 4, FRAME_WINDOW_UPDATE, 0, id);
-  b.writeUInt32BE(inc, 9);
-  return b;
-}
-
-function ack(type: number, payload: Buffer | null): Buffer {
-  const b = Buffer.alloc(9 + (payload?.length ?? 0));
-  header(b, 0, payload?.length ?? 0, type, FLAG_ACK, 0);
-  payload?.copy(b, 9);
-  return b;
 }
 
 // grpc-message is percent-encoded on the wire (gRPC over HTTP/2 spec).

@@ -1,0 +1,11 @@
+// gRPC status codes (grpc/grpc doc/statuscodes.md). The client sets some itself; the server's come from
+// the grpc-status trailer.
+
+export const GRPC_OK = 0;
+export const GRPC_CANCELLED = 1;
+export const GRPC_UNKNOWN = 2;
+export const GRPC_DEADLINE_EXCEEDED = 4;
+export const GRPC_RESOURCE_EXHAUSTED = 8;
+export const GRPC_INTERNAL = 13;
+export const GRPC_UNAVAILABLE = 14;
+export const GRPC_UNAUTHENTICATED = 16;

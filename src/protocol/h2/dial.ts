@@ -1,0 +1,52 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { MemberRequestError } from '../../util/errors.js';
+
+export interface H2Target {
+  host: string;
+  port: number;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+/** `http(s)://host:port` of a target, as errors name it. */
+export function targetEndpoint(target: H2Target): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
+}
+
+/**
+ * Opens the TCP (or TLS, offering ALPN `h2`, RFC 7540 §3.3) socket of an HTTP/2 connection; resolves
+ * once it is connected, rejects within `timeoutMs`.
+ */
+export function dialH2Socket(target: H2Target, timeoutMs: number): Promise<net.Socket> {
+  const endpoint = targetEndpoint(target);
+  return new Promise((resolve, reject) => {
+    const socket = target.tls
+      ? tls.connect({
+          host: target.host,
+          port: target.port,
+          ALPNProtocols: ['h2'],
+          ...target.tls,
+          servername: net.isIP(target.host) ? undefined : target.host,
+        })
+      : net.connect({ host: target.host, port: target.port });
+    const timer = setTimeout(() => fail(new Error(`no HTTP/2 handshake within ${timeoutMs} ms`)), timeoutMs);
+    const closed = (): void => fail(new Error('connection closed before the HTTP/2 handshake completed'));
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.removeListener('close', closed);
+      socket.destroy();
+      const code =
+        target.tls && /certificate|ssl|tls/i.test(err.message) ? 'MEMBER_TLS' : 'MEMBER_UNREACHABLE';
+      reject(new MemberRequestError(code, endpoint, err.message, { cause: err }));
+    };
+    socket.once('error', fail);
+    socket.once('close', closed);
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', fail);
+      socket.removeListener('close', closed);
+      resolve(socket);
+    });
+  });
+}
