@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { sendError } from '../server/http-errors.js';
 import type { Logger } from '../util/logger.js';
-import type { HistoryQuery, HistoryStore } from './history-store.js';
+import { WATCHDOG_ALERTNAMES, type HistoryQuery, type HistoryStore } from './history-store.js';
 import { logNotification } from './webhook-console.js';
 import { parseWebhookPayload, WebhookPayloadError } from './webhook-payload.js';
 
@@ -73,17 +73,29 @@ const nextBefore = (page: readonly { seq: number }[], limit: number): number | n
 function concurrencyGate(max: number, maxWaiting: number): RequestHandler {
   let active = 0;
   const waiting: (() => void)[] = [];
+  const pump = (): void => {
+    while (active < max && waiting.length > 0) waiting.shift()?.();
+  };
   return (_req, res, next) => {
-    const run = (): void => {
+    let state: 'waiting' | 'running' | 'done' = 'waiting';
+    const start = (): void => {
+      state = 'running';
       active++;
-      res.once('close', () => {
-        active--;
-        waiting.shift()?.();
-      });
       next();
     };
-    if (active < max) run();
-    else if (waiting.length < maxWaiting) waiting.push(run);
+    // Listened for from the start, so a client that goes away while waiting leaves the queue, and a
+    // finished one frees its slot, whatever happened in between.
+    res.once('close', () => {
+      if (state === 'running') active--;
+      else {
+        const i = waiting.indexOf(start);
+        if (i >= 0) waiting.splice(i, 1);
+      }
+      state = 'done';
+      pump();
+    });
+    if (active < max) start();
+    else if (waiting.length < maxWaiting) waiting.push(start);
     else {
       res.set('Retry-After', '1');
       sendError(res, 503, 'BUSY', 'too many alert notifications at once; retry');
@@ -119,7 +131,9 @@ export function createAlertRoutes({ log, store }: AlertRoutesDeps): Router {
         return;
       }
       req.body = undefined;
-      logNotification(alog, payload);
+      // A watchdog arrives every minute when misrouted; it is counted (etcd_monitor_alerts_ignored_total), not logged.
+      if (!payload.alerts.every((a) => WATCHDOG_ALERTNAMES.includes(a.labels.alertname ?? '')))
+        logNotification(alog, payload);
       const result = await store.record(payload);
       if (!result.persisted && !result.memoryOnly) {
         // Alertmanager retries a notification answered 5xx; its retry repeats alerts we now hold in memory,

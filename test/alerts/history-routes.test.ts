@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -39,8 +40,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const post = (body: string, type = 'application/json') =>
-  fetch(`${base}/alerts/webhook`, { method: 'POST', headers: { 'content-type': type }, body });
+const post = (body: string, type = 'application/json', signal?: AbortSignal) =>
+  fetch(`${base}/alerts/webhook`, {
+    method: 'POST',
+    headers: { 'content-type': type },
+    body,
+    ...(signal ? { signal } : {}),
+  });
 const getJson = async (p: string): Promise<{ status: number; body: Record<string, unknown> }> => {
   const res = await fetch(`${base}${p}`);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -167,7 +173,59 @@ describe('alert routes over HTTP', () => {
     expect((await getJson('/alerts')).body.count).toBeLessThanOrEqual(100);
   });
 
+  it('parses two notifications at a time; the rest wait, and a client that goes away frees its place', async () => {
+    const url = new URL(`${base}/alerts/webhook`);
+    // Two requests that send headers and half a body hold both places.
+    const slow = [0, 1].map(() => {
+      const req = http.request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '1000' },
+      });
+      req.on('error', () => undefined);
+      req.write('{"version":"4",');
+      return req;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A third waits, and one that gives up while waiting leaves the queue.
+    const quitter = new AbortController();
+    const abandoned = post(
+      await fixtureText('webhook-firing-critical.json'),
+      'application/json',
+      quitter.signal,
+    ).catch(() => 'aborted');
+    const third = post(await fixtureText('webhook-firing-critical.json'));
+    const early = await Promise.race([
+      third.then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('waiting'), 500)),
+    ]);
+    expect(early).toBe('waiting');
+    quitter.abort();
+    expect(await abandoned).toBe('aborted');
+    for (const req of slow) req.destroy();
+    expect((await third).status).toBe(200);
+    // Both places are free again: with one held by a new slow request, another notification still goes through.
+    const holder = http.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '1000' },
+    });
+    holder.on('error', () => undefined);
+    holder.write('{');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [a, b] = await Promise.all(
+      [0, 1].map(async () =>
+        post(
+          await fixtureText('webhook-resolved-critical.json'),
+          'application/json',
+          AbortSignal.timeout(5000),
+        ),
+      ),
+    );
+    expect([a?.status, b?.status]).toEqual([200, 200]);
+    holder.destroy();
+  });
+
   it('rejected requests were not recorded', () => {
-    expect(store.history().filter((e) => e.cluster === 'c1')).toHaveLength(3);
+    // The three fixtures, then the firing and resolved fixtures of the concurrency test.
+    expect(store.history().filter((e) => e.cluster === 'c1')).toHaveLength(5);
   });
 });

@@ -107,12 +107,12 @@ export function renderAlertmanagerConfig(
   if (opts.timings?.groupWait) route.group_wait = opts.timings.groupWait;
   if (opts.timings?.groupInterval) route.group_interval = opts.timings.groupInterval;
   if (opts.timings?.repeatInterval) route.repeat_interval = opts.timings.repeatInterval;
-  // Child routes with timers of their own (history, dead-man's switch) follow the test's timers too.
+  // Child routes with a group_interval of their own (history, dead-man's switch) follow the test's, so a
+  // change reaches them as fast; their repeat_interval (1m) stays: the exporter expires a firing alert not
+  // re-sent within --alerts.resolve-timeout (5m), longer than some tests run.
   for (const child of asList(route.routes)) {
     if (opts.timings?.groupInterval && child.group_interval !== undefined)
       child.group_interval = opts.timings.groupInterval;
-    if (opts.timings?.repeatInterval && child.repeat_interval !== undefined)
-      child.repeat_interval = opts.timings.repeatInterval;
   }
   // The shipped file shares one Slack config between receivers through a YAML anchor; write it out plainly.
   return { yaml: yaml.dump(config, { noRefs: true, lineWidth: -1 }), secrets };
