@@ -6,7 +6,8 @@ import type { ResolvedMember } from './identity.js';
  * One word for a member's health, from several signals rather than /health alone:
  * - `healthy`: /health answered true (etcd 3.4 committed a raft QGET within its 1 s budget).
  * - `slow`: /health failed or said false, but Status answers naming the same leader in the same term as
- *   before and the raft index has advanced recently: raft works, only slower than /health's 1 s.
+ *   before and the raft index has advanced recently, or the exporter's probe write through it committed:
+ *   raft works, only slower than /health's 1 s.
  * - `unreachable`: the exporter gets no Status, but a peer that knows a leader holds an active raft
  *   stream to the member (etcd_network_active_peers{Remote=<id>} > 0) and keeps receiving raft traffic
  *   from it (etcd_network_peer_received_bytes_total{From=<id>} grows): alive, cut off from the exporter.
@@ -173,6 +174,14 @@ export function classifyHealth(
   if (status.leaderId === '0') return { state: 'unhealthy', reason: `${healthWhy}; Status names no leader` };
   const recent =
     progress?.advancedAt !== undefined && progress.at - progress.advancedAt <= SLOW_PROGRESS_WINDOW_MS;
+  const probe = member.snapshot.probe;
+  if (!recent && probe?.ok)
+    // A write through it committed (the probe's put, a raft proposal) although /health gave up: raft works,
+    // slowly. This also covers the exporter's first round, before any raft progress can be compared.
+    return {
+      state: 'slow',
+      reason: `${healthWhy}, but the probe's write through it committed in ${probe.value.writeSeconds.toFixed(3)} s under leader ${status.leaderId}`,
+    };
   if (!recent)
     return {
       state: 'unhealthy',

@@ -294,7 +294,7 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_member_health_state',
     type: 'gauge',
     labels: ['cluster', 'member', 'state'],
-    help: "1 for the member's current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances), unreachable (no Status, but a peer streams raft to it and keeps receiving raft traffic from it), unhealthy (answers, none of the above), down.",
+    help: "1 for the member's current health state, 0 for the others: healthy (/health true), slow (/health failed but Status names the same leader and term and the raft index advances, or the probe write through it committed), unreachable (no Status, but a peer streams raft to it and keeps receiving raft traffic from it), unhealthy (answers, none of the above), down.",
     points: (v) =>
       v.members.flatMap((m) =>
         HEALTH_STATES.map((state): Point => [

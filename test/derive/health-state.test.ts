@@ -12,6 +12,9 @@ import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
 import {
   capturedAt,
+  failed,
+  fixtureJson,
+  ok,
   fixtureAlarms,
   fixtureHealth,
   fixtureMemberList,
@@ -355,5 +358,42 @@ describe('peers vouch for a member only by /metrics scraped after the exporter l
 
   it('a scrape from before the last answer (the member may have died since): down', () => {
     expect(run(T0 - 1)?.state).toBe('down');
+  });
+});
+
+describe('the probe as proof of progress', () => {
+  // The first round under 600 ms on the leader links: no earlier Status to compare with. The probe's put is
+  // given the duration a put through the follower took in that capture (captures.json putMsDelayed).
+  const putSeconds = (fixtureJson(peerFault('captures.json'))['putMsDelayed'] as number) / 1000;
+  const firstRound = (probe: 'ok' | 'failed') => {
+    const { snapshot } = resolvedRound(slowRound(0), T0);
+    const patched = {
+      ...snapshot,
+      members: snapshot.members.map((m) =>
+        m.endpoint !== p.endpoints.follower
+          ? m
+          : {
+              ...m,
+              probe:
+                probe === 'ok'
+                  ? ok({ writeSeconds: putSeconds, readSeconds: putSeconds / 2 }, T0)
+                  : failed(T0, 'deadline exceeded'),
+            },
+      ),
+    };
+    const resolved = resolveMembers(patched, p.list, new Map());
+    return [...deriveHealthStates(resolved, new Map(), false).states].find(
+      ([m]) => m.endpoint === p.endpoints.follower,
+    )?.[1];
+  };
+
+  it('/health false but the probe write committed: slow from the first round', () => {
+    const got = firstRound('ok');
+    expect(got?.state).toBe('slow');
+    expect(got?.reason).toMatch(/probe's write through it committed in 2\.4\d\d s/);
+  });
+
+  it('/health false and the probe failed too: unhealthy until progress is seen', () => {
+    expect(firstRound('failed')?.state).toBe('unhealthy');
   });
 });
