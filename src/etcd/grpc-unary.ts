@@ -1,3 +1,4 @@
+import { classifyTransportError } from '../util/classify-transport.js';
 import { MemberRequestError } from '../util/errors.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE } from '../protocol/grpc/status.js';
 import { GrpcH2Connection } from '../protocol/h2/connection.js';
@@ -138,17 +139,7 @@ export class GrpcUnaryClient {
   }
 
   private connectError(err: unknown): MemberRequestError {
-    const message = err instanceof Error ? err.message.replace(`${this.endpoint}: `, '') : String(err);
-    const tls =
-      (err instanceof MemberRequestError && err.code === 'MEMBER_TLS') ||
-      /certificate|ssl|tls|alert/i.test(message);
-    if (tls)
-      return new MemberRequestError('MEMBER_TLS', this.endpoint, `TLS failure: ${tlsHint(message)}`, {
-        cause: err,
-      });
-    if (/no HTTP\/2 handshake within/.test(message))
-      return new MemberRequestError('MEMBER_TIMEOUT', this.endpoint, message, { cause: err });
-    return new MemberRequestError('MEMBER_UNREACHABLE', this.endpoint, message, { cause: err });
+    return classifyTransportError(err, { endpoint: this.endpoint, dialTimeoutMs: this.dialTimeoutMs });
   }
 }
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { MemberRequestError } from '../../util/errors.js';
+import { classifyTransportError } from '../../util/classify-transport.js';
+import { ConnectionResetError, ConnectTimeoutError } from '../../util/errors.js';
 
 export interface H2Target {
   host: string;
@@ -30,15 +31,22 @@ export function dialH2Socket(target: H2Target, timeoutMs: number): Promise<net.S
           servername: net.isIP(target.host) ? undefined : target.host,
         })
       : net.connect({ host: target.host, port: target.port });
-    const timer = setTimeout(() => fail(new Error(`no HTTP/2 handshake within ${timeoutMs} ms`)), timeoutMs);
-    const closed = (): void => fail(new Error('connection closed before the HTTP/2 handshake completed'));
+    const timer = setTimeout(() => fail(new ConnectTimeoutError(endpoint, timeoutMs)), timeoutMs);
+    const closed = (): void =>
+      fail(new ConnectionResetError(endpoint, { detail: 'closed before the HTTP/2 handshake completed' }));
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.removeListener('close', closed);
+      // The member's certificate, while the failed socket still has it: an expired one's date goes in the message.
+      const peer = target.tls ? (socket as tls.TLSSocket).getPeerCertificate?.() : undefined;
       socket.destroy();
-      const code =
-        target.tls && /certificate|ssl|tls/i.test(err.message) ? 'MEMBER_TLS' : 'MEMBER_UNREACHABLE';
-      reject(new MemberRequestError(code, endpoint, err.message, { cause: err }));
+      reject(
+        classifyTransportError(err, {
+          endpoint,
+          dialTimeoutMs: timeoutMs,
+          ...(peer?.valid_to ? { peerCertificate: peer } : {}),
+        }),
+      );
     };
     socket.once('error', fail);
     socket.once('close', closed);
