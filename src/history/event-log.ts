@@ -38,6 +38,8 @@ export interface EventLogOptions<T extends LoggedEvent> {
   readonly onLoad?: (event: T) => void;
   /** Events older than the ring's oldest that compaction must keep (e.g. alerts still firing), oldest first. */
   readonly keepBeyondRing?: (oldestSeqInRing: number) => readonly T[];
+  /** How long after a failed write it is tried again without waiting for a new event (default 10 s). */
+  readonly retryAfterMs?: number;
 }
 
 export interface EventLogStats {
@@ -232,7 +234,7 @@ export async function openEventLog<T extends LoggedEvent>(options: EventLogOptio
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void enqueue();
-    }, RETRY_AFTER_MS);
+    }, options.retryAfterMs ?? RETRY_AFTER_MS);
     retryTimer.unref();
   };
 

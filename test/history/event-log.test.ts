@@ -168,6 +168,21 @@ describe('event log', () => {
     expect(after.map((e) => (typeof e === 'string' ? e : e.seq))).toEqual([1, 2, 3, 4]);
   });
 
+  it('retries a failed write by itself once there is space again', async () => {
+    const fs = mountTmpfs('64k');
+    mounts.push(fs);
+    const dir = path.join(fs.dir, 'data');
+    const events = await openEventLog({ ...options(dir), retryAfterMs: 200 });
+    const filler = path.join(fs.dir, 'filler');
+    await fillDisk(filler);
+    expect(await events.append([ev(1)])).toMatchObject({ persisted: false });
+    await rm(filler);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(events.stats()).toMatchObject({ pendingEvents: 0, writeFailures: 1 });
+    expect((await fileEvents(dir)).map((e) => (e as Ev).seq)).toEqual([1]);
+    await events.close();
+  });
+
   it('an unusable --data-dir (read-only mount, or a path under a file) keeps events in memory and says so', async () => {
     const ro = mountTmpfs('64k', ['ro']);
     mounts.push(ro);
