@@ -142,7 +142,12 @@ export async function openHistoryStore(
     ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
     ...(options.compactAfterLines !== undefined ? { compactAfterLines: options.compactAfterLines } : {}),
     // A restart is not a resolve: what was firing gets a full resolve timeout from start-up to be re-sent.
-    onLoad: (e) => (e.status === 'firing' ? setFiring(e, startedAt) : setResolved(e)),
+    onLoad: (e) => {
+      if (e.status === 'firing') setFiring(e, startedAt);
+      else setResolved(e);
+      // A file written before the firing set had a bound may hold 300,000 firing alerts: trim as it loads.
+      if (firing.size > 2 * maxFiring || resolved.size > 2 * maxFiring) trim(startedAt);
+    },
     keepBeyondRing: (oldest) =>
       [...firing.values()]
         .map((f) => f.event)
