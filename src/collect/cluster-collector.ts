@@ -204,7 +204,10 @@ export class ClusterCollector {
             const own = this.clients.get(seed);
             const client = own ?? new MemberClient(seed, this.tls, this.clientOptions);
             try {
-              const result = await timed(this.hardLimitMs, () => client.memberList());
+              const result = await timed(this.hardLimitMs, () => client.memberList(), {
+                endpoint: seed,
+                what: 'members',
+              });
               return result.ok ? { at: result.at, members: result.value, fromLeader: false } : undefined;
             } finally {
               if (!own) client.close();
@@ -286,11 +289,17 @@ export class ClusterCollector {
   }
 
   private async run<T>(endpoint: string, collector: CollectorName, fn: () => Promise<T>): Promise<void> {
-    const result: CollectorResult<T> = await timed(this.hardLimitMs, fn);
+    const result: CollectorResult<T> = await timed(this.hardLimitMs, fn, { endpoint, what: collector });
     // The member may have been removed from the watch list while the call was under way.
     const member = this.members.get(endpoint);
     if (!member) return;
     (member as Record<CollectorName, unknown>)[collector] = result;
+    // Counted here, where each result is recorded, so every failed result is counted exactly once.
+    if (!result.ok) {
+      const counts = { ...member.errorCounts?.[collector] };
+      counts[result.code] = (counts[result.code] ?? 0) + 1;
+      member.errorCounts = { ...member.errorCounts, [collector]: counts };
+    }
     this.lastResultAt = Math.max(this.lastResultAt, result.at);
   }
 

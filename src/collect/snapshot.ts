@@ -12,10 +12,20 @@ import type {
 export const COLLECTORS = ['metrics', 'status', 'members', 'alarms', 'health', 'probe', 'hashkv'] as const;
 export type CollectorName = (typeof COLLECTORS)[number];
 
-/** Outcome of one collector against one member. `value` is present only when `ok`. */
+/**
+ * Outcome of one collector against one member. `value` is present only when `ok`; a failure carries
+ * the stable `code` of its error (TransportErrorCode in src/util/errors.ts, or another MonitorError's
+ * code such as METRICS_PARSE) and a message that says why.
+ */
 export type CollectorResult<T> =
   | { readonly ok: true; readonly value: T; readonly at: number; readonly durationSeconds: number }
-  | { readonly ok: false; readonly error: string; readonly at: number; readonly durationSeconds: number };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly code: string;
+      readonly at: number;
+      readonly durationSeconds: number;
+    };
 
 /** Everything collected from one configured endpoint; a collector that has not run yet is absent. */
 export interface MemberSnapshot {
@@ -30,6 +40,8 @@ export interface MemberSnapshot {
   readonly health?: CollectorResult<MemberHealth>;
   readonly probe?: CollectorResult<ProbeResult>;
   readonly hashkv?: CollectorResult<MemberHashKv>;
+  /** Failed results recorded for this member since it was first watched, by collector and code. */
+  readonly errorCounts?: Readonly<Partial<Record<CollectorName, Readonly<Record<string, number>>>>>;
 }
 
 /** One point-in-time view of a cluster: plain data, the only input of the derive layer. */

@@ -1,6 +1,7 @@
 import { isAscii } from 'node:buffer';
 import { Agent, request } from 'undici';
-import { MemberRequestError } from '../util/errors.js';
+import { classifyTransportError } from '../util/classify-transport.js';
+import { BadResponseError, MessageTooLargeError, type MemberRequestError } from '../util/errors.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { MemberHealth } from './types.js';
 
@@ -40,15 +41,13 @@ export class MemberHttpClient {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new MemberRequestError(
-        'MEMBER_BAD_RESPONSE',
-        endpoint,
-        `/health did not return JSON: ${text.slice(0, 80)}`,
-      );
+      throw new BadResponseError(endpoint, `did not return JSON: ${JSON.stringify(text.slice(0, 80))}`, {
+        what: '/health',
+      });
     }
     const health = (body as Record<string, unknown>)?.['health'];
     if (health !== 'true' && health !== 'false' && health !== true && health !== false) {
-      throw new MemberRequestError('MEMBER_BAD_RESPONSE', endpoint, '/health answer has no "health" field');
+      throw new BadResponseError(endpoint, 'answer has no "health" field', { what: '/health' });
     }
     return {
       healthy: health === 'true' || health === true,
@@ -67,16 +66,12 @@ export class MemberHttpClient {
     try {
       response = await request(`${endpoint}${path}`, { dispatcher: this.agent, signal });
     } catch (err) {
-      throw classifyHttpError(endpoint, path, err, this.options.requestTimeoutMs);
+      throw this.classify(endpoint, path, err);
     }
     // etcd answers /health with 503 and a JSON body when unhealthy; that body is the answer we want.
     if (response.statusCode !== 200 && !(allowServerError && response.statusCode === 503)) {
-      await response.body.dump();
-      throw new MemberRequestError(
-        'MEMBER_BAD_RESPONSE',
-        endpoint,
-        `${path} answered HTTP ${response.statusCode}`,
-      );
+      await response.body.dump().catch(() => undefined);
+      throw new BadResponseError(endpoint, `answered HTTP ${response.statusCode}`, { what: path });
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -85,45 +80,24 @@ export class MemberHttpClient {
         size += (chunk as Buffer).length;
         if (size > MAX_BODY_BYTES) {
           response.body.destroy();
-          throw new MemberRequestError(
-            'MEMBER_BAD_RESPONSE',
-            endpoint,
-            `${path} body larger than ${MAX_BODY_BYTES} bytes`,
-          );
+          throw new MessageTooLargeError(endpoint, MAX_BODY_BYTES, { what: path });
         }
         chunks.push(chunk as Buffer);
       }
     } catch (err) {
-      throw classifyHttpError(endpoint, path, err, this.options.requestTimeoutMs);
+      throw this.classify(endpoint, path, err);
     }
     const body = Buffer.concat(chunks);
     // Same string either way for ASCII (all of etcd's output), and latin1 decoding is several times faster.
     return body.toString(isAscii(body) ? 'latin1' : 'utf8');
   }
-}
 
-function classifyHttpError(
-  endpoint: string,
-  path: string,
-  err: unknown,
-  timeoutMs: number,
-): MemberRequestError {
-  if (err instanceof MemberRequestError) return err;
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || /TIMEOUT/.test(e?.code ?? '')) {
-    return new MemberRequestError('MEMBER_TIMEOUT', endpoint, `${path}: no answer within ${timeoutMs} ms`, {
-      cause: err,
+  private classify(endpoint: string, path: string, err: unknown): MemberRequestError {
+    return classifyTransportError(err, {
+      endpoint,
+      what: path,
+      dialTimeoutMs: this.options.dialTimeoutMs,
+      timeoutMs: this.options.requestTimeoutMs,
     });
   }
-  if (/CERT|SSL|TLS|EPROTO/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`)) {
-    return new MemberRequestError('MEMBER_TLS', endpoint, `${path}: TLS failure: ${e?.message ?? e?.code}`, {
-      cause: err,
-    });
-  }
-  return new MemberRequestError(
-    'MEMBER_UNREACHABLE',
-    endpoint,
-    `${path}: ${e?.code ?? e?.message ?? String(err)}`,
-    { cause: err },
-  );
 }

@@ -17,6 +17,7 @@ function members(answers: Answer[]): ResolvedMember[] {
               hashkv: {
                 ok: false,
                 error: 'mvcc: required revision has been compacted',
+                code: 'GRPC_OUT_OF_RANGE',
                 at: 1,
                 durationSeconds: 0.01,
               },

@@ -28,7 +28,7 @@ describe('latestMemberList', () => {
         { endpoint: 'http://127.0.0.1:2', members: ok(newer, 2000) },
         {
           endpoint: 'http://127.0.0.1:3',
-          members: { ok: false, error: 'timeout', at: 3000, durationSeconds: 3 },
+          members: { ok: false, error: 'timeout', code: 'REQUEST_TIMEOUT', at: 3000, durationSeconds: 3 },
         },
       ],
     };

@@ -77,9 +77,14 @@ export const ok = <T>(value: T, at: number): CollectorResult<T> => ({
 });
 
 /** A failed collector result at `at` (the member did not answer). */
-export const failed = (at: number, error = 'connect ECONNREFUSED'): CollectorResult<never> => ({
+export const failed = (
+  at: number,
+  error = 'http://127.0.0.1:2379: connection refused: nothing listens at 127.0.0.1:2379',
+  code = 'CONNECTION_REFUSED',
+): CollectorResult<never> => ({
   ok: false,
   error,
+  code,
   at,
   durationSeconds: 0.01,
 });
