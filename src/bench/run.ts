@@ -14,7 +14,7 @@ import {
   runPrefix,
   type BenchCleanup,
 } from './prefix.js';
-import { maxKeyNumber } from './etcd-proto.js';
+import { maxKeyNumber } from '../protocol/protobuf/kv.js';
 import { summarize as summarizeLatency, type LatencySummary, type LatencyRecorder } from './latency.js';
 import { runLoad, type LoadOutcome, type LoadSpec, type Workload } from './load.js';
 import { runLoadInWorkers } from './parallel.js';

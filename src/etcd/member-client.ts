@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, LeaseClient, type IHashKVResponse, type IOptions } from 'etcd3';
 import { MemberRequestError } from '../util/errors.js';
+import { decodeAuthenticateResponse, encodeAuthenticateRequest } from '../protocol/protobuf/auth.js';
+import { decodeMemberListResponse } from '../protocol/protobuf/cluster.js';
+import { EMPTY_MESSAGE as EMPTY_REQUEST } from '../protocol/protobuf/header.js';
 import {
   ALARM_GET_REQUEST,
   decodeAlarmResponse,
-  decodeAuthenticateResponse,
-  decodeMemberListResponse,
   decodeStatusResponse,
-  EMPTY_REQUEST,
-  encodeAuthenticateRequest,
-} from './etcd-wire.js';
+} from '../protocol/protobuf/maintenance.js';
 import { GrpcStatusError, GrpcUnaryClient, tlsHint } from './grpc-unary.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE } from '../protocol/grpc/status.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';

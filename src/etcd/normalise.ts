@@ -10,7 +10,7 @@ type Loose = Record<string, unknown>;
 /** Decimal (or numeric, or `0x` hex) 64-bit ID → lower-case hex as etcdctl prints it; '0' for absent. */
 export function idToHex(id: unknown): string {
   if (id === undefined || id === null || id === '') return '0';
-  // Already hex from the wire decoder (src/etcd/etcd-wire.ts).
+  // Already hex from the wire decoder (src/protocol/protobuf/wire.ts).
   if (typeof id === 'string' && id.startsWith('0x')) return id.slice(2);
   try {
     return BigInt(id as string | number).toString(16);

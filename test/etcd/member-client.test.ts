@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeStatusResponse } from '../../src/etcd/etcd-wire.js';
+import { decodeStatusResponse } from '../../src/protocol/protobuf/maintenance.js';
 import { MemberClient } from '../../src/etcd/member-client.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
