@@ -50,7 +50,7 @@ export const monitorSelf: DashboardSpec = {
           kind: 'table',
           title: 'Last collection per member',
           description:
-            'Result of the last run of each collector against each member: metrics (/metrics), status (Maintenance.Status), members (MemberList), alarms, health (/health) and the read/write probe.',
+            'Result of the last run of each collector against each member: metrics (/metrics), status (Maintenance.Status), members (MemberList), alarms, health (/health) and the read/write probe; with the error code that failed it most often in the last 5 minutes (CONNECTION_REFUSED, CONNECT_TIMEOUT, REQUEST_TIMEOUT, TLS_CERT_EXPIRED, TLS_BAD_CERTIFICATE, UNAUTHENTICATED, ...; the README lists them).',
           w: 12,
           h: 8,
           targets: [
@@ -59,10 +59,17 @@ export const monitorSelf: DashboardSpec = {
               expr: `max by (member, collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
               table: true,
             },
+            {
+              expr: `topk by (member, collector) (1, increase(etcd_monitor_collector_errors_total{${CM}}[5m]) > 0)`,
+              table: true,
+              emptyWhenHealthy: 'an error code appears only while a collector fails',
+            },
           ],
+          hide: ['Value #C'],
           columns: {
             member: { rename: 'Member' },
             collector: { rename: 'Collector' },
+            code: { rename: 'Error (5m)' },
             'Value #A': { rename: 'Result', mappings: OK_BAD },
             'Value #B': { rename: 'Duration', unit: 's' },
           },
@@ -125,6 +132,18 @@ export const monitorSelf: DashboardSpec = {
             {
               expr: `max by (collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
               legend: '{{collector}}',
+            },
+          ],
+        ),
+        series(
+          'Collector errors by code',
+          'Failed collector runs per second by member and error code: why the exporter cannot read a member (connection refused, timeouts, TLS certificate problems, authentication, bad answers).',
+          'ops',
+          [
+            {
+              expr: `sum by (member, code) (rate(etcd_monitor_collector_errors_total{${CM}}[$__rate_interval]))`,
+              legend: '{{member}} {{code}}',
+              emptyWhenHealthy: 'the counter exists only once a collector has failed',
             },
           ],
         ),

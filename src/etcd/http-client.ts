@@ -2,18 +2,22 @@ import { isAscii } from 'node:buffer';
 import { Agent, request } from 'undici';
 import { classifyTransportError } from '../util/classify-transport.js';
 import { BadResponseError, MessageTooLargeError, type MemberRequestError } from '../util/errors.js';
+import { diagnoseTls } from './tls-diagnose.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { MemberHealth } from './types.js';
 
 /** Upper bound on a /metrics body: etcd serves ≈150–250 KB; anything near this is not etcd. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** Failures over https that one extra handshake can explain better (see `classify`). */
+const DIAGNOSED = new Set(['CONNECTION_RESET', 'TLS_CERT_EXPIRED', 'TLS_CERT_NOT_YET_VALID']);
+
 /** Plain HTTP(S) access to members' /metrics and /health, one connection pool per cluster. */
 export class MemberHttpClient {
   private readonly agent: Agent;
 
   constructor(
-    tls: TlsMaterial | undefined,
+    private readonly tls: TlsMaterial | undefined,
     private readonly options: { readonly dialTimeoutMs: number; readonly requestTimeoutMs: number },
   ) {
     this.agent = new Agent({
@@ -66,7 +70,7 @@ export class MemberHttpClient {
     try {
       response = await request(`${endpoint}${path}`, { dispatcher: this.agent, signal });
     } catch (err) {
-      throw this.classify(endpoint, path, err);
+      throw await this.classify(endpoint, path, err);
     }
     // etcd answers /health with 503 and a JSON body when unhealthy; that body is the answer we want.
     if (response.statusCode !== 200 && !(allowServerError && response.statusCode === 503)) {
@@ -85,19 +89,34 @@ export class MemberHttpClient {
         chunks.push(chunk as Buffer);
       }
     } catch (err) {
-      throw this.classify(endpoint, path, err);
+      throw await this.classify(endpoint, path, err);
     }
     const body = Buffer.concat(chunks);
     // Same string either way for ASCII (all of etcd's output), and latin1 decoding is several times faster.
     return body.toString(isAscii(body) ? 'latin1' : 'utf8');
   }
 
-  private classify(endpoint: string, path: string, err: unknown): MemberRequestError {
-    return classifyTransportError(err, {
+  /**
+   * Classifies a failed request. Over https, a reset (undici's "other side closed") or an expired
+   * certificate is looked at once more with `diagnoseTls`: a TLS 1.3 member rejects a client certificate
+   * only after the handshake, and an expired certificate's date is not in Node's error.
+   */
+  private async classify(endpoint: string, path: string, err: unknown): Promise<MemberRequestError> {
+    const ctx = {
       endpoint,
       what: path,
       dialTimeoutMs: this.options.dialTimeoutMs,
       timeoutMs: this.options.requestTimeoutMs,
-    });
+    };
+    const first = classifyTransportError(err, ctx);
+    if (!endpoint.startsWith('https:') || !DIAGNOSED.has(first.code)) return first;
+    const diagnosis = await diagnoseTls(endpoint, this.tls, this.options.dialTimeoutMs);
+    if (first.code === 'CONNECTION_RESET') {
+      const tlsCause = diagnosis.err ? classifyTransportError(diagnosis.err, ctx) : undefined;
+      return tlsCause?.code.startsWith('TLS_') ? tlsCause : first;
+    }
+    return diagnosis.peerCertificate
+      ? classifyTransportError(err, { ...ctx, peerCertificate: diagnosis.peerCertificate })
+      : first;
   }
 }

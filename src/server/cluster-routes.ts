@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { COLLECTORS, type MemberSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { HttpError } from './http-errors.js';
@@ -22,6 +23,26 @@ function selectView(monitor: Monitor, req: Request): ClusterView {
   const view = monitor.view(requested);
   if (!view) throw new HttpError(503, 'NOT_READY', 'the first collection round has not finished yet');
   return view;
+}
+
+/**
+ * Each collector's last outcome against one member, with the stable code and message of a failure,
+ * and the newest of those failures as `last_error`: why a member is unreachable (TLS, refused,
+ * timeout, auth, bad response) without reading the exporter's log.
+ */
+function collectorErrors(member: MemberSnapshot | undefined) {
+  const collectors: Record<string, unknown> = {};
+  let last: { collector: string; code: string; message: string; at: number } | undefined;
+  for (const collector of COLLECTORS) {
+    const r = member?.[collector];
+    if (!r) continue;
+    const errorsTotal = sum(Object.values(member.errorCounts?.[collector] ?? {}));
+    collectors[collector] = r.ok
+      ? { ok: true, at: iso(r.at), errors_total: errorsTotal }
+      : { ok: false, code: r.code, message: r.error, at: iso(r.at), errors_total: errorsTotal };
+    if (!r.ok && (!last || r.at > last.at)) last = { collector, code: r.code, message: r.error, at: r.at };
+  }
+  return { last_error: last ? { ...last, at: iso(last.at) } : null, collectors };
 }
 
 /** GET endpoints of the original design: cluster status, leader, members, current metrics, latency. */
@@ -85,9 +106,11 @@ export function createClusterRoutes(monitor: Monitor): Router {
 
   router.get('/cluster/members', (req, res) => {
     const v = selectView(monitor, req);
+    const snapshot = monitor.states().find((s) => s.view === v)?.snapshot;
     res.json({
       cluster: v.cluster,
       members: v.members.map((m) => ({
+        ...collectorErrors(snapshot?.members.find((sm) => sm.endpoint === m.endpoint)),
         id: m.memberId ?? null,
         name: m.member,
         endpoint: m.endpoint,

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import { API_LIMITS, BODY_FIELDS } from '../bench/api-limits.js';
+import { COLLECTORS } from '../collect/snapshot.js';
+import { TRANSPORT_ERROR_CODES } from '../util/errors.js';
 import { HISTORY_METRICS } from './history-routes.js';
 
 /**
@@ -19,6 +21,11 @@ const orNull = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
 const arr = (items: Schema): Schema => ({ type: 'array', items });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const stringMap: Schema = { type: 'object', additionalProperties: str };
+/** A failed collector's stable code (etcd_monitor_collector_errors_total's `code` label). */
+const errorCode: Schema = {
+  type: 'string',
+  description: `Stable error code: ${Object.keys(TRANSPORT_ERROR_CODES).join(', ')}; or METRICS_PARSE / PROTOBUF_INVALID for an answer that did not parse.`,
+};
 
 /** An object schema where every listed property is required unless named in `optional`. */
 function obj(properties: Record<string, Schema>, optional: string[] = [], extra = false): Schema {
@@ -182,6 +189,21 @@ const schemas: Record<string, Schema> = {
         db_size: orNull(int),
         db_size_in_use: orNull(int),
         alarms: arr({ enum: ['NOSPACE', 'CORRUPT'] }),
+        last_error: orNull(
+          obj({ collector: { enum: [...COLLECTORS] }, code: errorCode, message: str, at: time }),
+        ),
+        collectors: obj(
+          Object.fromEntries(
+            COLLECTORS.map((c) => [
+              c,
+              obj({ ok: bool, code: errorCode, message: str, at: time, errors_total: int }, [
+                'code',
+                'message',
+              ]),
+            ]),
+          ),
+          [...COLLECTORS],
+        ),
       }),
     ),
   }),

@@ -130,6 +130,9 @@ function codeOf(e: unknown, ctx: TransportContext): Found | undefined {
   const o = e as { name?: unknown; code?: unknown; grpcCode?: unknown; details?: unknown };
   // AbortSignal.timeout() rejects with a DOMException named TimeoutError (its numeric code is 23).
   if (o.name === 'TimeoutError') return { code: 'REQUEST_TIMEOUT', source: e };
+  // undici's HTTPParserError leaves `code` unset when llhttp gives none; its class name is the fact.
+  if (o.name === 'HTTPParserError' && typeof o.code !== 'string')
+    return { code: 'PROTOCOL_ERROR', source: e, raw: 'HTTPParserError' };
   const grpc = typeof o.grpcCode === 'number' ? o.grpcCode : grpcJsStatus(o);
   if (grpc !== undefined) return { code: grpcCode(grpc, ctx), source: e, grpc };
   if (typeof o.code !== 'string') return undefined;

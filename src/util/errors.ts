@@ -205,6 +205,15 @@ export class TlsError extends MemberRequestError {
   }
 }
 
+/** What usually causes a TLS failure that has no class of its own, by Node's/OpenSSL's code. */
+const TLS_OTHER_HINTS: Readonly<Record<string, string>> = {
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the member does not speak TLS on this port: use http://',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'the member does not speak TLS on this port: use http://',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    'no common cipher suite, or the member requires a client certificate: check --cert and --key',
+  EPROTO: 'the member does not speak TLS on this port, or speaks no common TLS version',
+};
+
 function tlsMessage(code: TlsErrorCode, endpoint: string, tlsCode: string, detail?: string): string {
   const extra = detail ? ` ${detail}` : '';
   switch (code) {
@@ -219,7 +228,7 @@ function tlsMessage(code: TlsErrorCode, endpoint: string, tlsCode: string, detai
     case 'TLS_BAD_CERTIFICATE':
       return `the member rejected the client certificate, or none was sent${extra} (check --cert and --key, and that etcd's --trusted-ca-file signed them) [${tlsCode}]`;
     default:
-      return `handshake failed${extra} (is the member serving plain HTTP? then use http://) [${tlsCode}]`;
+      return `handshake failed${extra} (${TLS_OTHER_HINTS[tlsCode] ?? 'check the endpoint scheme and the TLS flags'}) [${tlsCode}]`;
   }
 }
 
