@@ -351,6 +351,21 @@ export const FIELDS = {
     parse: regexList,
     kind: 'list',
   },
+  reexposeMaxSeries: {
+    flag: 'reexpose-max-series',
+    doc: "Most series re-exposed from one member (as Prometheus' sample_limit): a member over it has none re-exposed, its derived series stay, and etcd_monitor_reexpose_dropped says so (0 = no cap)",
+    // A real etcd 3.4 member has ≈380 re-exposed series (src/expose/reexpose.ts DEFAULT_REEXPOSE_MAX_SERIES).
+    defaultValue: 10_000,
+    parse: integer(0),
+    kind: 'number',
+  },
+  webMaxConnections: {
+    flag: 'web.max-connections',
+    doc: "Most open connections to the exporter's HTTP server, as Prometheus' flag; over it the oldest idle one is closed (0 = no cap)",
+    defaultValue: 512,
+    parse: integer(0),
+    kind: 'number',
+  },
   webConfigFile: {
     flag: 'web.config.file',
     doc: 'Web config in Prometheus exporter-toolkit format (TLS, basic auth) plus etcd_monitor tokens and roles; without it the HTTP server is plain and open',

@@ -83,6 +83,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
       ...(values.webConfigFile ? { webConfigFile: values.webConfigFile } : {}),
       corsOrigins: Object.freeze([...values.corsOrigin]),
       enableBenchmarkApi: values.webEnableBenchmarkApi,
+      maxConnections: values.webMaxConnections,
       ...(values.prometheusUrl ? { prometheusUrl: values.prometheusUrl } : {}),
     }),
     log: Object.freeze({ level: values.logLevel, format: values.logFormat }),
@@ -90,6 +91,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
     reexpose: Object.freeze({
       enabled: values.reexpose,
       allow: Object.freeze(values.reexposeAllow.map((pattern) => new RegExp(pattern))),
+      maxSeries: values.reexposeMaxSeries === 0 ? Infinity : values.reexposeMaxSeries,
     }),
     dataDir: values.dataDir,
     alerts: Object.freeze({ resolveTimeoutMs: values.alertsResolveTimeout }),

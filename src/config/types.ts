@@ -53,6 +53,8 @@ export interface MonitorConfig {
     /** Path of the exporter-toolkit style web config; undefined means plain, open HTTP. */
     readonly webConfigFile?: string;
     readonly corsOrigins: readonly string[];
+    /** --web.max-connections: open connections to our HTTP server; 0 = no cap. */
+    readonly maxConnections: number;
     /** --web.enable-benchmark-api: the benchmark API answers 403 unless this is true. */
     readonly enableBenchmarkApi: boolean;
     /** Prometheus that answers history queries; undefined disables /api/v1/metrics/history. */
@@ -60,7 +62,12 @@ export interface MonitorConfig {
   };
   readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };
   readonly probe: { readonly enabled: boolean; readonly prefix: string; readonly leaseTtlSeconds: number };
-  readonly reexpose: { readonly enabled: boolean; readonly allow: readonly RegExp[] };
+  readonly reexpose: {
+    readonly enabled: boolean;
+    readonly allow: readonly RegExp[];
+    /** --reexpose-max-series per member; Infinity when 0 (no cap). */
+    readonly maxSeries: number;
+  };
   readonly dataDir: string;
   /** The webhook's firing set: --alerts.resolve-timeout. */
   readonly alerts: { readonly resolveTimeoutMs: number };

@@ -15,7 +15,13 @@ import { deriveLeadership } from './leadership.js';
 import { EMPTY_LEADER_HISTORY, observeLeader, type LeaderHistory } from './leader-changes.js';
 import { deriveMemberRates, type MemberRates, type TimedMetrics } from './member-rates.js';
 import { nextPartitionStreaks, PARTITION_REASONS, partitionSignals } from './partition.js';
-import { addProbe, EMPTY_PROBE_WINDOW, percentile, type ProbeWindow } from './probe-window.js';
+import {
+  addProbe,
+  EMPTY_PROBE_WINDOW,
+  latestRoundAboveMax,
+  percentile,
+  type ProbeWindow,
+} from './probe-window.js';
 import { deriveQuorum, isHealthy } from './quorum.js';
 import type { ClusterView, MemberView, PartitionReason } from './view.js';
 
@@ -164,7 +170,11 @@ export function deriveCluster(
       ...defined('writeP50Seconds', percentile(probes.write, 0.5)),
       ...defined('writeP95Seconds', percentile(probes.write, 0.95)),
       ...defined('writeP99Seconds', writeP99),
-      aboveMaxLatency: (readP99 ?? 0) > maxLatencySeconds || (writeP99 ?? 0) > maxLatencySeconds,
+      // The latest round's probes, not the 300-result window: that kept the verdict ≈100 rounds after recovery.
+      aboveMaxLatency: latestRoundAboveMax(
+        members.flatMap((m) => (m.snapshot.probe?.ok ? [m.snapshot.probe.value] : [])),
+        maxLatencySeconds,
+      ),
     },
   };
   return {

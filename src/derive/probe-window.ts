@@ -21,3 +21,24 @@ export function percentile(values: readonly number[], q: number): number | undef
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
+
+/** One member's latest successful probe. */
+export interface ProbeLatency {
+  readonly readSeconds: number;
+  readonly writeSeconds: number;
+}
+
+/**
+ * Whether the latest health round's probes (one read and one write through each member, as the
+ * snapshot holds them) have a p99 above `maxSeconds`. Nearest-rank p99 of fewer than 100 values is the
+ * slowest one. The verdict used to be the p99 of the PROBE_WINDOW_SIZE window, which keeps a slow spell
+ * for 300 results: 100 rounds of a 3-member cluster, ≈95 s at 1 s rounds and 50 min at the default 30 s
+ * (issue 12). This one clears with the first health round after recovery; the window's percentiles stay
+ * for the REST API and dashboards.
+ */
+export function latestRoundAboveMax(latest: readonly ProbeLatency[], maxSeconds: number): boolean {
+  const p99 = (values: number[]) => percentile(values, 0.99) ?? 0;
+  return (
+    p99(latest.map((p) => p.readSeconds)) > maxSeconds || p99(latest.map((p) => p.writeSeconds)) > maxSeconds
+  );
+}

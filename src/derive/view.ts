@@ -94,6 +94,7 @@ export interface ClusterView extends QuorumView {
     readonly writeP50Seconds?: number;
     readonly writeP95Seconds?: number;
     readonly writeP99Seconds?: number;
+    /** The latest health round's p99 (not the 300-result window's above) exceeds --max-latency-ms. */
     readonly aboveMaxLatency: boolean;
   };
 }

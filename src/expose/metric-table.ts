@@ -181,7 +181,7 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     name: 'etcd_monitor_cluster_probe_latency_above_max',
     type: 'gauge',
     labels: C,
-    help: '1 if the p99 of the last 300 probe reads or writes exceeds --max-latency-ms.',
+    help: "1 if the p99 of the latest health round's probe reads or writes (one through each member) exceeds --max-latency-ms; clears with the first health round after recovery.",
     points: cluster((v) => bool(v.probe.aboveMaxLatency)),
   },
   {
@@ -602,22 +602,6 @@ export const SELF_METRICS: readonly MetricDef[] = [
     help: 'Wall time of the last run of this collector against this member.',
     points: (v, s) => collectorPoints(v, s, (r) => r.durationSeconds),
   },
-  {
-    name: 'etcd_monitor_collector_errors_total',
-    type: 'counter',
-    labels: ['cluster', 'member', 'collector', 'code'],
-    help: 'Failed runs of this collector against this member since it was first watched, by stable error code (CONNECTION_REFUSED, CONNECT_TIMEOUT, REQUEST_TIMEOUT, TLS_CERT_EXPIRED, TLS_BAD_CERTIFICATE, UNAUTHENTICATED, GRPC_UNAVAILABLE, ...; README lists them).',
-    points: (v, s) =>
-      s.members.flatMap((m) => {
-        const name = v.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
-        return COLLECTORS.flatMap((collector) =>
-          Object.entries(m.errorCounts?.[collector] ?? {}).map(([code, count]): Point => [
-            { cluster: v.cluster, member: name, collector, code },
-            count,
-          ]),
-        );
-      }),
-  },
 ];
 
 function collectorPoints(
@@ -649,6 +633,32 @@ export interface OwnMetricDef {
   readonly type: 'gauge' | 'counter';
   readonly labels: readonly string[];
 }
+
+/** Re-exposure bounds (src/expose/reexpose.ts), set by the monitor after each metrics round. */
+export const REEXPOSE_METRICS = {
+  dropped: {
+    name: 'etcd_monitor_reexpose_dropped',
+    type: 'gauge',
+    labels: ['cluster', 'member'],
+    help: "1 if this member's own series were left out of /metrics in the last metrics round because it had more than --reexpose-max-series of them (its derived etcd_monitor_* series stay).",
+  },
+} as const satisfies Record<string, OwnMetricDef>;
+
+/** The exporter's own HTTP server (src/server/connection-limit.ts), rendered per scrape. */
+export const HTTP_SERVER_METRICS = {
+  open: {
+    name: 'etcd_monitor_http_connections_open',
+    type: 'gauge',
+    labels: [],
+    help: "Open connections to the exporter's HTTP server (at most --web.max-connections).",
+  },
+  dropped: {
+    name: 'etcd_monitor_http_connections_dropped_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Connections the exporter closed: reason="evicted_idle" (the oldest without a request in flight, to admit a new one over --web.max-connections), "over_limit" (a new one while every connection had a request in flight), "no_request" (no complete request within 10 s of connecting).',
+  },
+} as const satisfies Record<string, OwnMetricDef>;
 
 /** Series of the persisted histories (src/history), rendered per scrape from their stats. */
 export const HISTORY_METRICS = {

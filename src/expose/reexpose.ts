@@ -28,6 +28,21 @@ export function renderReexposed(
   return assembleReexposed([renderFamilyChunks(sources, allow, skip)]);
 }
 
+/** What one cluster's re-exposure rendered, and which members it left out for being over the cap. */
+export interface RenderedCluster {
+  readonly chunks: FamilyChunks;
+  /** Members whose re-exposure was dropped this round: more than the cap's lines after filtering. */
+  readonly overCap: ReadonlySet<string>;
+}
+
+/**
+ * Default of --reexpose-max-series. A real etcd 3.4 member exposes 1,291 sample lines, of which 365-384
+ * are re-exposed with the default allow list (≈590 with every family allowed; test/fixtures/etcd-3.4).
+ * Even all 41 gRPC methods served leave it under 1,300: 10,000 is far above any real member while one
+ * hostile member (150,000 series: exporter /metrics 0.14 -> 17.8 MB, bench/hostile-member.ts) stays out.
+ */
+export const DEFAULT_REEXPOSE_MAX_SERIES = 10_000;
+
 /**
  * Renders the sample lines of each family (no HELP/TYPE). The monitor keeps one result per cluster and
  * only re-renders the cluster whose round finished: re-rendering all 30 members after each of 10
@@ -40,12 +55,31 @@ export function renderFamilyChunks(
   allow: readonly RegExp[],
   skip: ReadonlySet<string>,
 ): FamilyChunks {
+  return renderCluster(sources, allow, skip, Infinity).chunks;
+}
+
+/**
+ * renderFamilyChunks with a per-member cap: a member that would add more than `maxSeriesPerMember`
+ * lines adds none (all or nothing, like Prometheus' sample_limit, so no dashboard shows a silently
+ * truncated family). Copying stops at the first line over the cap, so a member serving 150,000 series
+ * costs at most `maxSeriesPerMember` + 1 strings per round.
+ */
+export function renderCluster(
+  sources: readonly ReexposeSource[],
+  allow: readonly RegExp[],
+  skip: ReadonlySet<string>,
+  maxSeriesPerMember: number,
+): RenderedCluster {
   const byFamily = new Map<string, { family: FamilyHeader; lines: string[] }>();
   const allowed = new Map<string, boolean>();
+  const overCap = new Set<string>();
   for (const source of sources) {
     const extra = `cluster="${escapeLabel(source.cluster)}",member="${escapeLabel(source.member)}"`;
     const used = grpcMethodsServed(source.metrics);
     const metrics = source.metrics;
+    // Where this member's lines start in each family it touched, to take them back when over the cap.
+    const marks: { name: string; lines: string[]; from: number }[] = [];
+    let left = maxSeriesPerMember;
     for (const name of metrics.keys()) {
       let ok = allowed.get(name);
       if (ok === undefined) {
@@ -60,24 +94,37 @@ export function renderFamilyChunks(
         entry = { family: { name, help: header.help, type: header.type }, lines: [] };
         byFamily.set(name, entry);
       }
+      const from = entry.lines.length;
+      marks.push({ name, lines: entry.lines, from });
+      const limit = from + left + 1;
       const onlyUsed = GRPC_PER_METHOD.has(name) ? used : undefined;
-      if (metrics instanceof MetricsText) copyLines(metrics, name, extra, onlyUsed, entry.lines);
+      if (metrics instanceof MetricsText) copyLines(metrics, name, extra, onlyUsed, entry.lines, limit);
       else {
         for (const sample of metrics.get(name)?.samples ?? []) {
+          if (entry.lines.length >= limit) break;
           if (!onlyUsed || isUsed(onlyUsed, sample.labels)) entry.lines.push(renderSample(sample, extra));
         }
       }
+      left -= entry.lines.length - from;
+      if (left < 0) break;
+    }
+    if (left >= 0) continue;
+    overCap.add(source.member);
+    for (const { name, lines, from } of marks) {
+      lines.length = from;
+      if (from === 0) byFamily.delete(name);
     }
   }
   const chunks = new Map<string, { family: FamilyHeader; text: string }>();
   for (const [name, { family, lines }] of byFamily) {
     chunks.set(name, { family, text: lines.length > 0 ? lines.join('\n') + '\n' : '' });
   }
-  return chunks;
+  return { chunks, overCap };
 }
 
 /**
- * Appends a family's lines as the member wrote them, with `extra` spliced in as the first labels.
+ * Appends a family's lines as the member wrote them, with `extra` spliced in as the first labels, until
+ * `out` holds `limit` lines.
  * Falls back to rendering parsed samples when the block holds anything but plain sample lines, and
  * for a line that carries a label named cluster or member (ours must win).
  */
@@ -87,17 +134,19 @@ function copyLines(
   extra: string,
   onlyUsed: UsedMethods | undefined,
   out: string[],
+  limit: number,
 ): void {
   const block = metrics.sampleText(name);
   if (block === undefined) {
     for (const sample of metrics.get(name)?.samples ?? []) {
+      if (out.length >= limit) return;
       if (!onlyUsed || isUsed(onlyUsed, sample.labels)) out.push(renderSample(sample, extra));
     }
     return;
   }
   // A plain block has exactly one line per sample, in order.
   const samples = onlyUsed ? (metrics.get(name)?.samples ?? []) : undefined;
-  for (let i = 0, pos = 0; pos <= block.length; i++) {
+  for (let i = 0, pos = 0; pos <= block.length && out.length < limit; i++) {
     let nl = block.indexOf('\n', pos);
     if (nl < 0) nl = block.length;
     const sample = samples?.[i];

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
 import { describeError } from '../util/errors.js';
-import { ALL_METRICS, type MetricDef } from './metric-table.js';
+import { ALL_METRICS, REEXPOSE_METRICS, type MetricDef } from './metric-table.js';
 
 /** The latest derived state of every cluster, as the registry reads it at scrape time. */
 export interface ExposedState {
@@ -21,6 +21,7 @@ export interface ExporterMetrics {
   readonly runtime: Registry;
   readonly probeDuration: Histogram<'cluster' | 'member' | 'operation'>;
   readonly probeSuccess: Gauge<'cluster' | 'member' | 'operation'>;
+  readonly reexposeDropped: Gauge<'cluster' | 'member'>;
 }
 
 /** Buckets with edges at 10, 25 and 100 ms so the usual latency targets are judged exactly. */
@@ -65,7 +66,9 @@ export function createExporterMetrics(
     labelNames: ['cluster', 'member', 'operation'],
     registers: [registry],
   });
-  return { registry, runtime, probeDuration, probeSuccess };
+  const { name, help, labels } = REEXPOSE_METRICS.dropped;
+  const reexposeDropped = new Gauge({ name, help, labelNames: labels, registers: [registry] });
+  return { registry, runtime, probeDuration, probeSuccess, reexposeDropped };
 }
 
 /** Tags from the config file as one info series per cluster, for joins in PromQL (`* on (cluster) group_left`). */

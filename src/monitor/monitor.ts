@@ -7,7 +7,7 @@ import { leaderChangeBetween, type LeaderChange } from '../derive/leader-changes
 import { ALL_METRICS } from '../expose/metric-table.js';
 import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
 import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
-import { assembleReexposed, renderFamilyChunks, type FamilyChunks } from '../expose/reexpose.js';
+import { assembleReexposed, renderCluster, type FamilyChunks } from '../expose/reexpose.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../version.js';
 
@@ -19,6 +19,8 @@ interface ClusterRuntime {
   latest?: ExposedState;
   /** This cluster's re-exposed series from its last metrics round. */
   reexposed?: FamilyChunks;
+  /** Members re-exposed in the last metrics round and whether each was over --reexpose-max-series. */
+  reexposeOverCap: Map<string, boolean>;
   metricsRunning: boolean;
   healthRunning: boolean;
   hashkvRunning: boolean;
@@ -74,6 +76,7 @@ export class Monitor {
         hashkvRunning: false,
         probeSeenAt: new Map(),
         probeLabel: new Map(),
+        reexposeOverCap: new Map(),
       });
     }
     this.metrics = createExporterMetrics(
@@ -256,7 +259,10 @@ export class Monitor {
       const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
       return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
     });
-    runtime.reexposed = renderFamilyChunks(sources, this.config.reexpose.allow, OWN_NAMES);
+    const { allow, maxSeries } = this.config.reexpose;
+    const rendered = renderCluster(sources, allow, OWN_NAMES, maxSeries);
+    runtime.reexposed = rendered.chunks;
+    this.noteOverCap(runtime, view.cluster, sources, rendered.overCap);
     this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
       () => {
         this.pendingMerge = undefined;
@@ -265,6 +271,33 @@ export class Monitor {
       },
     );
     await this.pendingMerge;
+  }
+
+  /** Sets etcd_monitor_reexpose_dropped per member; one log line when a member goes over the cap or back. */
+  private noteOverCap(
+    runtime: ClusterRuntime,
+    cluster: string,
+    sources: readonly { member: string }[],
+    overCap: ReadonlySet<string>,
+  ): void {
+    const previous = runtime.reexposeOverCap;
+    runtime.reexposeOverCap = new Map(sources.map((s) => [s.member, overCap.has(s.member)]));
+    for (const [member, over] of runtime.reexposeOverCap) {
+      this.metrics.reexposeDropped.set({ cluster, member }, over ? 1 : 0);
+      if (over === (previous.get(member) ?? false)) continue;
+      const fields = { cluster, member, maxSeries: this.config.reexpose.maxSeries };
+      if (over)
+        this.log.warn(
+          fields,
+          'member has more series than --reexpose-max-series; its own series are not re-exposed',
+        );
+      else
+        this.log.info(fields, 'member back under --reexpose-max-series; its own series are re-exposed again');
+    }
+    // A member gone from the cluster (or whose metrics collector fails) takes its series with it.
+    for (const member of previous.keys()) {
+      if (!runtime.reexposeOverCap.has(member)) this.metrics.reexposeDropped.remove({ cluster, member });
+    }
   }
 
   /**
@@ -305,12 +338,9 @@ export class Monitor {
       for (const collector of COLLECTORS) {
         const now = member[collector];
         const then = before?.[collector];
-        // Logged when a collector starts failing, recovers, or fails for another reason (code) than before.
-        if (!now || (now.ok && then?.ok) || (!now.ok && then?.ok === false && now.code === then.code))
-          continue;
+        if (!now || now.ok === then?.ok) continue;
         const fields = { cluster: current.cluster, endpoint: member.endpoint, collector };
-        if (!now.ok)
-          this.log.warn({ ...fields, code: now.code, error: now.error }, 'collector failing for member');
+        if (!now.ok) this.log.warn({ ...fields, error: now.error }, 'collector failing for member');
         else if (then) this.log.info(fields, 'collector recovered for member');
       }
     }

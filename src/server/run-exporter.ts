@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../util/logger.js';
 import type { MonitorConfig } from '../config/types.js';
 import { Router } from 'express';
 import { createApp } from './app.js';
+import { limitConnections, registerConnectionMetrics } from './connection-limit.js';
 import { createHistoryRoutes } from './history-routes.js';
 import { createLeaderHistoryRoutes } from './leader-history-routes.js';
 import { createOpenApiRoutes } from './openapi.js';
@@ -67,6 +68,8 @@ export async function runExporter(flags: Record<string, unknown>, env: NodeJS.Pr
     ],
   });
   const server = await security.listen(app, config.api.port, config.api.host);
+  const connections = limitConnections(server, config.api.maxConnections, log);
+  registerConnectionMetrics(monitor.metrics.runtime, connections);
   const { port } = server.address() as AddressInfo;
   log.info(
     {
