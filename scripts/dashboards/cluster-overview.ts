@@ -12,6 +12,12 @@ import {
 } from './common.js';
 import { dashboardUrl, type DashboardSpec, type PanelSpec } from './lib.js';
 
+/**
+ * Why the exporter's requests to each member failed lately: the error code (etcd_monitor_collector_errors_total's
+ * `code`) with the most failures in 5 minutes, one per member, and that count.
+ */
+const MEMBER_ERROR_CODE = `topk by (member) (1, sum by (member, code) (increase(etcd_monitor_collector_errors_total{${C}}[5m])) > 0)`;
+
 /** Health states as numbers for one table column (value mappings turn them back into words). */
 const HEALTH_STATE_CODES: readonly (readonly [string, number])[] = [
   ['healthy', 4],
@@ -298,7 +304,7 @@ export const clusterOverview: DashboardSpec = {
           kind: 'table',
           title: 'Members',
           description:
-            'One row per member: reachability, /health, health state (slow = /health fails but raft advances; unreachable = the exporter cannot reach it but a peer receives raft traffic from it), role, version, database size, quota usage, applied index, apply lag, revision and whether its HashKV matched the majority. Click a member for its detail dashboard.',
+            "One row per member: reachability, /health, health state (slow = /health fails but raft advances; unreachable = the exporter cannot reach it but a peer receives raft traffic from it), role, version, database size, quota usage, applied index, apply lag, revision, whether its HashKV matched the majority, and why the exporter's requests to it failed in the last 5 minutes (the most frequent error code, e.g. CONNECTION_REFUSED, REQUEST_TIMEOUT, TLS_CERT_EXPIRED; empty when none failed). Click a member for its detail dashboard.",
           w: 16,
           h: 8,
           targets: [
@@ -320,6 +326,11 @@ export const clusterOverview: DashboardSpec = {
                   `max by (member) (etcd_monitor_member_health_state{${C},state="${state}"}) * ${code}`,
               ).join(' + '),
               table: true,
+            },
+            {
+              expr: MEMBER_ERROR_CODE,
+              table: true,
+              emptyWhenHealthy: "a member has an error code only while the exporter's requests to it fail",
             },
           ],
           hide: ['Value #E'],
@@ -357,6 +368,8 @@ export const clusterOverview: DashboardSpec = {
                 { value: 0, text: 'down', color: 'red' },
               ],
             },
+            code: { rename: 'Error (5m)' },
+            'Value #M': { rename: 'Failed requests (5m)', unit: 'none' },
             'Value #K': {
               rename: 'HashKV',
               mappings: [

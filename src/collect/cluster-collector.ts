@@ -52,14 +52,10 @@ export class ClusterCollector {
     this.tls = loadTlsMaterial(cluster.tls);
     const timeouts = { dialTimeoutMs: config.dialTimeoutMs, requestTimeoutMs: config.requestTimeoutMs };
     this.http = new MemberHttpClient(this.tls, timeouts);
-    const maxReconnectBackoffMs = Math.max(
-      200,
-      Math.min(config.healthCheckIntervalMs, config.metricsIntervalMs, 5000),
-    );
     const auth = cluster.auth
       ? { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) }
       : undefined;
-    this.clientOptions = { ...timeouts, maxReconnectBackoffMs, ...(auth ? { auth } : {}) };
+    this.clientOptions = { ...timeouts, ...(auth ? { auth } : {}) };
     this.seeds = cluster.endpoints;
     this.applyTargets(planTargets(this.seeds, [], undefined, new Set(), false));
     this.hardLimitMs = config.requestTimeoutMs + Math.min(config.dialTimeoutMs, 2000) + 500;

@@ -48,7 +48,6 @@ export function memberClient(endpoint: string, o: DiscoverOptions): MemberClient
   const options: MemberClientOptions = {
     dialTimeoutMs: o.dialTimeoutMs,
     requestTimeoutMs: o.requestTimeoutMs,
-    maxReconnectBackoffMs: 1000,
     ...(o.auth ? { auth: o.auth } : {}),
   };
   return new MemberClient(endpoint, o.tls, options);

@@ -602,6 +602,22 @@ export const SELF_METRICS: readonly MetricDef[] = [
     help: 'Wall time of the last run of this collector against this member.',
     points: (v, s) => collectorPoints(v, s, (r) => r.durationSeconds),
   },
+  {
+    name: 'etcd_monitor_collector_errors_total',
+    type: 'counter',
+    labels: ['cluster', 'member', 'collector', 'code'],
+    help: 'Failed runs of this collector against this member since it was first watched, by stable error code (CONNECTION_REFUSED, CONNECT_TIMEOUT, REQUEST_TIMEOUT, TLS_CERT_EXPIRED, TLS_BAD_CERTIFICATE, UNAUTHENTICATED, GRPC_UNAVAILABLE, ...; README lists them).',
+    points: (v, s) =>
+      s.members.flatMap((m) => {
+        const name = v.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
+        return COLLECTORS.flatMap((collector) =>
+          Object.entries(m.errorCounts?.[collector] ?? {}).map(([code, count]): Point => [
+            { cluster: v.cluster, member: name, collector, code },
+            count,
+          ]),
+        );
+      }),
+  },
 ];
 
 function collectorPoints(

@@ -338,9 +338,12 @@ export class Monitor {
       for (const collector of COLLECTORS) {
         const now = member[collector];
         const then = before?.[collector];
-        if (!now || now.ok === then?.ok) continue;
+        // Logged when a collector starts failing, recovers, or fails for another reason (code) than before.
+        if (!now || (now.ok && then?.ok) || (!now.ok && then?.ok === false && now.code === then.code))
+          continue;
         const fields = { cluster: current.cluster, endpoint: member.endpoint, collector };
-        if (!now.ok) this.log.warn({ ...fields, error: now.error }, 'collector failing for member');
+        if (!now.ok)
+          this.log.warn({ ...fields, code: now.code, error: now.error }, 'collector failing for member');
         else if (then) this.log.info(fields, 'collector recovered for member');
       }
     }

@@ -77,7 +77,7 @@ function decodeKeyValue(r: Reader): KeyValue {
   while (!r.done) {
     const [field, type] = r.tag();
     if (field === 1 && type === BYTES) key = r.bytes();
-    else if (field === 3 && type === VARINT) modRevision = r.uint();
+    else if (field === 3 && type === VARINT) modRevision = r.int64();
     else if (field === 5 && type === BYTES) value = r.bytes();
     else if (field === 6 && type === VARINT) lease = r.uint64();
     else r.skip(type);

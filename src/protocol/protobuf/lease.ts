@@ -23,7 +23,7 @@ export function decodeLeaseGrantResponse(bytes: Uint8Array): LeaseGrantResponse 
   while (!r.done) {
     const [field, type] = r.tag();
     if (field === 2 && type === VARINT) id = r.uint64();
-    else if (field === 3 && type === VARINT) ttl = r.uint();
+    else if (field === 3 && type === VARINT) ttl = r.int64();
     else if (field === 4 && type === BYTES) error = r.string();
     else r.skip(type);
   }

@@ -63,7 +63,7 @@ export function encodeHashKvRequest(revision: number): Buffer {
   return varintField(1, revision);
 }
 
-/** HashKVResponse: header 1, hash 2 (uint32), compact_revision 3 (int64). */
+/** HashKVResponse: header 1, hash 2 (uint32), compact_revision 3 (int64; -1 while never compacted). */
 export interface HashKvResponse {
   readonly revision: number;
   readonly hash: number;
@@ -79,7 +79,7 @@ export function decodeHashKvResponse(bytes: Uint8Array): HashKvResponse {
     const [field, type] = r.tag();
     if (field === 1 && type === BYTES) revision = Number(decodeHeader(r.nested())['revision'] ?? 0);
     else if (field === 2 && type === VARINT) hash = r.uint();
-    else if (field === 3 && type === VARINT) compactRevision = r.uint();
+    else if (field === 3 && type === VARINT) compactRevision = r.int64();
     else r.skip(type);
   }
   return { revision, hash, compactRevision };

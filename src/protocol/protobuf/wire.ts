@@ -79,6 +79,15 @@ export class Reader {
     throw new WireFormatError('varint longer than 10 bytes');
   }
 
+  /** A signed int64 varint as a Number (negative values are 10-byte varints; exact below 2^53). */
+  int64(): number {
+    const start = this.pos;
+    const n = this.uint();
+    if (n < 2 ** 53) return n;
+    this.pos = start;
+    return Number(BigInt.asIntN(64, BigInt(this.uint64())));
+  }
+
   /**
    * A uint64 varint as `0x` + lower-case hex, which `idToHex` passes through: IDs are what etcdctl
    * prints in hex, and building the hex from two 32-bit halves avoids BigInt (≈4 ms a round for the
