@@ -3,6 +3,11 @@
  * Debian's etcd v3.4 client, same local 3-member cluster, same parameters, interleaved A B A B ...
  *
  *   node --import tsx bench/bench-vs-reference.ts [--rounds 5] [--loader /tmp/reference-loader]
+ *   node --import tsx bench/bench-vs-reference.ts --baseline-tree /tmp/before [--no-reference]
+ *
+ * `--baseline-tree DIR` also runs `etcd-monitor bench` from another checkout (e.g. `git archive <commit>`
+ * with node_modules linked) each round, alternating which of the two goes first, for a before/after of
+ * our own client in one run; `--no-reference` skips the Go loader (no Go toolchain needed).
  *
  * Writes bench/results/bench-vs-reference.json and .md. Client CPU per operation: ours from the run's
  * own process.cpuUsage() over the load phase; the loader's from /usr/bin/time minus a `-total 1` run of
@@ -29,10 +34,15 @@ const WITH_ETCD3 = process.argv.includes('--etcd3');
 const ONLY = arg('only', '');
 /** Extra flags for every `etcd-monitor bench` run, e.g. `--ours-args "--workers 2"`. */
 const OURS_ARGS = arg('ours-args', '').split(' ').filter(Boolean);
+/** Another checkout whose `src/cli.ts bench` runs as the "before" side each round. */
+const BASELINE = arg('baseline-tree', '');
+const NO_REF = process.argv.includes('--no-reference');
 const SUFFIX = [
   ONLY ? `-${ONLY.replace(/,/g, '-')}` : '',
   WITH_ETCD3 ? '-etcd3' : '',
   OURS_ARGS.length ? `-${OURS_ARGS.join('').replace(/[^a-z0-9]+/gi, '')}` : '',
+  BASELINE ? '-vs-baseline' : '',
+  NO_REF ? '-noref' : '',
 ].join('');
 const CLIENTS = 64;
 const CONNS = 8;
@@ -76,9 +86,9 @@ interface Sample {
   cpuMicrosPerOp: number;
 }
 
-function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], cwd = root): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -92,38 +102,47 @@ function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: str
   });
 }
 
-async function ours(endpoints: string[], s: Scenario, client: 'lean' | 'etcd3' = 'lean'): Promise<Sample> {
-  const { stdout } = await run(process.execPath, [
-    '--import',
-    'tsx',
-    'src/cli.ts',
-    'bench',
-    ...s.ours,
-    '--ops',
-    String(s.ops),
-    '--clients',
-    String(CLIENTS),
-    '--conns',
-    String(CONNS),
-    '--key-size',
-    String(KEY_SIZE),
-    '--val-size',
-    String(VAL_SIZE),
-    ...(s.ours.includes('--key-space') ? [] : ['--key-space', String(KEY_SPACE)]),
-    '--endpoints',
-    endpoints.join(','),
-    '--output',
-    'json',
-    '--log-level',
-    'warn',
-    '--client',
-    client,
-    // A run writes only under a prefix (default /etcd-monitor/bench/<uuid>/, 57 bytes); the loader writes
-    // bare keys, so a 3-byte prefix keeps the requests within 3 bytes of each other.
-    '--prefix',
-    '/b/',
-    ...OURS_ARGS,
-  ]);
+async function ours(
+  endpoints: string[],
+  s: Scenario,
+  client: 'lean' | 'etcd3' = 'lean',
+  cwd = root,
+): Promise<Sample> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli.ts',
+      'bench',
+      ...s.ours,
+      '--ops',
+      String(s.ops),
+      '--clients',
+      String(CLIENTS),
+      '--conns',
+      String(CONNS),
+      '--key-size',
+      String(KEY_SIZE),
+      '--val-size',
+      String(VAL_SIZE),
+      ...(s.ours.includes('--key-space') ? [] : ['--key-space', String(KEY_SPACE)]),
+      '--endpoints',
+      endpoints.join(','),
+      '--output',
+      'json',
+      '--log-level',
+      'warn',
+      '--client',
+      client,
+      // A run writes only under a prefix (default /etcd-monitor/bench/<uuid>/, 57 bytes); the loader writes
+      // bare keys, so a 3-byte prefix keeps the requests within 3 bytes of each other.
+      '--prefix',
+      '/b/',
+      ...OURS_ARGS,
+    ],
+    cwd,
+  );
   const r = JSON.parse(stdout) as {
     throughput: number;
     failed: number;
@@ -175,13 +194,14 @@ async function loader(
 }
 
 const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
 async function main(): Promise<void> {
-  if (!existsSync(LOADER))
+  if (!NO_REF && !existsSync(LOADER))
     execFileSync(path.resolve(root, '../shared/reference-loader/build.sh'), [LOADER], { stdio: 'inherit' });
   const etcdVersion = execFileSync('etcd', ['--version']).toString().split('\n')[0] ?? '';
   const cluster = await startCluster({ size: 3 });
@@ -189,23 +209,42 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   const results: Record<
     string,
-    { ours: Sample[]; ref: Sample[]; etcd3: Sample[]; refBaselineCpuSeconds: number; loadAverage: number[] }
+    {
+      ours: Sample[];
+      ref: Sample[];
+      etcd3: Sample[];
+      baseline: Sample[];
+      refBaselineCpuSeconds: number;
+      loadAverage: number[];
+    }
   > = {};
   try {
     for (const s of SCENARIOS.filter((x) => !ONLY || ONLY.split(',').includes(x.name))) {
       // CPU of process start + connections + population, subtracted from every loader run of this op.
-      const base = await loader(cluster.endpoints, s, 1);
+      const base = NO_REF ? { cpuSeconds: NaN } : await loader(cluster.endpoints, s, 1);
       const entry = (results[s.name] = {
         ours: [] as Sample[],
         ref: [] as Sample[],
         etcd3: [] as Sample[],
+        baseline: [] as Sample[],
         refBaselineCpuSeconds: base.cpuSeconds,
         loadAverage: [] as number[],
       });
       for (let r = 0; r < ROUNDS; r++) {
         entry.loadAverage.push(os.loadavg()[0]!);
+        // With a baseline, alternate which side goes first so neither always runs on a warmer cluster.
+        if (BASELINE && r % 2 === 0) entry.baseline.push(await ours(cluster.endpoints, s, 'lean', BASELINE));
         const a = await ours(cluster.endpoints, s);
         entry.ours.push(a);
+        if (BASELINE && r % 2 === 1) entry.baseline.push(await ours(cluster.endpoints, s, 'lean', BASELINE));
+        if (BASELINE) {
+          const before = entry.baseline.at(-1)!;
+          process.stderr.write(
+            `${s.name} round ${r + 1}: before ${before.opsPerSec.toFixed(0)}/s ${before.cpuMicrosPerOp.toFixed(1)} µs CPU/op | ` +
+              `after ${a.opsPerSec.toFixed(0)}/s ${a.cpuMicrosPerOp.toFixed(1)} µs CPU/op\n`,
+          );
+        }
+        if (NO_REF) continue;
         const b = await loader(cluster.endpoints, s, s.ops);
         const ok = s.ops - b.json['failed']!;
         entry.ref.push({
@@ -238,7 +277,10 @@ async function main(): Promise<void> {
       etcd3OpsPerSec: r.etcd3.length ? m(r.etcd3, 'opsPerSec') : null,
       etcd3P99Ms: r.etcd3.length ? m(r.etcd3, 'p99Ms') : null,
       etcd3CpuMicrosPerOp: r.etcd3.length ? m(r.etcd3, 'cpuMicrosPerOp') : null,
-      failed: r.ours.reduce((t, x) => t + x.failed, 0) + r.ref.reduce((t, x) => t + x.failed, 0),
+      baselineOpsPerSec: r.baseline.length ? m(r.baseline, 'opsPerSec') : null,
+      baselineP99Ms: r.baseline.length ? m(r.baseline, 'p99Ms') : null,
+      baselineCpuMicrosPerOp: r.baseline.length ? m(r.baseline, 'cpuMicrosPerOp') : null,
+      failed: [...r.ours, ...r.ref, ...r.baseline].reduce((t, x) => t + x.failed, 0),
     };
     const throughputRatio = row.oursOpsPerSec / row.refOpsPerSec;
     const p99Ratio = row.oursP99Ms / row.refP99Ms;
@@ -261,6 +303,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     oursClient: 'lean (hand-framed HTTP/2)',
     oursExtraArgs: OURS_ARGS,
+    baselineTree: BASELINE || null,
     reference: 'Go clientv3 (Debian golang-etcd-server-dev, etcd v3.4)',
   };
   const outDir = path.join(here, 'results');
@@ -283,6 +326,19 @@ async function main(): Promise<void> {
         `| ${s.scenario} | ${s.oursOpsPerSec.toFixed(0)} | ${s.refOpsPerSec.toFixed(0)} | ${s.throughputRatio.toFixed(2)}× | ${s.oursP99Ms.toFixed(1)} ms | ${s.refP99Ms.toFixed(1)} ms | ${s.p99Ratio.toFixed(2)}× | ${s.oursCpuMicrosPerOp.toFixed(1)} / ${s.refCpuMicrosPerOp.toFixed(1)} | ${s.passed ? 'yes' : 'no'} |`,
     ),
     '',
+    ...(BASELINE
+      ? [
+          `Before/after (\`--baseline-tree ${BASELINE}\`, before = that checkout, after = this one; medians of ${ROUNDS} rounds, order alternated):`,
+          '',
+          '| workload | before ops/s | after ops/s | ratio | before P99 | after P99 | before CPU µs/op | after CPU µs/op | CPU ratio |',
+          '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+          ...summary.map(
+            (s) =>
+              `| ${s.scenario} | ${s.baselineOpsPerSec?.toFixed(0)} | ${s.oursOpsPerSec.toFixed(0)} | ${(s.oursOpsPerSec / s.baselineOpsPerSec!).toFixed(3)}× | ${s.baselineP99Ms?.toFixed(1)} ms | ${s.oursP99Ms.toFixed(1)} ms | ${s.baselineCpuMicrosPerOp?.toFixed(2)} | ${s.oursCpuMicrosPerOp.toFixed(2)} | ${(s.oursCpuMicrosPerOp / s.baselineCpuMicrosPerOp!).toFixed(3)}× |`,
+          ),
+          '',
+        ]
+      : []),
     ...(WITH_ETCD3
       ? [
           '| workload | `--client etcd3` ops/s | P99 | CPU µs/op |',

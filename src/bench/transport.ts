@@ -9,7 +9,8 @@ import {
   writeKeyNumber,
   type BodyTemplate,
 } from '../protocol/protobuf/kv.js';
-import { GrpcH2Connection, type H2Target, type UnaryCallback } from '../protocol/h2/connection.js';
+import { H2Channel } from '../protocol/h2/channel.js';
+import type { H2Target, UnaryCallback } from '../protocol/h2/connection.js';
 
 /** What one benchmark client can do; `n` is the key number (see writeKeyNumber). Callbacks never run synchronously. */
 export interface ClientHandle {
@@ -73,20 +74,20 @@ export function connectionIndices(spec: Pick<ConnectSpec, 'conns' | 'only'>): nu
 
 /**
  * The hand-framed HTTP/2 path: `conns` connections, connection k dialled to endpoint k mod #endpoints
- * (etcd's benchmark tool in 3.4–3.6 pins each connection to one endpoint the same way).
+ * (etcd's benchmark tool in 3.4–3.6 pins each connection to one endpoint the same way). Each is an
+ * H2Channel: a connection that dies mid-run (GOAWAY, protocol error, no PING ACK) is dialled again.
  */
 export async function connectLean(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
   const targets = spec.endpoints.map((e) => parseEndpoint(e, spec.tls));
   const indices = connectionIndices(spec);
-  const settled = await Promise.allSettled(
-    indices.map((k) =>
-      GrpcH2Connection.connect(targets[k % targets.length]!, {
+  const conns = indices.map(
+    (k) =>
+      new H2Channel(targets[k % targets.length]!, {
         timeoutMs: spec.dialTimeoutMs,
         callTimeoutMs: spec.requestTimeoutMs,
       }),
-    ),
   );
-  const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const settled = await Promise.allSettled(conns.map((c) => c.ready()));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     for (const c of conns) c.close();
@@ -113,7 +114,7 @@ class LeanClient implements ClientHandle {
   private readonly writeRange = (dst: Buffer, off: number): void => this.fill(this.rangeBody, dst, off);
 
   constructor(
-    private readonly conn: GrpcH2Connection,
+    private readonly conn: H2Channel,
     private readonly putBody: BodyTemplate,
     private readonly rangeBody: BodyTemplate,
     private readonly keySize: number,

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { classifyTransportError } from '../../util/classify-transport.js';
-import { ConnectionResetError, ConnectTimeoutError } from '../../util/errors.js';
+import { ConnectionResetError, ConnectTimeoutError, ProtocolError } from '../../util/errors.js';
 
 export interface H2Target {
   host: string;
@@ -15,9 +15,22 @@ export function targetEndpoint(target: H2Target): string {
   return `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
 }
 
+/** The TLS server did not select `h2` by ALPN (RFC 7540 §3.3): it is not an HTTP/2 server we can use. */
+export class AlpnError extends ProtocolError {
+  constructor(
+    endpoint: string,
+    readonly negotiated: string | false | null,
+  ) {
+    super(
+      endpoint,
+      `TLS server selected ALPN ${!negotiated ? 'none' : `"${negotiated}"`}, not "h2"`,
+    );
+  }
+}
+
 /**
  * Opens the TCP (or TLS, offering ALPN `h2`, RFC 7540 §3.3) socket of an HTTP/2 connection; resolves
- * once it is connected, rejects within `timeoutMs`.
+ * once it is connected, rejects within `timeoutMs` with a classified MemberRequestError.
  */
 export function dialH2Socket(target: H2Target, timeoutMs: number): Promise<net.Socket> {
   const endpoint = targetEndpoint(target);
@@ -33,24 +46,23 @@ export function dialH2Socket(target: H2Target, timeoutMs: number): Promise<net.S
       : net.connect({ host: target.host, port: target.port });
     const timer = setTimeout(() => fail(new ConnectTimeoutError(endpoint, timeoutMs)), timeoutMs);
     const closed = (): void =>
-      fail(new ConnectionResetError(endpoint, { detail: 'closed before the HTTP/2 handshake completed' }));
-    const fail = (err: Error): void => {
+      fail(new ConnectionResetError(endpoint, { detail: 'closed before the connection was set up' }));
+    const fail = (err: unknown): void => {
       clearTimeout(timer);
       socket.removeListener('close', closed);
-      // The member's certificate, while the failed socket still has it: an expired one's date goes in the message.
-      const peer = target.tls ? (socket as tls.TLSSocket).getPeerCertificate?.() : undefined;
+      socket.removeListener('error', fail);
+      // A late 'error' after we gave up must not become an uncaught exception.
+      socket.on('error', () => undefined);
       socket.destroy();
-      reject(
-        classifyTransportError(err, {
-          endpoint,
-          dialTimeoutMs: timeoutMs,
-          ...(peer?.valid_to ? { peerCertificate: peer } : {}),
-        }),
-      );
+      reject(classifyTransportError(err, { endpoint, dialTimeoutMs: timeoutMs }));
     };
     socket.once('error', fail);
     socket.once('close', closed);
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+      if (target.tls) {
+        const alpn = (socket as tls.TLSSocket).alpnProtocol;
+        if (alpn !== 'h2') return fail(new AlpnError(endpoint, alpn));
+      }
       clearTimeout(timer);
       socket.removeListener('error', fail);
       socket.removeListener('close', closed);

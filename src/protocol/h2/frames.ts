@@ -103,3 +103,114 @@ export function settingsFrame(pairs: ReadonlyArray<readonly [number, number]>): 
   });
   return b;
 }
+
+/** The largest frame we accept: we never raise SETTINGS_MAX_FRAME_SIZE above its default (RFC 7540 §6.5.2). */
+export const MAX_FRAME_SIZE = 16_384;
+
+/** What is wrong with a frame's header: the RFC 7540 §7 code to send in GOAWAY and why. */
+export interface FrameFault {
+  readonly h2Code: number;
+  readonly detail: string;
+}
+
+const fault = (h2Code: number, detail: string): FrameFault => ({ h2Code, detail });
+
+/**
+ * Checks one received frame header against RFC 7540: the length against MAX_FRAME_SIZE (§4.2) and
+ * against its type's fixed or minimum size (§6.1–§6.10), and the stream id against where the type may
+ * appear (0 for connection frames). `firstByte` is the payload's first byte (the pad length of a PADDED
+ * frame), or 0 when the payload is empty. Returns undefined when the header is acceptable.
+ */
+export function checkFrameHeader(
+  type: number,
+  flags: number,
+  id: number,
+  len: number,
+  firstByte: number,
+): FrameFault | undefined {
+  if (len > MAX_FRAME_SIZE)
+    return fault(
+      H2_FRAME_SIZE_ERROR,
+      `frame type ${type} of ${len} bytes exceeds MAX_FRAME_SIZE ${MAX_FRAME_SIZE}`,
+    );
+  switch (type) {
+    case FRAME_DATA:
+    case FRAME_HEADERS: {
+      if (id === 0) return fault(H2_PROTOCOL_ERROR, `${frameName(type)} on stream 0`);
+      const fixed = type === FRAME_HEADERS && flags & FLAG_PRIORITY ? 5 : 0;
+      const padded = (flags & FLAG_PADDED) !== 0;
+      // §6.1/§6.2: a PADDED frame needs its pad-length byte, and padding no longer than the rest.
+      if (len < fixed + (padded ? 1 : 0))
+        return fault(H2_FRAME_SIZE_ERROR, `${frameName(type)} of ${len} bytes too short for its flags`);
+      if (padded && firstByte > len - 1 - fixed)
+        return fault(H2_PROTOCOL_ERROR, `${frameName(type)} padding ${firstByte} exceeds its payload`);
+      return undefined;
+    }
+    case FRAME_PRIORITY:
+      if (id === 0) return fault(H2_PROTOCOL_ERROR, 'PRIORITY on stream 0');
+      return len === 5 ? undefined : fault(H2_FRAME_SIZE_ERROR, `PRIORITY of ${len} bytes (must be 5)`);
+    case FRAME_RST_STREAM:
+      if (id === 0) return fault(H2_PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+      return len === 4 ? undefined : fault(H2_FRAME_SIZE_ERROR, `RST_STREAM of ${len} bytes (must be 4)`);
+    case FRAME_SETTINGS:
+      if (id !== 0) return fault(H2_PROTOCOL_ERROR, `SETTINGS on stream ${id}`);
+      if (flags & FLAG_ACK && len !== 0) return fault(H2_FRAME_SIZE_ERROR, `SETTINGS ACK of ${len} bytes`);
+      return len % 6 === 0
+        ? undefined
+        : fault(H2_FRAME_SIZE_ERROR, `SETTINGS of ${len} bytes (not a multiple of 6)`);
+    case FRAME_PUSH_PROMISE:
+      // §6.6: we sent SETTINGS_ENABLE_PUSH 0, so any PUSH_PROMISE is a connection error.
+      return fault(H2_PROTOCOL_ERROR, 'PUSH_PROMISE although push is disabled');
+    case FRAME_PING:
+      if (id !== 0) return fault(H2_PROTOCOL_ERROR, `PING on stream ${id}`);
+      return len === 8 ? undefined : fault(H2_FRAME_SIZE_ERROR, `PING of ${len} bytes (must be 8)`);
+    case FRAME_GOAWAY:
+      if (id !== 0) return fault(H2_PROTOCOL_ERROR, `GOAWAY on stream ${id}`);
+      return len >= 8 ? undefined : fault(H2_FRAME_SIZE_ERROR, `GOAWAY of ${len} bytes (at least 8)`);
+    case FRAME_WINDOW_UPDATE:
+      return len === 4 ? undefined : fault(H2_FRAME_SIZE_ERROR, `WINDOW_UPDATE of ${len} bytes (must be 4)`);
+    case FRAME_CONTINUATION:
+      return id === 0 ? fault(H2_PROTOCOL_ERROR, 'CONTINUATION on stream 0') : undefined;
+    default:
+      return undefined; // §4.1: unknown frame types are ignored
+  }
+}
+
+const NAMES = [
+  'DATA',
+  'HEADERS',
+  'PRIORITY',
+  'RST_STREAM',
+  'SETTINGS',
+  'PUSH_PROMISE',
+  'PING',
+  'GOAWAY',
+  'WINDOW_UPDATE',
+  'CONTINUATION',
+];
+
+export function frameName(type: number): string {
+  return NAMES[type] ?? `type ${type}`;
+}
+
+const ERROR_NAMES = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
+
+/** RFC 7540 §7 name of an error code (unknown codes by number, §7: "MUST NOT trigger special behavior"). */
+export function h2ErrorName(code: number): string {
+  return ERROR_NAMES[code] ?? `error code ${code}`;
+}

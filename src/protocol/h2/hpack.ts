@@ -1,8 +1,10 @@
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from './huffman-table.js';
 
-// Minimal HPACK (RFC 7541) for the benchmark's HTTP/2 gRPC client: a full decoder (the server's
+// Minimal HPACK (RFC 7541) for the load generator's HTTP/2 gRPC client: a full decoder (the server's
 // header blocks must be decoded to keep the connection's dynamic table in sync) and an encoder that
 // only ever inserts the handful of request headers it sends, so it never has to track evictions.
+// Bounds against a hostile peer: the dynamic table never exceeds the size our SETTINGS allowed (§4.2),
+// a decoded header list never exceeds `maxListSize`, integers stop at 2^28 (§5.1).
 
 /** RFC 7541 Appendix A, index 1..61. */
 const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
@@ -104,20 +106,26 @@ function huffmanDecode(buf: Buffer, start: number, end: number): string {
   let out = '';
   let node = 0;
   let bitsSinceSymbol = 0;
+  let onesSinceSymbol = 0;
   for (let i = start; i < end; i++) {
     const byte = buf[i] ?? 0;
     for (let b = 7; b >= 0; b--) {
-      const next = TREE[node * 2 + ((byte >>> b) & 1)] ?? 0;
+      const bit = (byte >>> b) & 1;
+      const next = TREE[node * 2 + bit] ?? 0;
       bitsSinceSymbol++;
+      onesSinceSymbol += bit;
       if (next < 0) {
         out += String.fromCharCode(~next);
         node = 0;
         bitsSinceSymbol = 0;
-      } else if (next === 0) throw new HpackError('invalid Huffman code');
+        onesSinceSymbol = 0;
+      } else if (next === 0) throw new HpackError('invalid Huffman code (or EOS)');
       else node = next;
     }
   }
+  // §5.2: padding is the most significant bits of EOS (all ones), shorter than 8 bits.
   if (bitsSinceSymbol > 7) throw new HpackError('Huffman padding longer than 7 bits');
+  if (onesSinceSymbol !== bitsSinceSymbol) throw new HpackError('Huffman padding not all ones');
   return out;
 }
 
@@ -129,6 +137,10 @@ export class HpackDecoder {
   private readonly dynamic: Array<[string, string]> = [];
   private dynamicSize = 0;
   private maxSize: number;
+  /** SETTINGS_HEADER_TABLE_SIZE we sent: a table-size update above it is a decoding error (§6.3). */
+  private readonly settingsMax: number;
+  private readonly maxListSize: number;
+  private listSize = 0;
   private pos = 0;
   grpcStatus: string | undefined;
   grpcMessage: string | undefined;
@@ -138,10 +150,16 @@ export class HpackDecoder {
 
   private readonly collect: boolean;
 
-  /** `maxTableSize` is what our SETTINGS allow (HTTP/2 default 4096); `collect` keeps every header. */
-  constructor(opts: { collect?: boolean; maxTableSize?: number } = {}) {
+  /**
+   * `maxTableSize` is what our SETTINGS allow (HTTP/2 default 4096); `maxListSize` caps one decoded
+   * block (name + value + 32 per field, RFC 7540 §6.5.2's SETTINGS_MAX_HEADER_LIST_SIZE); `collect`
+   * keeps every header.
+   */
+  constructor(opts: { collect?: boolean; maxTableSize?: number; maxListSize?: number } = {}) {
     this.collect = opts.collect ?? false;
     this.maxSize = opts.maxTableSize ?? 4096;
+    this.settingsMax = this.maxSize;
+    this.maxListSize = opts.maxListSize ?? 65_536;
   }
 
   decode(buf: Buffer, start: number, end: number): void {
@@ -149,7 +167,9 @@ export class HpackDecoder {
     this.grpcStatus = undefined;
     this.grpcMessage = undefined;
     this.httpStatus = undefined;
+    this.listSize = 0;
     this.pos = start;
+    let fields = 0;
     while (this.pos < end) {
       const b = buf[this.pos] ?? 0;
       if (b & 0x80) {
@@ -162,17 +182,27 @@ export class HpackDecoder {
         this.insert(name, value);
         this.seen(name, value);
       } else if (b & 0x20) {
-        this.maxSize = this.integer(buf, end, 5);
+        // §4.2: size updates come first in a block, and never above what our SETTINGS allowed.
+        if (fields > 0) throw new HpackError('dynamic table size update after a header field');
+        const size = this.integer(buf, end, 5);
+        if (size > this.settingsMax)
+          throw new HpackError(`dynamic table size update to ${size} above the ${this.settingsMax} allowed`);
+        this.maxSize = size;
         this.evict(0);
+        continue;
       } else {
         const nameIndex = this.integer(buf, end, 4);
         const name = nameIndex === 0 ? this.string(buf, end) : this.entry(nameIndex)[0];
         this.seen(name, this.string(buf, end));
       }
+      fields++;
     }
   }
 
   private seen(name: string, value: string): void {
+    this.listSize += name.length + value.length + 32;
+    if (this.listSize > this.maxListSize)
+      throw new HpackError(`header list larger than ${this.maxListSize} bytes`);
     if (this.collect) this.headers.push([name, value]);
     if (name === 'grpc-status') this.grpcStatus = value;
     else if (name === 'grpc-message') this.grpcMessage = value;
@@ -255,27 +285,88 @@ export function encodeLiteralIndexed(name: string, value: string): Buffer {
 }
 
 /**
+ * Literal header field never indexed (§6.2.3, literal name): the value never enters either side's
+ * dynamic table and intermediaries must not index it either, which §7.1.3 asks for credentials.
+ */
+export function encodeLiteralNeverIndexed(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.concat([
+    Buffer.from([0x10]),
+    Buffer.from(encodeInteger(n.length, 7, 0)),
+    n,
+    Buffer.from(encodeInteger(v.length, 7, 0)),
+    v,
+  ]);
+}
+
+/** Literal header field without indexing (§6.2.2, literal name). */
+export function encodeLiteralNotIndexed(name: string, value: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  const v = Buffer.from(value, 'latin1');
+  return Buffer.concat([
+    Buffer.from([0x00]),
+    Buffer.from(encodeInteger(n.length, 7, 0)),
+    n,
+    Buffer.from(encodeInteger(v.length, 7, 0)),
+    v,
+  ]);
+}
+
+/**
+ * Headers that carry credentials: etcd's gRPC auth metadata is `token`, HTTP's is `authorization`.
+ * RFC 7541 §7.1.3: an indexed secret can be guessed by probing the compression (CRIME-style).
+ */
+const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'token', 'cookie']);
+
+/**
  * Request-side table: remembers the order of the entries this encoder inserted, so a header already sent
  * can be referenced by index. Inserts stay far below the 4 KiB default, so nothing is ever evicted.
+ * When the server allows a smaller table than we use (its SETTINGS_HEADER_TABLE_SIZE), `shrink` empties
+ * ours with a size update (§4.2, §6.3) and every later field is sent without indexing.
  */
 export class HpackEncoderTable {
   private readonly inserted: string[] = [];
   private size = 0;
+  private budget = 2048;
+  private pendingSizeUpdate: number | undefined;
+  /** Bumped on every change that invalidates cached blocks (insert, shrink). */
+  private generation = 0;
 
-  /** Number of entries inserted so far (changes whenever indexes shift). */
+  /** Changes whenever indexes shift or a cached block becomes invalid. */
   get entries(): number {
-    return this.inserted.length;
+    return this.generation;
+  }
+
+  /** The peer's decoder allows less than we use: drop our entries and stop indexing. */
+  shrink(): void {
+    if (this.size === 0 && this.budget === 0) return;
+    this.inserted.length = 0;
+    this.size = 0;
+    this.budget = 0;
+    this.pendingSizeUpdate = 0;
+    this.generation++;
+  }
+
+  /** Bytes that must open the next header block (a pending dynamic table size update), once. */
+  takePrefix(): Buffer | undefined {
+    const update = this.pendingSizeUpdate;
+    if (update === undefined) return undefined;
+    this.pendingSizeUpdate = undefined;
+    return Buffer.from(encodeInteger(update, 5, 0x20));
   }
 
   /** Returns the bytes for `name: value`: an index when already inserted, else a literal that inserts it. */
   field(name: string, value: string): Buffer {
+    if (SENSITIVE.has(name)) return encodeLiteralNeverIndexed(name, value);
     const key = `${name}\u0000${value}`;
     const at = this.inserted.indexOf(key);
     if (at >= 0) return Buffer.from(encodeInteger(STATIC_TABLE.length + this.inserted.length - at, 7, 0x80));
     const entrySize = name.length + value.length + 32;
-    if (this.size + entrySize > 2048) throw new HpackError('request header table budget exceeded');
+    if (this.size + entrySize > this.budget) return encodeLiteralNotIndexed(name, value);
     this.inserted.push(key);
     this.size += entrySize;
+    this.generation++;
     return encodeLiteralIndexed(name, value);
   }
 }
