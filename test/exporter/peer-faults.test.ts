@@ -189,4 +189,60 @@ describe('peer-link faults on a real 3-member cluster', () => {
     console.log(`one-way partition: cleared ${Date.now() - healedAt} ms after healing`);
     expect(await leaderStreamsToFollower()).toBeGreaterThan(0);
   }, 120_000);
+
+  it('an exporter started on an already slow cluster: quorum_available 1 once a second Status shows raft progress, never 0 after', async () => {
+    const leader = await cluster.leaderIndex();
+    await net.rampDelayOf(leader, 600);
+    let late: ExporterProcess | undefined;
+    try {
+      await sleep(3_000);
+      // The 1 s rounds of FAST_INTERVALS with the default request timeout. Its first round has no earlier
+      // Status to compare with and the probe (a lease grant and a put: two 2.4 s commits) cannot finish in
+      // 3 s, so nothing proves raft works yet: that round reports what /health says. The next Status does.
+      late = await startExporter({
+        args: [
+          '--endpoints',
+          cluster.endpoints.join(','),
+          '--cluster-name',
+          'late',
+          '--health-check-interval',
+          '1s',
+          '--metrics-interval',
+          '1s',
+          '--request-timeout',
+          '3s',
+          '--dial-timeout',
+          '1s',
+        ],
+      });
+      const samples: (number | undefined)[] = [];
+      let slowSeen = 0;
+      for (let i = 0; i < 16; i++) {
+        const text = await late.metricsText();
+        samples.push(findSample(text, 'etcd_monitor_cluster_quorum_available', { cluster: 'late' }));
+        slowSeen = Math.max(
+          slowSeen,
+          cluster.members.filter(
+            (m) =>
+              findSample(text, 'etcd_monitor_member_health_state', { member: m.name, state: 'slow' }) === 1,
+          ).length,
+        );
+        await sleep(500);
+      }
+      console.log(`exporter started on a slow cluster: quorum_available samples ${samples.join(',')}`);
+      const firstOne = samples.indexOf(1);
+      // Within 3 health rounds (500 ms samples: 2 s + 1 s slack), then 1 in every sample.
+      expect(firstOne, JSON.stringify(samples)).toBeGreaterThanOrEqual(0);
+      expect(firstOne, JSON.stringify(samples)).toBeLessThanOrEqual(6);
+      expect(
+        samples.slice(firstOne).every((q) => q === 1),
+        JSON.stringify(samples),
+      ).toBe(true);
+      expect(slowSeen).toBeGreaterThan(0);
+    } finally {
+      await late?.stop();
+      net.heal();
+    }
+    await cluster.waitHealthy(60_000);
+  }, 120_000);
 });
