@@ -36,8 +36,8 @@ export interface RaftProgress {
 
 /**
  * How recently the raft index must have grown for a member with a failing /health to count as slow.
- * Every /health call is itself a raft proposal in etcd 3.4 (QGET), and the probe writes each health
- * round, so a working cluster advances at least once per health interval (default 10 s); 30 s spans
+ * Every /health call is itself a raft proposal in etcd 3.4 (a v2 QGET: 5 calls moved raftIndex 5 → 10 on
+ * 3.4.23), and the probe writes each health round, so a working cluster advances at least once per health interval (default 10 s); 30 s spans
  * three of them. A stall longer than that is not "slow" any more.
  */
 export const SLOW_PROGRESS_WINDOW_MS = 30_000;
