@@ -71,7 +71,7 @@ export const TRANSPORT_ERROR_CODES = {
   PROTOCOL_ERROR: 'the member broke the HTTP/2 or gRPC protocol (or something in between did)',
   MESSAGE_TOO_LARGE: 'the answer exceeded its size cap',
   BAD_RESPONSE: 'the member answered, but not with what was asked for',
-  AUTH_FAILED: 'etcd rejected the user name or password: check --user and --password',
+  AUTH_FAILED: 'etcd rejected the user name or password: check --user and --password-file',
   UNAUTHENTICATED: 'etcd refused the auth token (expired or revoked); it is fetched again',
   UNKNOWN: 'not classified; see the message',
   ...(Object.fromEntries(
@@ -274,7 +274,7 @@ export class AuthFailedError extends MemberRequestError {
     super(
       'AUTH_FAILED',
       endpoint,
-      `authentication failed${options?.detail ? ` (${options.detail})` : ''}: check --user and --password`,
+      `authentication failed${options?.detail ? ` (${options.detail})` : ''}: check --user and --password-file`,
       options,
     );
   }
