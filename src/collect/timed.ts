@@ -1,5 +1,5 @@
 import { classifyTransportError } from '../util/classify-transport.js';
-import { describeError, MemberRequestError, MonitorError, RequestTimeoutError } from '../util/errors.js';
+import { describeError, MonitorError, RequestTimeoutError } from '../util/errors.js';
 import type { CollectorResult } from './snapshot.js';
 
 /**
@@ -21,14 +21,8 @@ export async function timed<T>(
     const value = await Promise.race([fn(), limit]);
     return { ok: true, value, at: Date.now(), durationSeconds: (performance.now() - start) / 1000 };
   } catch (err) {
-    // Errors of our own keep their code (a request error built with a pre-issue-12 code is looked
-    // through to its cause); anything that escaped a client unclassified is classified here, once.
-    const error =
-      err instanceof MemberRequestError
-        ? classifyTransportError(err, { endpoint: ctx.endpoint })
-        : err instanceof MonitorError
-          ? err
-          : classifyTransportError(err, ctx);
+    // Errors of our own keep their code; anything that escaped a client unclassified is classified here.
+    const error = err instanceof MonitorError ? err : classifyTransportError(err, ctx);
     return {
       ok: false,
       error: describeError(error),

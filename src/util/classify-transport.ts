@@ -185,7 +185,7 @@ export function classifyTransportError(err: unknown, ctx: TransportContext): Mem
   const found = chain(err)
     .map((e) => codeOf(e, ctx))
     .filter((f): f is Found => f !== undefined);
-  const best = found.find((f) => !WEAK.has(f.code) && !isProvisional(f.source)) ?? found[0];
+  const best = found.find((f) => !WEAK.has(f.code)) ?? found[0];
   if (best?.source instanceof MemberRequestError) return withWhat(best.source, ctx);
   const options = { cause: err, ...(ctx.what ? { what: ctx.what } : {}) };
   if (!best)
@@ -253,10 +253,6 @@ function build(
   if (best.grpc !== undefined)
     return new GrpcStatusError(best.grpc, endpoint, String(source.details ?? messageOf(source)), options);
   return new UnknownTransportError(endpoint, messageOf(err), options);
-}
-
-function isProvisional(e: unknown): boolean {
-  return e instanceof MemberRequestError && e.provisional;
 }
 
 function messageOf(e: unknown): string {

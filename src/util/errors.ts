@@ -104,34 +104,17 @@ interface RequestErrorOptions {
 export class MemberRequestError extends MonitorError {
   declare readonly code: TransportErrorCode;
   readonly what: string | undefined;
-  /**
-   * Built with a pre-issue-12 code (MEMBER_UNREACHABLE, MEMBER_TLS) that does not say why: the
-   * classifier looks further down the cause chain. Goes away once every caller uses the classes.
-   */
-  readonly provisional: boolean;
 
   constructor(
-    code: TransportErrorCode | LegacyMemberCode,
+    code: TransportErrorCode,
     readonly endpoint: string,
     message: string,
     options: RequestErrorOptions = {},
   ) {
-    const mapped =
-      code in LEGACY_CODES ? LEGACY_CODES[code as LegacyMemberCode] : (code as TransportErrorCode);
-    super(mapped, `${endpoint}: ${options.what ? `${options.what}: ` : ''}${message}`, options);
+    super(code, `${endpoint}: ${options.what ? `${options.what}: ` : ''}${message}`, options);
     this.what = options.what;
-    this.provisional = code === 'MEMBER_UNREACHABLE' || code === 'MEMBER_TLS';
   }
 }
-
-/** @deprecated The four codes before issue 12, mapped to the new ones at construction. */
-export type LegacyMemberCode = 'MEMBER_TIMEOUT' | 'MEMBER_UNREACHABLE' | 'MEMBER_BAD_RESPONSE' | 'MEMBER_TLS';
-const LEGACY_CODES: Record<LegacyMemberCode, TransportErrorCode> = {
-  MEMBER_TIMEOUT: 'REQUEST_TIMEOUT',
-  MEMBER_BAD_RESPONSE: 'BAD_RESPONSE',
-  MEMBER_TLS: 'TLS_OTHER',
-  MEMBER_UNREACHABLE: 'UNKNOWN',
-};
 
 export class ConnectionRefusedError extends MemberRequestError {
   constructor(endpoint: string, options?: RequestErrorOptions) {

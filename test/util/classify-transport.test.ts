@@ -368,15 +368,10 @@ describe('classifyTransportError on real errors', () => {
     expect(classifyTransportError(classified, { endpoint, what: 'status' })).toBe(classified);
   });
 
-  it('a pre-issue-12 error (MEMBER_UNREACHABLE) is looked through to its cause', async () => {
-    const refused = await cases[0]!.produce();
-    const legacy = new MemberRequestError('MEMBER_UNREACHABLE', 'http://127.0.0.1:2379', 'connect failed', {
-      cause: refused,
-    });
-    expect(legacy.code).toBe('UNKNOWN');
-    expect(classifyTransportError(legacy, { endpoint: legacy.endpoint }).code).toBe('CONNECTION_REFUSED');
-    expect(new MemberRequestError('MEMBER_TIMEOUT', 'http://x:1', 'late').code).toBe('REQUEST_TIMEOUT');
-    expect(new MemberRequestError('MEMBER_BAD_RESPONSE', 'http://x:1', 'odd').code).toBe('BAD_RESPONSE');
+  it('a classified error wrapped by a caller keeps its code (the chain is walked, outermost specific first)', async () => {
+    const refused = classifyTransportError(await cases[0]!.produce(), { endpoint: 'http://127.0.0.1:2379' });
+    const wrapped = new Error('round failed', { cause: refused });
+    expect(classifyTransportError(wrapped, { endpoint: refused.endpoint }).code).toBe('CONNECTION_REFUSED');
   });
 
   it('an error with no code at all is UNKNOWN, never a guess from its message', () => {
