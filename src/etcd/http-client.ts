@@ -110,8 +110,14 @@ export class MemberHttpClient {
     };
     const first = classifyTransportError(err, ctx);
     if (!endpoint.startsWith('https:') || !DIAGNOSED.has(first.code)) return first;
-    const diagnosis = await diagnoseTls(endpoint, this.tls, this.options.dialTimeoutMs);
-    if (first.code === 'CONNECTION_RESET') {
+    const reset = first.code === 'CONNECTION_RESET';
+    const diagnosis = await diagnoseTls(
+      endpoint,
+      this.tls,
+      this.options.dialTimeoutMs,
+      reset ? 'alert' : 'certificate',
+    );
+    if (reset) {
       const tlsCause = diagnosis.err ? classifyTransportError(diagnosis.err, ctx) : undefined;
       return tlsCause?.code.startsWith('TLS_') ? tlsCause : first;
     }

@@ -23,25 +23,23 @@ const cache = new Map<string, { at: number; result: Promise<TlsDiagnosis> }>();
  * One handshake with the same settings as the failed request, sending no request at all. Two failures
  * do not say why on their own: with TLS 1.3 a member rejects a missing or untrusted client certificate
  * with an alert after the client already finished its handshake (RFC 8446 §4.4.2.4, §6.2: e.g.
- * certificate_required, 116), which undici reports as "other side closed"; and Node's CERT_HAS_EXPIRED
- * carries no date, which the certificate read here (without verification, then discarded) does.
+ * certificate_required, 116), which undici reports as "other side closed" (`want: 'alert'`); and
+ * Node's CERT_HAS_EXPIRED carries no date, which the certificate read here without verification (then
+ * discarded) does (`want: 'certificate'`).
  */
 export function diagnoseTls(
   endpoint: string,
   material: TlsMaterial | undefined,
   timeoutMs: number,
+  want: 'alert' | 'certificate',
 ): Promise<TlsDiagnosis> {
   const now = Date.now();
-  const cached = cache.get(endpoint);
+  const key = `${want} ${endpoint}`;
+  const cached = cache.get(key);
   if (cached && now - cached.at < CACHE_MS) return cached.result;
-  for (const [key, entry] of cache) if (now - entry.at >= CACHE_MS) cache.delete(key);
-  const result = handshake(endpoint, material, timeoutMs, true).then(async (d) => {
-    const code = (d.err as { code?: unknown } | undefined)?.code;
-    if (code !== 'CERT_HAS_EXPIRED' && code !== 'CERT_NOT_YET_VALID') return d;
-    const peer = await handshake(endpoint, material, timeoutMs, false);
-    return peer.peerCertificate ? { ...d, peerCertificate: peer.peerCertificate } : d;
-  });
-  cache.set(endpoint, { at: now, result });
+  for (const [k, entry] of cache) if (now - entry.at >= CACHE_MS) cache.delete(k);
+  const result = handshake(endpoint, material, timeoutMs, want === 'alert');
+  cache.set(key, { at: now, result });
   return result;
 }
 

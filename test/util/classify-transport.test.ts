@@ -238,6 +238,11 @@ const cases: Case[] = [
     code: 'TLS_BAD_CERTIFICATE',
   },
   {
+    name: 'node:http2: the member requires a client certificate and none was sent',
+    produce: () => h2Failure(url('clientCert', 'https'), trusting()),
+    code: 'TLS_BAD_CERTIFICATE',
+  },
+  {
     // OpenSSL answers a missing certificate in TLS 1.2 with handshake_failure (40), which also means "no
     // common cipher suite": ambiguous, so TLS_OTHER (Go's server, i.e. etcd, sends bad_certificate).
     name: 'tls 1.2: no client certificate sent to a member that requires one (handshake_failure alert)',
