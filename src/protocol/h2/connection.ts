@@ -156,11 +156,15 @@ export class GrpcH2Connection {
   private maxConcurrent = Infinity;
   /** Connection-level bytes received since our last WINDOW_UPDATE. */
   private received = 0;
-  private slab = Buffer.allocUnsafe(SLAB_SIZE);
+  // Small at first (a connection that makes a few calls needs no 256 KiB); full-size from the first refill.
+  private slab = Buffer.allocUnsafe(16 * 1024);
   private slabStart = 0;
   private slabEnd = 0;
   private flushScheduled = false;
-  private pending: Buffer | null = null;
+  /** Bytes of an incomplete frame: kept as parts until `pendingNeed` bytes are there, then joined once. */
+  private pending: Buffer[] | null = null;
+  private pendingLen = 0;
+  private pendingNeed = 0;
   private continuation: { id: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
   /** Set once no new call may start here (GOAWAY received, failure, close); the reason calls fail with. */
   private error: MemberRequestError | null = null;
@@ -490,7 +494,11 @@ export class GrpcH2Connection {
   private parse(chunk: Buffer): void {
     let buf = chunk;
     if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
+      // Joining on every read would copy a frame dribbled in 1-byte reads O(n²) times.
+      this.pending.push(chunk);
+      this.pendingLen += chunk.length;
+      if (this.pendingLen < this.pendingNeed) return;
+      buf = Buffer.concat(this.pending, this.pendingLen);
       this.pending = null;
     }
     let off = 0;
@@ -509,7 +517,12 @@ export class GrpcH2Connection {
       off = start + len;
       if (this.killed) return;
     }
-    if (off < n) this.pending = buf.subarray(off);
+    if (off < n) {
+      this.pending = [buf.subarray(off)];
+      this.pendingLen = n - off;
+      // The header is checked above, so the length is at most MAX_FRAME_SIZE.
+      this.pendingNeed = n - off >= 9 ? 9 + ((buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!) : 9;
+    }
   }
 
   private frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
