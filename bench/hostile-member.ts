@@ -4,7 +4,9 @@
  * --import tsx <root>/src/cli.ts`) watching both endpoints, then measures the exporter in two phases:
  *   normal   the fake member serves a real etcd 3.4 member's /metrics (test/fixtures, 1,291 series);
  *   hostile  the same plus --series extra lines of one re-exposed family (a label-cardinality explosion,
- *            150,000 by default as in issue 12).
+ *            150,000 by default as in issue 12);
+ *   oversize the same with --oversize-series extra lines (250,000: an 18.8 MB body, over the 16 MiB cap on
+ *            a member's /metrics body).
  * Per phase: the exporter's /metrics size (uncompressed), its RSS (sampled every 500 ms: median and max,
  * plus VmHWM at the end), whether its probe of the real etcd still succeeds, and the scrape time.
  * Run: npx tsx bench/hostile-member.ts --label after [--root /path/to/other/checkout] [--series 150000]
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     label: { type: 'string', default: 'after' },
     root: { type: 'string', default: REPO },
     series: { type: 'string', default: '150000' },
+    'oversize-series': { type: 'string', default: '250000' },
     seconds: { type: 'string', default: '30' },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'hostile-member') },
   },
@@ -41,7 +44,7 @@ const { values: args } = parseArgs({
 const ROOT = path.resolve(args.root);
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 
-const PHASES = ['normal', 'hostile'] as const;
+const PHASES = ['normal', 'hostile', 'oversize'] as const;
 type Phase = (typeof PHASES)[number];
 interface PhaseResult {
   readonly phase: Phase;
@@ -60,13 +63,15 @@ interface PhaseResult {
   readonly probeSuccess: number | undefined;
   /** etcd_monitor_reexpose_dropped of the fake member at the end of the phase (absent before the cap existed). */
   readonly reexposeDropped: number | undefined;
+  /** etcd_monitor_collector_success{collector="metrics"} of the fake member at the end of the phase. */
+  readonly memberMetricsOk: number | undefined;
 }
 interface Run {
   readonly label: string;
   readonly commit: string;
   readonly when: string;
   readonly machine: string;
-  readonly settings: { series: number; seconds: number };
+  readonly settings: { series: number; oversizeSeries: number; seconds: number };
   readonly phases: readonly PhaseResult[];
 }
 
@@ -123,7 +128,8 @@ async function measurePhase(
   member: { url: string; serve(body: string): void },
   etcdName: string,
 ): Promise<PhaseResult> {
-  const extra = phase === 'hostile' ? Number(args.series) : 0;
+  const extra =
+    phase === 'hostile' ? Number(args.series) : phase === 'oversize' ? Number(args['oversize-series']) : 0;
   const body = memberBody(extra);
   member.serve(body);
   const until = performance.now() + Number(args.seconds) * 1000;
@@ -157,6 +163,10 @@ async function measurePhase(
     scrapeMedianMs: round(median(scrapes), 1),
     probeSuccess: findSample(last, 'etcd_monitor_probe_success', { member: etcdName, operation: 'read' }),
     reexposeDropped: findSample(last, 'etcd_monitor_reexpose_dropped', { member: fake }),
+    memberMetricsOk: findSample(last, 'etcd_monitor_collector_success', {
+      member: fake,
+      collector: 'metrics',
+    }),
   };
 }
 
@@ -169,20 +179,20 @@ function renderMarkdown(runs: Record<string, Run>): string {
     'file). The exporter watches a real 1-member etcd and a fake member whose /metrics is a real etcd 3.4',
     "member's (normal) or that plus N extra series of one re-exposed family (hostile); one scrape every 2 s.",
     '',
-    `| label | commit | phase | member series | member body MB | exporter /metrics MB | /metrics lines | RSS median MiB | RSS max MiB | VmHWM MiB | scrape median ms | probe ok | reexpose dropped |`,
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| label | commit | phase | member series | member body MB | exporter /metrics MB | /metrics lines | RSS median MiB | RSS max MiB | VmHWM MiB | scrape median ms | probe ok | member /metrics read | reexpose dropped |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const run of all) {
     for (const p of run.phases) {
       lines.push(
-        `| ${run.label} | ${run.commit} | ${p.phase} | ${p.memberSeries.toLocaleString('en')} | ${round(p.memberBodyBytes / 1e6, 2)} | ${round(p.exporterMetricsBytes / 1e6, 2)} | ${p.exporterMetricsLines.toLocaleString('en')} | ${p.rssMedianMiB} | ${p.rssMaxMiB} | ${p.rssPeakMiB} | ${p.scrapeMedianMs} | ${p.probeSuccess ?? '—'} | ${p.reexposeDropped ?? '—'} |`,
+        `| ${run.label} | ${run.commit} | ${p.phase} | ${p.memberSeries.toLocaleString('en')} | ${round(p.memberBodyBytes / 1e6, 2)} | ${round(p.exporterMetricsBytes / 1e6, 2)} | ${p.exporterMetricsLines.toLocaleString('en')} | ${p.rssMedianMiB} | ${p.rssMaxMiB} | ${p.rssPeakMiB} | ${p.scrapeMedianMs} | ${p.probeSuccess ?? '—'} | ${p.memberMetricsOk ?? '—'} | ${p.reexposeDropped ?? '—'} |`,
       );
     }
   }
   lines.push('', 'Runs:', '');
   for (const run of all) {
     lines.push(
-      `- ${run.label}: commit ${run.commit}, ${run.when}, ${run.machine}; ${run.settings.series.toLocaleString('en')} extra series, ${run.settings.seconds} s per phase.`,
+      `- ${run.label}: commit ${run.commit}, ${run.when}, ${run.machine}; ${run.settings.series.toLocaleString('en')} extra series (hostile), ${run.settings.oversizeSeries.toLocaleString('en')} (oversize), ${run.settings.seconds} s per phase.`,
     );
   }
   return lines.join('\n') + '\n';
@@ -252,7 +262,11 @@ async function main(): Promise<void> {
       }).trim(),
       when: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       machine: `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, node ${process.version}, shared with other work`,
-      settings: { series: Number(args.series), seconds: Number(args.seconds) },
+      settings: {
+        series: Number(args.series),
+        oversizeSeries: Number(args['oversize-series']),
+        seconds: Number(args.seconds),
+      },
       phases,
     };
     const jsonFile = `${args.out}.json`;

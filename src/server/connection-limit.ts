@@ -49,6 +49,7 @@ export function limitConnections(
   server: http.Server | https.Server,
   maxConnections: number,
   log: { warn: (obj: object, msg: string) => void },
+  firstRequestTimeoutMs = FIRST_REQUEST_TIMEOUT_MS,
 ): ConnectionStats {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -86,7 +87,7 @@ export function limitConnections(
     const tracked: Tracked = { socket, busy: 0 };
     const k = key(socket);
     open.set(k, tracked);
-    tracked.timer = setTimeout(() => drop(tracked, 'no_request'), FIRST_REQUEST_TIMEOUT_MS).unref();
+    tracked.timer = setTimeout(() => drop(tracked, 'no_request'), firstRequestTimeoutMs).unref();
     socket.once('close', () => {
       if (open.get(k) !== tracked) return;
       clearTimeout(tracked.timer);
