@@ -22,8 +22,6 @@ import {
   FLAG_END_HEADERS,
   FLAG_END_STREAM,
   FLAG_PADDED,
-  FLAG_PRIORITY,
-  FRAME_CONTINUATION,
   FRAME_DATA,
   FRAME_GOAWAY,
   FRAME_HEADERS,
@@ -47,8 +45,6 @@ import {
   SETTINGS_MAX_FRAME_SIZE,
   SETTINGS_MAX_HEADER_LIST_SIZE,
   ackFrame,
-  checkFrameHeader,
-  frameName,
   goawayFrame,
   h2ErrorName,
   rstStreamFrame,
@@ -56,6 +52,7 @@ import {
   windowUpdateFrame,
   writeFrameHeader as header,
 } from './frames.js';
+import { FrameReader, MAX_HEADER_BLOCK, type FrameSink } from './reader.js';
 import {
   HpackDecoder,
   HpackEncoderTable,
@@ -108,9 +105,6 @@ const STREAM_WINDOW = 1 << 24;
 const CONN_WINDOW = 2 ** 31 - 1;
 const SLAB_SIZE = 256 * 1024;
 const MAX_STREAM_ID = 2 ** 31 - 1;
-/** Compressed header block (HEADERS + CONTINUATION) and decoded header list cap; etcd sends ≈100 bytes. */
-const MAX_HEADER_BLOCK = 64 * 1024;
-const MAX_HEADER_FRAMES = 64;
 /** A server that does not read our writes (PING/SETTINGS ACK floods) is dropped past this backlog. */
 const MAX_WRITE_BACKLOG = 64 * 1024 * 1024;
 
@@ -138,7 +132,7 @@ export class H2Call {
 }
 
 /** One HTTP/2 connection speaking unary gRPC; see H2Channel for redialling and replays. */
-export class GrpcH2Connection {
+export class GrpcH2Connection implements FrameSink {
   readonly endpoint: string;
   private readonly decoder = new HpackDecoder({ maxListSize: MAX_HEADER_BLOCK });
   private readonly encoder = new HpackEncoderTable();
@@ -161,11 +155,7 @@ export class GrpcH2Connection {
   private slabStart = 0;
   private slabEnd = 0;
   private flushScheduled = false;
-  /** Bytes of an incomplete frame: kept as parts until `pendingNeed` bytes are there, then joined once. */
-  private pending: Buffer[] | null = null;
-  private pendingLen = 0;
-  private pendingNeed = 0;
-  private continuation: { id: number; endStream: boolean; parts: Buffer[]; size: number } | null = null;
+  private readonly reader = new FrameReader(this);
   /** Set once no new call may start here (GOAWAY received, failure, close); the reason calls fail with. */
   private error: MemberRequestError | null = null;
   /** Socket given up: nothing more is read or written. */
@@ -483,7 +473,7 @@ export class GrpcH2Connection {
     if (this.killed) return;
     this.readSinceTick = true;
     try {
-      this.parse(chunk);
+      this.reader.push(chunk);
     } catch (err) {
       // Nothing leaves the socket's 'data' handler: a decoder bug (or a throwing callback) ends this
       // connection only.
@@ -491,85 +481,11 @@ export class GrpcH2Connection {
     }
   }
 
-  private parse(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.pending) {
-      // Joining on every read would copy a frame dribbled in 1-byte reads O(n²) times.
-      this.pending.push(chunk);
-      this.pendingLen += chunk.length;
-      if (this.pendingLen < this.pendingNeed) return;
-      buf = Buffer.concat(this.pending, this.pendingLen);
-      this.pending = null;
-    }
-    let off = 0;
-    const n = buf.length;
-    while (n - off >= 9) {
-      const len = (buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!;
-      const type = buf[off + 3]!;
-      const flags = buf[off + 4]!;
-      const id = buf.readUInt32BE(off + 5) & 0x7fffffff;
-      // Checked before waiting for the payload: an oversized length never makes us buffer it.
-      const fault = checkFrameHeader(type, flags, id, len, n - off > 9 ? buf[off + 9]! : 0);
-      if (fault !== undefined) return this.kill(fault.h2Code, fault.detail);
-      if (n - off - 9 < len) break;
-      const start = off + 9;
-      this.frame(type, flags, id, buf, start, start + len);
-      off = start + len;
-      if (this.killed) return;
-    }
-    if (off < n) {
-      this.pending = [buf.subarray(off)];
-      this.pendingLen = n - off;
-      // The header is checked above, so the length is at most MAX_FRAME_SIZE.
-      this.pendingNeed = n - off >= 9 ? 9 + ((buf[off]! << 16) | (buf[off + 1]! << 8) | buf[off + 2]!) : 9;
-    }
-  }
-
-  private frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
-    if (!this.ready && (type !== FRAME_SETTINGS || flags & FLAG_ACK)) {
-      // RFC 7540 §3.5: the server's preface is a SETTINGS frame.
-      return this.kill(H2_PROTOCOL_ERROR, `${frameName(type)} before the server's SETTINGS`);
-    }
-    if (this.continuation !== null && type !== FRAME_CONTINUATION) {
-      // RFC 7540 §6.2: a header block is contiguous.
-      return this.kill(H2_PROTOCOL_ERROR, `${frameName(type)} inside a header block`);
-    }
+  /** FrameSink: everything but header blocks, already checked by FrameReader. */
+  frame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
     switch (type) {
       case FRAME_DATA:
         return this.data(flags, id, buf, start, end);
-      case FRAME_HEADERS: {
-        if (!this.ownStream(id)) return;
-        let s = start;
-        let e = end;
-        if (flags & FLAG_PADDED) {
-          e -= buf[s]!;
-          s += 1;
-        }
-        if (flags & FLAG_PRIORITY) s += 5;
-        const endStream = (flags & FLAG_END_STREAM) !== 0;
-        if (flags & FLAG_END_HEADERS) return this.headers(id, endStream, buf, s, e);
-        this.continuation = { id, endStream, parts: [Buffer.from(buf.subarray(s, e))], size: e - s };
-        return;
-      }
-      case FRAME_CONTINUATION: {
-        const c = this.continuation;
-        if (!c || c.id !== id) return this.kill(H2_PROTOCOL_ERROR, 'CONTINUATION without a header block');
-        c.size += end - start;
-        if (c.size > MAX_HEADER_BLOCK || c.parts.length >= MAX_HEADER_FRAMES) {
-          // The block cannot be skipped (HPACK state would diverge), so the connection goes.
-          return this.kill(
-            H2_ENHANCE_YOUR_CALM,
-            `header block over ${MAX_HEADER_BLOCK} bytes or ${MAX_HEADER_FRAMES} frames`,
-          );
-        }
-        c.parts.push(Buffer.from(buf.subarray(start, end)));
-        if (flags & FLAG_END_HEADERS) {
-          this.continuation = null;
-          const block = Buffer.concat(c.parts);
-          this.headers(id, c.endStream, block, 0, block.length);
-        }
-        return;
-      }
       case FRAME_RST_STREAM:
         return this.rstStream(id, buf.readUInt32BE(start));
       case FRAME_SETTINGS:
@@ -647,7 +563,9 @@ export class GrpcH2Connection {
     }
   }
 
-  private headers(id: number, endStream: boolean, buf: Buffer, start: number, end: number): void {
+  /** FrameSink: a complete header block. */
+  headerBlock(id: number, endStream: boolean, buf: Buffer, start: number, end: number): void {
+    if (!this.ownStream(id)) return;
     try {
       this.decoder.decode(buf, start, end);
     } catch (err) {
@@ -803,6 +721,16 @@ export class GrpcH2Connection {
     setImmediate(() => this.fail(call, err));
   }
 
+  /** FrameSink: reading stops once the connection is given up. */
+  get stopped(): boolean {
+    return this.killed;
+  }
+
+  /** FrameSink: a protocol violation found while reading. */
+  fault(h2Code: number, detail: string): void {
+    this.kill(h2Code, detail);
+  }
+
   /** A protocol violation by the server: GOAWAY with `h2Code`, then the connection is dropped. */
   private kill(h2Code: number, detail: string, cause?: unknown): void {
     this.die(new H2ProtocolError(this.endpoint, h2Code, detail, { cause }), h2Code);
@@ -817,8 +745,7 @@ export class GrpcH2Connection {
     this.killed = true;
     this.error ??= err;
     clearInterval(this.sweepTimer);
-    this.continuation = null;
-    this.pending = null;
+    this.reader.clear();
     if (goawayCode !== undefined && !this.socket.destroyed) {
       this.socket.end();
       // end() lets the GOAWAY out; a peer that never closes its side is cut off shortly after.
