@@ -89,13 +89,21 @@ export class Monitor {
 
   /** Runs the first rounds (so /ready means data is there), then schedules the rest. */
   async start(): Promise<void> {
+    // Health first, then metrics: the metrics round's Status comes after /health and the probe (each a
+    // raft proposal in etcd 3.4), so the first view already compares two Statuses. On a slow cluster
+    // (600 ms on the leader's links, /health giving up after 1 s) the raft index advanced between them and
+    // the members read as slow, not as quorum lost: a monitor restart is not an outage. Concurrent rounds
+    // gave one Status only, and the first view said quorum 0.
     await Promise.all(
-      [...this.clusters.keys()].map((name) =>
-        Promise.all([this.round(name, 'metrics'), this.round(name, 'health')]),
-      ),
+      [...this.clusters.keys()].map(async (name) => {
+        await this.round(name, 'health');
+        await this.round(name, 'metrics');
+      }),
     );
     if (this.stopped) return;
     this.started = true;
+    // The renders made during start() exposed nothing (see states()); the next scrape renders anew.
+    this.stateVersion++;
     for (const name of this.clusters.keys()) {
       this.timers.push(setInterval(() => void this.round(name, 'metrics'), this.config.metricsIntervalMs));
       this.timers.push(setInterval(() => void this.round(name, 'health'), this.config.healthCheckIntervalMs));
@@ -113,6 +121,9 @@ export class Monitor {
 
   /** Latest view and snapshot of every cluster that has one. */
   states(): readonly ExposedState[] {
+    // Nothing is exposed before the first rounds are done: a view from the health round alone cannot tell
+    // slow from stuck yet (see start()).
+    if (!this.started) return [];
     return [...this.clusters.values()].flatMap((c) => (c.latest ? [c.latest] : []));
   }
 

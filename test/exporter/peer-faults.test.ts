@@ -190,15 +190,16 @@ describe('peer-link faults on a real 3-member cluster', () => {
     expect(await leaderStreamsToFollower()).toBeGreaterThan(0);
   }, 120_000);
 
-  it('an exporter started on an already slow cluster: quorum_available 1 once a second Status shows raft progress, never 0 after', async () => {
+  it('an exporter started on an already slow cluster: quorum_available 1 from its first exposed view on', async () => {
     const leader = await cluster.leaderIndex();
     await net.rampDelayOf(leader, 600);
     let late: ExporterProcess | undefined;
     try {
       await sleep(3_000);
-      // The 1 s rounds of FAST_INTERVALS with the default request timeout. Its first round has no earlier
-      // Status to compare with and the probe (a lease grant and a put: two 2.4 s commits) cannot finish in
-      // 3 s, so nothing proves raft works yet: that round reports what /health says. The next Status does.
+      // The 1 s rounds of FAST_INTERVALS with the default request timeout. The exporter's start runs a
+      // health round and then a metrics round, and exposes nothing before both are done: the second Status
+      // shows the raft index advanced (each /health is a raft read in etcd 3.4), so the members read as
+      // slow from the first view on. (With both rounds at once, the first view said quorum 0.)
       late = await startExporter({
         args: [
           '--endpoints',
@@ -230,12 +231,8 @@ describe('peer-link faults on a real 3-member cluster', () => {
         await sleep(500);
       }
       console.log(`exporter started on a slow cluster: quorum_available samples ${samples.join(',')}`);
-      const firstOne = samples.indexOf(1);
-      // Within 3 health rounds (500 ms samples: 2 s + 1 s slack), then 1 in every sample.
-      expect(firstOne, JSON.stringify(samples)).toBeGreaterThanOrEqual(0);
-      expect(firstOne, JSON.stringify(samples)).toBeLessThanOrEqual(6);
       expect(
-        samples.slice(firstOne).every((q) => q === 1),
+        samples.every((q) => q === 1),
         JSON.stringify(samples),
       ).toBe(true);
       expect(slowSeen).toBeGreaterThan(0);
