@@ -357,6 +357,7 @@ export const FIELDS = {
     // A real etcd 3.4 member has ≈380 re-exposed series (src/expose/reexpose.ts DEFAULT_REEXPOSE_MAX_SERIES).
     defaultValue: 10_000,
     parse: integer(0),
+    perCluster: true,
     kind: 'number',
   },
   webMaxConnections: {

@@ -28,6 +28,7 @@ const CLUSTER_KEYS = new Set([
   'tags',
   'expected_members',
   'discover_members',
+  'reexpose_max_series',
   ...THRESHOLD_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
 ]);
 const FIELD_BY_YAML_KEY = new Map(
@@ -91,7 +92,7 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
     reexpose: Object.freeze({
       enabled: values.reexpose,
       allow: Object.freeze(values.reexposeAllow.map((pattern) => new RegExp(pattern))),
-      maxSeries: values.reexposeMaxSeries === 0 ? Infinity : values.reexposeMaxSeries,
+      maxSeries: noCapAtZero(values.reexposeMaxSeries),
     }),
     dataDir: values.dataDir,
     alerts: Object.freeze({ resolveTimeoutMs: values.alertsResolveTimeout }),
@@ -230,10 +231,24 @@ function parseFileClusters(
               `${at}.discover_members`,
             ) as boolean),
       thresholds: thresholdsOf(ownThresholds(record, at, globals)),
+      ...(record['reexpose_max_series'] === undefined
+        ? {}
+        : {
+            reexposeMaxSeries: noCapAtZero(
+              parseField(
+                FIELDS.reexposeMaxSeries,
+                record['reexpose_max_series'],
+                `${at}.reexpose_max_series`,
+              ) as number,
+            ),
+          }),
     });
   });
   return Object.freeze(clusters);
 }
+
+/** A cap of 0 means none. */
+const noCapAtZero = (cap: number): number => (cap === 0 ? Infinity : cap);
 
 /** A cluster's own threshold values where its entry sets them, the global ones elsewhere. */
 function ownThresholds(record: Record<string, unknown>, at: string, globals: FieldValues): ThresholdValues {

@@ -22,6 +22,8 @@ export interface ClusterConfig {
    * only the endpoints given.
    */
   readonly discoverMembers: boolean;
+  /** clusters[].reexpose_max_series (Infinity for 0); absent: the global --reexpose-max-series. */
+  readonly reexposeMaxSeries?: number;
   /** This cluster's thresholds: clusters[].max_db_size_mb etc., else the flag / env / top-level value. */
   readonly thresholds: Thresholds;
 }

@@ -270,10 +270,10 @@ export class Monitor {
       const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
       return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
     });
-    const { allow, maxSeries } = this.config.reexpose;
-    const rendered = renderCluster(sources, allow, OWN_NAMES, maxSeries);
+    const maxSeries = runtime.collector.cluster.reexposeMaxSeries ?? this.config.reexpose.maxSeries;
+    const rendered = renderCluster(sources, this.config.reexpose.allow, OWN_NAMES, maxSeries);
     runtime.reexposed = rendered.chunks;
-    this.noteOverCap(runtime, view.cluster, sources, rendered.overCap);
+    this.noteOverCap(runtime, view.cluster, sources, rendered.overCap, maxSeries);
     this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
       () => {
         this.pendingMerge = undefined;
@@ -290,13 +290,14 @@ export class Monitor {
     cluster: string,
     sources: readonly { member: string }[],
     overCap: ReadonlySet<string>,
+    maxSeries: number,
   ): void {
     const previous = runtime.reexposeOverCap;
     runtime.reexposeOverCap = new Map(sources.map((s) => [s.member, overCap.has(s.member)]));
     for (const [member, over] of runtime.reexposeOverCap) {
       this.metrics.reexposeDropped.set({ cluster, member }, over ? 1 : 0);
       if (over === (previous.get(member) ?? false)) continue;
-      const fields = { cluster, member, maxSeries: this.config.reexpose.maxSeries };
+      const fields = { cluster, member, maxSeries };
       if (over)
         this.log.warn(
           fields,

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIELDS } from '../../src/config/fields.js';
@@ -78,6 +79,60 @@ describe('--reexpose-max-series against real etcd 3.4 captures', () => {
       }
       expect(err, bad).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).field).toBe('--reexpose-max-series');
+    }
+  });
+
+  it('a cluster may set its own cap in the config file (clusters[].reexpose_max_series); a bad one names the entry', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'reexpose-cap-'));
+    try {
+      const file = (text: string) => {
+        const f = path.join(dir, `c-${Math.random().toString(36).slice(2)}.yaml`);
+        writeFileSync(f, text);
+        return f;
+      };
+      const config = resolveConfig({
+        flags: {
+          config: file(
+            [
+              'reexpose_max_series: 3000',
+              'clusters:',
+              '  - name: big',
+              '    endpoints: [127.0.0.1:2379]',
+              '    reexpose_max_series: 50000',
+              '  - name: open',
+              '    endpoints: [127.0.0.1:2380]',
+              '    reexpose_max_series: 0',
+              '  - name: plain',
+              '    endpoints: [127.0.0.1:2381]',
+              '',
+            ].join('\n'),
+          ),
+        },
+        env: {},
+      });
+      expect(config.reexpose.maxSeries).toBe(3000);
+      expect(config.clusters.map((c) => [c.name, c.reexposeMaxSeries])).toEqual([
+        ['big', 50_000],
+        ['open', Infinity],
+        ['plain', undefined],
+      ]);
+      let err: unknown;
+      try {
+        resolveConfig({
+          flags: {
+            config: file(
+              'clusters:\n  - name: a\n    endpoints: [127.0.0.1:2379]\n    reexpose_max_series: -5\n',
+            ),
+          },
+          env: {},
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toMatch(/clusters\[0\]\.reexpose_max_series$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
