@@ -172,6 +172,8 @@ export function classifyHealth(
       : `/health failed (${health.error})`;
   if (alarmed) return { state: 'unhealthy', reason: `${healthWhy}; an alarm is active` };
   if (status.leaderId === '0') return { state: 'unhealthy', reason: `${healthWhy}; Status names no leader` };
+  const cut = streamCutWithLeader(member, members);
+  if (cut) return { state: 'unhealthy', reason: `${healthWhy}; ${cut}` };
   const recent =
     progress?.advancedAt !== undefined && progress.at - progress.advancedAt <= SLOW_PROGRESS_WINDOW_MS;
   const probe = member.snapshot.probe;
@@ -191,6 +193,25 @@ export function classifyHealth(
     state: 'slow',
     reason: `${healthWhy}, but Status names leader ${status.leaderId} in term ${status.raftTerm} and the raft index advances (${status.raftIndex})`,
   };
+}
+
+/**
+ * A follower whose raft stream with the leader it names is down on either side (etcd_network_active_peers
+ * 0 in the follower's or the leader's /metrics): traffic flows one way at most. With follower → leader
+ * lost, the follower keeps hearing heartbeats and appends, so Status names the leader and the raft index
+ * advances — it looks slow — yet the leader never gets its acknowledgements: it does not count toward
+ * quorum (the network-fault suite saw tolerance 1 reported where etcd had 0 on 3 members). Checked only
+ * once /health failed, so a stream reconnecting under a healthy member changes nothing.
+ */
+function streamCutWithLeader(member: ResolvedMember, members: readonly ResolvedMember[]): string | undefined {
+  const leaderId = member.status?.leaderId;
+  if (!member.id || !leaderId || leaderId === '0' || leaderId === member.id) return undefined;
+  const leader = members.find((m) => m.id === leaderId && m.status !== undefined);
+  if (!leader) return undefined;
+  if (activeStreams(member, leaderId) === 0) return `no active raft stream to leader ${leader.name}`;
+  if (activeStreams(leader, member.id) === 0)
+    return `leader ${leader.name} has no active raft stream to it (one-way partition)`;
+  return undefined;
 }
 
 /** States that keep a voting member counted toward quorum: raft works on it, whatever /health says. */
