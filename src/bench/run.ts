@@ -3,7 +3,7 @@ import os from 'node:os';
 import { build } from 'hdr-histogram-js';
 import { Etcd3 } from 'etcd3';
 import type { TlsFiles } from '../config/types.js';
-import { ConfigError, MonitorError, describeError } from '../util/errors.js';
+import { ConfigError, GRPC_STATUS_NAMES, MonitorError, describeError } from '../util/errors.js';
 import { benchEndpoints, discoverMembers } from '../etcd/discover.js';
 import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
@@ -129,29 +129,9 @@ export interface BenchmarkResult {
   cleanup: BenchCleanup;
 }
 
-const GRPC_CODE_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
-
 /** Name of a gRPC status code (`UNAVAILABLE` for 14). */
 export function grpcCodeName(code: number): string {
-  return GRPC_CODE_NAMES[code] ?? `CODE_${code}`;
+  return (GRPC_STATUS_NAMES as readonly string[])[code] ?? `CODE_${code}`;
 }
 
 /** Largest request the lean path sends (etcd's default HTTP/2 stream window is 64 KiB). */
