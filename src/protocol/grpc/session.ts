@@ -109,7 +109,10 @@ export class MemberSession {
     session.on('error', () => this.forget(live));
     // After a GOAWAY nghttp2 finishes the streams the member still processes and fails the others with
     // REFUSED_STREAM; new calls go to a new session.
-    session.on('goaway', () => this.forget(live));
+    session.on('goaway', () => {
+      this.forget(live);
+      if (!session.closed) session.close();
+    });
     session.on('close', () => this.forget(live));
     this.current = live;
     this.idleTimer ??= setInterval(() => this.idleCheck(), this.options.idlePingMs).unref();

@@ -177,6 +177,9 @@ export class GrpcUnaryClient {
         httpStatus = Number(h[':status']);
         contentType = h['content-type'];
         readStatus(h); // Trailers-Only: the status comes with the headers
+        // Not a gRPC answer (a proxy's error page, an HTTP server): decided on the headers, body unread.
+        const wrong = this.wrongHeaders(method, what, httpStatus, contentType);
+        if (wrong) fail(wrong);
       });
       stream.on('data', (chunk: Buffer) => {
         const problem = answer.push(chunk);
@@ -232,20 +235,8 @@ export class GrpcUnaryClient {
     answer: UnaryBody,
   ): Outcome {
     const opts = { what };
-    if (httpStatus !== 200) {
-      // grpc/grpc doc/http-grpc-status-mapping.md: a proxy's answer, not the member's.
-      const code = httpStatus === undefined ? 13 : grpcStatusOfHttp(httpStatus);
-      const error = new GrpcStatusError(code, this.endpoint, `HTTP status ${httpStatus ?? 'missing'}`, opts);
-      return { kind: 'failed', error };
-    }
-    if (!contentType?.startsWith('application/grpc')) {
-      const error = new ProtocolError(
-        this.endpoint,
-        `${method}: content-type ${contentType ?? 'missing'}`,
-        opts,
-      );
-      return { kind: 'failed', error };
-    }
+    const wrong = this.wrongHeaders(method, what, httpStatus, contentType);
+    if (wrong) return { kind: 'failed', error: wrong };
     if (grpcStatus === undefined || grpcStatus < 0) {
       const detail = grpcStatus === undefined ? 'no grpc-status' : 'grpc-status is not a status code';
       return { kind: 'failed', error: new ProtocolError(this.endpoint, `${method}: ${detail}`, opts) };
@@ -263,6 +254,25 @@ export class GrpcUnaryClient {
         ),
       };
     return { kind: 'message', message };
+  }
+
+  /** Why response headers are not a gRPC answer, if they are not. */
+  private wrongHeaders(
+    method: string,
+    what: string,
+    httpStatus: number | undefined,
+    contentType: string | undefined,
+  ): MemberRequestError | undefined {
+    if (httpStatus !== 200) {
+      // grpc/grpc doc/http-grpc-status-mapping.md: a proxy's answer, not the member's.
+      const code = httpStatus === undefined ? 13 : grpcStatusOfHttp(httpStatus);
+      return new GrpcStatusError(code, this.endpoint, `HTTP status ${httpStatus ?? 'missing'}`, { what });
+    }
+    if (!contentType?.startsWith('application/grpc'))
+      return new ProtocolError(this.endpoint, `${method}: content-type ${contentType ?? 'missing'}`, {
+        what,
+      });
+    return undefined;
   }
 
   private classify(err: unknown, what: string, timeoutMs: number): MemberRequestError {
