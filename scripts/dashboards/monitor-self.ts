@@ -167,6 +167,24 @@ export const monitorSelf: DashboardSpec = {
         series('Samples per scrape', 'Samples the exporter returned per scrape.', 'none', [
           { expr: `scrape_samples_scraped ${ofThisExporter}`, legend: '{{instance}}' },
         ]),
+        series(
+          'Members over --reexpose-max-series',
+          "1 while a member has more own series than --reexpose-max-series: they are left out of the exporter's /metrics (its etcd_monitor_* series stay).",
+          'none',
+          [{ expr: `max by (member) (etcd_monitor_reexpose_dropped{${CM}})`, legend: '{{member}}' }],
+        ),
+        series(
+          'HTTP connections',
+          "Open connections to the exporter's HTTP server (at most --web.max-connections) and connections it closed per second: evicted_idle (the oldest idle one, to admit a new one over the cap), over_limit (a new one while all had a request in flight), no_request (no request within 10 s).",
+          'none',
+          [
+            { expr: `etcd_monitor_http_connections_open ${ofThisExporter}`, legend: '{{instance}} open' },
+            {
+              expr: `sum by (instance, reason) (rate(etcd_monitor_http_connections_dropped_total[$__rate_interval]) ${ofThisExporter})`,
+              legend: '{{instance}} closed {{reason}}/s',
+            },
+          ],
+        ),
       ],
     },
     {

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { FIELDS } from '../../src/config/fields.js';
 import { BenchmarkMetrics } from '../../src/bench/metrics.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
+import { registerConnectionMetrics } from '../../src/server/connection-limit.js';
 import { lookupEtcdSeries } from './etcd-metric-catalog.js';
 
 /** Loosely typed view of the committed dashboard JSON. */
@@ -83,6 +84,11 @@ async function families(registry: Registry, extraLabels: string[] = []): Promise
  */
 export async function exporterFamilies(): Promise<Families> {
   const exporter = createExporterMetrics(() => [], { warn: () => undefined }, '0.0.0-test');
+  // The HTTP server's series join the runtime registry when the server starts (run-exporter.ts).
+  registerConnectionMetrics(exporter.runtime, {
+    open: 0,
+    dropped: { evicted_idle: 0, over_limit: 0, no_request: 0 },
+  });
   const bench = new BenchmarkMetrics();
   return new Map([
     ...(await families(exporter.registry)),
