@@ -656,7 +656,7 @@ export const REEXPOSE_METRICS = {
     name: 'etcd_monitor_reexpose_dropped',
     type: 'gauge',
     labels: ['cluster', 'member'],
-    help: "1 if this member's own series were left out of /metrics in the last metrics round because it had more than --reexpose-max-series of them (its derived etcd_monitor_* series stay).",
+    help: "1 if this member's own series are left out of /metrics because its last /metrics read had more than --reexpose-max-series of them (its derived etcd_monitor_* series stay).",
   },
 } as const satisfies Record<string, OwnMetricDef>;
 

@@ -265,15 +265,16 @@ export class Monitor {
     view: ClusterView,
     snapshot: ClusterSnapshot,
   ): Promise<void> {
-    const sources = snapshot.members.flatMap((m) => {
-      if (!m.metrics?.ok) return [];
-      const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
-      return [{ cluster: view.cluster, member, metrics: m.metrics.value }];
-    });
+    const nameOf = (endpoint: string) =>
+      view.members.find((mv) => mv.endpoint === endpoint)?.member ?? endpoint;
+    const sources = snapshot.members.flatMap((m) =>
+      m.metrics?.ok ? [{ cluster: view.cluster, member: nameOf(m.endpoint), metrics: m.metrics.value }] : [],
+    );
     const maxSeries = runtime.collector.cluster.reexposeMaxSeries ?? this.config.reexpose.maxSeries;
     const rendered = renderCluster(sources, this.config.reexpose.allow, OWN_NAMES, maxSeries);
     runtime.reexposed = rendered.chunks;
-    this.noteOverCap(runtime, view.cluster, sources, rendered.overCap, maxSeries);
+    const watched = new Set(snapshot.members.map((m) => nameOf(m.endpoint)));
+    this.noteOverCap(runtime, view.cluster, sources, watched, rendered.overCap, maxSeries);
     this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
       () => {
         this.pendingMerge = undefined;
@@ -284,17 +285,24 @@ export class Monitor {
     await this.pendingMerge;
   }
 
-  /** Sets etcd_monitor_reexpose_dropped per member; one log line when a member goes over the cap or back. */
+  /**
+   * Sets etcd_monitor_reexpose_dropped per member; one log line when a member goes over the cap or back.
+   * A member whose /metrics failed this round keeps its last verdict (a hostile member that sometimes
+   * times out is not logged again each time it answers); one no longer watched loses its series.
+   */
   private noteOverCap(
     runtime: ClusterRuntime,
     cluster: string,
     sources: readonly { member: string }[],
+    watched: ReadonlySet<string>,
     overCap: ReadonlySet<string>,
     maxSeries: number,
   ): void {
     const previous = runtime.reexposeOverCap;
-    runtime.reexposeOverCap = new Map(sources.map((s) => [s.member, overCap.has(s.member)]));
-    for (const [member, over] of runtime.reexposeOverCap) {
+    runtime.reexposeOverCap = new Map([...previous].filter(([member]) => watched.has(member)));
+    for (const { member } of sources) {
+      const over = overCap.has(member);
+      runtime.reexposeOverCap.set(member, over);
       this.metrics.reexposeDropped.set({ cluster, member }, over ? 1 : 0);
       if (over === (previous.get(member) ?? false)) continue;
       const fields = { cluster, member, maxSeries };
@@ -306,7 +314,6 @@ export class Monitor {
       else
         this.log.info(fields, 'member back under --reexpose-max-series; its own series are re-exposed again');
     }
-    // A member gone from the cluster (or whose metrics collector fails) takes its series with it.
     for (const member of previous.keys()) {
       if (!runtime.reexposeOverCap.has(member)) this.metrics.reexposeDropped.remove({ cluster, member });
     }
