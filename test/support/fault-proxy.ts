@@ -101,10 +101,15 @@ export class FaultProxy {
   }
 }
 
-/** Writes chunks to `out` after the current fault's delay, in order, or drops them. */
+/**
+ * Writes chunks to `out` after the current fault's delay, in order, or drops them. One FIFO and one timer:
+ * a timer per chunk reordered bytes, because Node fires timers of different durations that expire in the
+ * same millisecond in no set order (a lowered delay gives many chunks the same due time); reordered raft
+ * stream bytes once made an etcd 3.4 follower panic in raftLog.maybeAppend (network-fault suite).
+ */
 class DelayedPipe {
-  private lastDue = 0;
-  private pending = 0;
+  private readonly queue: { due: number; chunk: Buffer }[] = [];
+  private timer: NodeJS.Timeout | undefined;
   private ended = false;
 
   constructor(
@@ -116,24 +121,36 @@ class DelayedPipe {
     const f = this.fault();
     if (f?.drop) return;
     const delay = f?.delayMs ?? 0;
-    if (delay <= 0 && this.pending === 0) {
+    if (delay <= 0 && this.queue.length === 0) {
       this.write(chunk);
       return;
     }
     // Never before an earlier chunk: a delay lowered mid-stream must not reorder bytes.
-    const due = Math.max(Date.now() + delay, this.lastDue);
-    this.lastDue = due;
-    this.pending++;
-    setTimeout(() => {
-      this.pending--;
-      this.write(chunk);
-      if (this.ended && this.pending === 0) this.out.end();
-    }, due - Date.now()).unref();
+    const last = this.queue[this.queue.length - 1];
+    this.queue.push({ due: Math.max(Date.now() + delay, last?.due ?? 0), chunk });
+    this.schedule();
   }
 
   end(): void {
     this.ended = true;
-    if (this.pending === 0) this.out.end();
+    if (this.queue.length === 0) this.out.end();
+  }
+
+  private schedule(): void {
+    const head = this.queue[0];
+    if (this.timer || !head) return;
+    this.timer = setTimeout(() => this.drain(), Math.max(0, head.due - Date.now()));
+    this.timer.unref();
+  }
+
+  private drain(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    while (this.queue.length > 0 && (this.queue[0]?.due ?? Infinity) <= now) {
+      this.write((this.queue.shift() as { chunk: Buffer }).chunk);
+    }
+    if (this.queue.length > 0) this.schedule();
+    else if (this.ended) this.out.end();
   }
 
   private write(chunk: Buffer): void {
