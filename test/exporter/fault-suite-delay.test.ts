@@ -16,12 +16,13 @@ describe('network-fault suite: delay on the leader’s links of a 3-member clust
   });
 
   it.each([200, 600])(
-    '%i ms each way on the leader’s links: same leader, tolerance 1, no critical alert',
+    '%i ms each way on the leader’s links: same leader, tolerance 1, no critical alert (600 ms: EtcdMemberSlow)',
     async (ms) => {
       const row = await h.run({
         name: `${ms} ms delay on the leader's links`,
         partition: false,
-        expectAlerts: [],
+        // 600 ms each way puts /health (1 s budget inside etcd) past its limit while raft works: slow, not dead.
+        expectAlerts: ms === 600 ? ['EtcdMemberSlow'] : [],
         apply: async (hh, leader) => {
           // In 100 ms steps: switched on at once, 600 ms each way is a silence beyond the 1 s election timeout.
           await hh.net.rampDelayOf(leader, ms);
