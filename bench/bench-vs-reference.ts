@@ -280,6 +280,13 @@ async function main(): Promise<void> {
       baselineOpsPerSec: r.baseline.length ? m(r.baseline, 'opsPerSec') : null,
       baselineP99Ms: r.baseline.length ? m(r.baseline, 'p99Ms') : null,
       baselineCpuMicrosPerOp: r.baseline.length ? m(r.baseline, 'cpuMicrosPerOp') : null,
+      // Median of each round's after/before ratio: robust to load that drifts across the run.
+      pairedOpsRatio: r.baseline.length
+        ? median(r.ours.map((x, i) => x.opsPerSec / r.baseline[i]!.opsPerSec))
+        : null,
+      pairedCpuRatio: r.baseline.length
+        ? median(r.ours.map((x, i) => x.cpuMicrosPerOp / r.baseline[i]!.cpuMicrosPerOp))
+        : null,
       failed: [...r.ours, ...r.ref, ...r.baseline].reduce((t, x) => t + x.failed, 0),
     };
     const throughputRatio = row.oursOpsPerSec / row.refOpsPerSec;
@@ -319,22 +326,26 @@ async function main(): Promise<void> {
       `${CLIENTS} clients, ${CONNS} connections, ${KEY_SIZE}-byte keys, ${VAL_SIZE}-byte values, key space ${KEY_SPACE} (writes: sequential keys 0..N-1); ` +
       `${ROUNDS} interleaved rounds (A B A B ...), medians. Load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}. ${conditions.startedAt}.`,
     '',
-    '| workload | etcd-monitor ops/s | reference ops/s | ratio | etcd-monitor P99 | reference P99 | P99 ratio | CPU µs/op (ours / ref) | pass |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...summary.map(
-      (s) =>
-        `| ${s.scenario} | ${s.oursOpsPerSec.toFixed(0)} | ${s.refOpsPerSec.toFixed(0)} | ${s.throughputRatio.toFixed(2)}× | ${s.oursP99Ms.toFixed(1)} ms | ${s.refP99Ms.toFixed(1)} ms | ${s.p99Ratio.toFixed(2)}× | ${s.oursCpuMicrosPerOp.toFixed(1)} / ${s.refCpuMicrosPerOp.toFixed(1)} | ${s.passed ? 'yes' : 'no'} |`,
-    ),
-    '',
+    ...(NO_REF
+      ? []
+      : [
+          '| workload | etcd-monitor ops/s | reference ops/s | ratio | etcd-monitor P99 | reference P99 | P99 ratio | CPU µs/op (ours / ref) | pass |',
+          '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+          ...summary.map(
+            (s) =>
+              `| ${s.scenario} | ${s.oursOpsPerSec.toFixed(0)} | ${s.refOpsPerSec.toFixed(0)} | ${s.throughputRatio.toFixed(2)}× | ${s.oursP99Ms.toFixed(1)} ms | ${s.refP99Ms.toFixed(1)} ms | ${s.p99Ratio.toFixed(2)}× | ${s.oursCpuMicrosPerOp.toFixed(1)} / ${s.refCpuMicrosPerOp.toFixed(1)} | ${s.passed ? 'yes' : 'no'} |`,
+          ),
+          '',
+        ]),
     ...(BASELINE
       ? [
           `Before/after (\`--baseline-tree ${BASELINE}\`, before = that checkout, after = this one; medians of ${ROUNDS} rounds, order alternated):`,
           '',
-          '| workload | before ops/s | after ops/s | ratio | before P99 | after P99 | before CPU µs/op | after CPU µs/op | CPU ratio |',
+          '| workload | before ops/s | after ops/s | ratio (paired) | before P99 | after P99 | before CPU µs/op | after CPU µs/op | CPU ratio (paired) |',
           '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
           ...summary.map(
             (s) =>
-              `| ${s.scenario} | ${s.baselineOpsPerSec?.toFixed(0)} | ${s.oursOpsPerSec.toFixed(0)} | ${(s.oursOpsPerSec / s.baselineOpsPerSec!).toFixed(3)}× | ${s.baselineP99Ms?.toFixed(1)} ms | ${s.oursP99Ms.toFixed(1)} ms | ${s.baselineCpuMicrosPerOp?.toFixed(2)} | ${s.oursCpuMicrosPerOp.toFixed(2)} | ${(s.oursCpuMicrosPerOp / s.baselineCpuMicrosPerOp!).toFixed(3)}× |`,
+              `| ${s.scenario} | ${s.baselineOpsPerSec?.toFixed(0)} | ${s.oursOpsPerSec.toFixed(0)} | ${(s.oursOpsPerSec / s.baselineOpsPerSec!).toFixed(3)}× (${s.pairedOpsRatio?.toFixed(3)}×) | ${s.baselineP99Ms?.toFixed(1)} ms | ${s.oursP99Ms.toFixed(1)} ms | ${s.baselineCpuMicrosPerOp?.toFixed(2)} | ${s.oursCpuMicrosPerOp.toFixed(2)} | ${(s.oursCpuMicrosPerOp / s.baselineCpuMicrosPerOp!).toFixed(3)}× (${s.pairedCpuRatio?.toFixed(3)}×) |`,
           ),
           '',
         ]

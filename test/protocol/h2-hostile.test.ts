@@ -339,6 +339,8 @@ describe('hand-framed HTTP/2 client against a hostile server', () => {
     };
     expect(await call(channel)).toMatchObject({ status: 0, body: OK });
     expect(channel.dials).toBe(1);
+    // Its last stream done, the GOAWAY'd connection closes itself (GOAWAY NO_ERROR back).
+    expect(await untilClientGoaway(server.peers[0]!)).toEqual([[0, 0x0]]);
   });
 
   it('silence (black hole): the call times out, a PING goes unanswered, the connection is redialled', async () => {

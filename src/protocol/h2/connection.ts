@@ -548,6 +548,7 @@ export class GrpcH2Connection implements FrameSink {
       this.writeRaw(rstStreamFrame(id, H2_CANCEL));
       this.streams.delete(id);
       this.fail(call, new MessageTooLargeError(this.endpoint, this.maxMessage));
+      this.drainQueue();
       return;
     }
     // Socket chunks are never reused, so keeping a view is safe.
@@ -556,6 +557,7 @@ export class GrpcH2Connection implements FrameSink {
     if (flags & FLAG_END_STREAM) {
       this.streams.delete(id);
       this.fail(call, new BadResponseError(this.endpoint, 'stream ended without gRPC trailers'));
+      this.drainQueue();
     } else if (call.received - call.returned > STREAM_WINDOW / 2) {
       // Only reachable with maxMessageBytes above 8 MiB: give the stream its window back.
       this.writeRaw(windowUpdateFrame(id, call.received - call.returned));
@@ -591,8 +593,7 @@ export class GrpcH2Connection implements FrameSink {
       const text = msg ? safeDecode(msg) : '';
       call.cb(code, text || undefined, undefined, new GrpcStatusError(code, this.endpoint, text));
     }
-    if (this.queue.length > 0) this.drainQueue();
-    else if (this.error !== null && this.streams.size === 0) this.close();
+    if (this.queue.length > 0 || this.error !== null) this.drainQueue();
   }
 
   private rstStream(id: number, code: number): void {
@@ -673,6 +674,8 @@ export class GrpcH2Connection implements FrameSink {
       this.queue.shift();
       this.send(q);
     }
+    // After GOAWAY (or stream ids exhausted) the connection only finishes what it has, then goes.
+    if (this.error !== null && !this.killed && this.streams.size === 0) this.close();
   }
 
   private sweep(): void {

@@ -21,10 +21,7 @@ export class AlpnError extends ProtocolError {
     endpoint: string,
     readonly negotiated: string | false | null,
   ) {
-    super(
-      endpoint,
-      `TLS server selected ALPN ${!negotiated ? 'none' : `"${negotiated}"`}, not "h2"`,
-    );
+    super(endpoint, `TLS server selected ALPN ${!negotiated ? 'none' : `"${negotiated}"`}, not "h2"`);
   }
 }
 
