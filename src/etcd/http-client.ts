@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { StringDecoder } from 'node:string_decoder';
 import { Agent, request } from 'undici';
 import { classifyTransportError } from '../util/classify-transport.js';
 import { BadResponseError, MessageTooLargeError, type MemberRequestError } from '../util/errors.js';
@@ -8,6 +9,12 @@ import type { MemberHealth } from './types.js';
 
 /** Upper bound on a /metrics body: etcd serves ≈150–250 KB; anything near this is not etcd. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * Above ≈1 MB, Buffer#toString makes an external string: V8 sees only its small handle, so the bytes
+ * outlive many rounds. A body that large (not etcd's 150–250 KB; a hostile member's 11 MB every round) is
+ * decoded chunk by chunk into strings on the V8 heap instead, which the shipped GC flags keep in check.
+ */
+const EXTERNAL_STRING_BYTES = 1024 * 1024;
 
 /** Failures over https that one extra handshake can explain better (see `classify`). */
 const DIAGNOSED = new Set(['CONNECTION_RESET', 'TLS_CERT_EXPIRED', 'TLS_CERT_NOT_YET_VALID']);
@@ -91,9 +98,13 @@ export class MemberHttpClient {
     } catch (err) {
       throw await this.classify(endpoint, path, err);
     }
-    const body = Buffer.concat(chunks);
     // Same string either way for ASCII (all of etcd's output), and latin1 decoding is several times faster.
-    return body.toString(isAscii(body) ? 'latin1' : 'utf8');
+    if (size <= EXTERNAL_STRING_BYTES) {
+      const body = Buffer.concat(chunks);
+      return body.toString(isAscii(body) ? 'latin1' : 'utf8');
+    }
+    const decoder = new StringDecoder(chunks.every((c) => isAscii(c)) ? 'latin1' : 'utf8');
+    return chunks.map((c) => decoder.write(c)).join('') + decoder.end();
   }
 
   /**
