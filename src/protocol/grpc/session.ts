@@ -16,9 +16,10 @@ export interface SessionOptions {
   /** A PING not acknowledged within this many ms means the connection is dead. */
   readonly pingTimeoutMs: number;
   /**
-   * A PING after this long without an answer on the session (only if something was answered since the
-   * last PING: etcd's gRPC server counts PINGs on a quiet connection as abuse, grpc-go keepalive
-   * enforcement, and answers with GOAWAY ENHANCE_YOUR_CALM after two).
+   * A PING after this long without an answer on the session, and only if something was answered since
+   * the last PING: etcd's gRPC server (grpc-go keepalive enforcement, PermitWithoutStream false) counts
+   * a PING on a connection it has written nothing to since the last one as a strike, and answers the
+   * third strike with GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
    */
   readonly idlePingMs: number;
 }

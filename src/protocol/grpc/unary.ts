@@ -48,7 +48,10 @@ export interface CallOptions {
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const USER_AGENT = `etcd-monitor/${VERSION}`;
-/** etcd's gRPC server sends no bigger idle PINGs than this; ours go after 5 s without an answer. */
+/**
+ * Idle PING after 5 s without an answer: etcd's --grpc-keepalive-min-time defaults to 5 s (PINGs closer
+ * together count as strikes against the client), and the exporter's rounds are 5-30 s apart.
+ */
 const DEFAULT_IDLE_PING_MS = 5000;
 
 export class GrpcUnaryClient {
@@ -182,6 +185,7 @@ export class GrpcUnaryClient {
         if (wrong) fail(wrong);
       });
       stream.on('data', (chunk: Buffer) => {
+        if (settled) return; // failed already (deadline, cap): nothing more is kept
         const problem = answer.push(chunk);
         if (problem?.kind === 'too-large') {
           fail(new MessageTooLargeError(this.endpoint, this.maxMessageBytes, { what }));
