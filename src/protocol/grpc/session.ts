@@ -7,8 +7,7 @@
  * SETTINGS and WINDOW_UPDATEs itself and bounds header blocks and session memory.
  */
 import http2 from 'node:http2';
-import type tls from 'node:tls';
-import { ConnectionResetError, ProtocolError } from '../../util/errors.js';
+import { ConnectionResetError } from '../../util/errors.js';
 import { dialH2Socket, targetEndpoint, type H2Target } from '../h2/dial.js';
 
 export interface SessionOptions {
@@ -88,17 +87,9 @@ export class MemberSession {
   }
 
   private async dial(timeoutMs: number): Promise<Live> {
+    // Over TLS dialH2Socket accepts only a server that selected ALPN h2 (RFC 7540 §3.3): anything else
+    // would read our connection preface as garbage.
     const socket = await dialH2Socket(this.target, timeoutMs);
-    // RFC 7540 §3.3: over TLS, HTTP/2 is only what ALPN agreed on; a member (or a proxy) that did not
-    // pick h2 would read our preface as garbage.
-    const alpn = this.target.tls ? (socket as tls.TLSSocket).alpnProtocol : 'h2';
-    if (alpn !== 'h2') {
-      socket.destroy();
-      throw new ProtocolError(
-        this.endpoint,
-        `TLS without ALPN h2 (the server chose ${alpn ? `"${alpn}"` : 'none'}; RFC 7540 §3.3)`,
-      );
-    }
     this.dials++;
     const session = http2.connect(`${this.target.tls ? 'https' : 'http'}://${hostOf(this.target)}`, {
       createConnection: () => socket,
