@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HpackDecoder, HpackEncoderTable } from '../../src/protocol/h2/hpack.js';
+import { HpackDecoder, HpackEncoderTable, encodeInteger } from '../../src/protocol/h2/hpack.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -85,5 +85,75 @@ describe('HPACK request encoder', () => {
         ['te', 'trailers'],
       ]);
     }
+  });
+});
+
+describe('HPACK bounds against a hostile peer (RFC 7541 §4.2, §5.2, §6.3, §7.1.3)', () => {
+  it.each([
+    ['size update above the SETTINGS value', '3fe21f', /above the 4096 allowed/],
+    ['size update after a field', '8820', /after a header field/],
+    ['Huffman padding not all ones', '00811e', /padding not all ones/], // 'a' (00011) then 110
+    ['Huffman padding of 8 bits', '0082ffff', /EOS|padding longer/],
+    ['index 0', '80', /out of range/],
+    ['index past the tables', 'bf', /out of range/],
+    ['integer over 2^28', 'ffffffffffff7f', /too large/],
+  ])('%s is a decoding error', (_name, bytes, message) => {
+    const d = new HpackDecoder();
+    const b = hex(bytes);
+    expect(() => d.decode(b, 0, b.length)).toThrow(message);
+  });
+
+  it('a size update up to the SETTINGS value is accepted and evicts', () => {
+    const d = new HpackDecoder({ collect: true });
+    const insert = Buffer.concat([
+      Buffer.from([0x40, 1]),
+      Buffer.from('a'),
+      Buffer.from([1]),
+      Buffer.from('b'),
+    ]);
+    d.decode(insert, 0, insert.length);
+    const shrink = hex('20 be'); // size 0 (evicts everything), then index 62 which no longer exists
+    expect(() => d.decode(shrink, 0, shrink.length)).toThrow(/index 62 out of range/);
+    const grow = hex('3fe11f'); // exactly 4096
+    d.decode(grow, 0, grow.length);
+  });
+
+  it('a decoded header list over maxListSize is an error (one 1-byte index can expand to a 4 KiB entry)', () => {
+    const d = new HpackDecoder({ maxListSize: 1000 });
+    const value = 'v'.repeat(900);
+    const insert = Buffer.concat([
+      Buffer.from([0x40, 1]),
+      Buffer.from('k'),
+      Buffer.from(encodeInteger(900, 7, 0)),
+      Buffer.from(value),
+    ]);
+    d.decode(insert, 0, insert.length);
+    const refs = Buffer.from([0x80 | 62, 0x80 | 62]);
+    expect(() => d.decode(refs, 0, refs.length)).toThrow(/header list larger than 1000/);
+  });
+
+  it.each(['token', 'authorization'])(
+    '%s is sent never-indexed, every time, and never enters the table',
+    (name) => {
+      const enc = new HpackEncoderTable();
+      const first = enc.field(name, 'secret');
+      const second = enc.field(name, 'secret');
+      expect(first[0]).toBe(0x10);
+      expect(second).toEqual(first);
+      expect(enc.entries).toBe(0);
+      const d = new HpackDecoder({ collect: true });
+      d.decode(first, 0, first.length);
+      expect(d.headers).toEqual([[name, 'secret']]);
+    },
+  );
+
+  it('shrink(): a size update 0 opens the next block, then fields are literals without indexing', () => {
+    const enc = new HpackEncoderTable();
+    enc.field('te', 'trailers');
+    enc.shrink();
+    expect(enc.takePrefix()).toEqual(Buffer.from([0x20]));
+    expect(enc.takePrefix()).toBeUndefined();
+    expect(enc.field('te', 'trailers')[0]).toBe(0x00);
+    expect(enc.field('content-type', 'application/grpc')[0]).toBe(0x00);
   });
 });
