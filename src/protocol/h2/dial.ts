@@ -50,8 +50,16 @@ export function dialH2Socket(target: H2Target, timeoutMs: number): Promise<net.S
       socket.removeListener('error', fail);
       // A late 'error' after we gave up must not become an uncaught exception.
       socket.on('error', () => undefined);
+      // The member's certificate, while the failed socket still has it: an expired one's date goes in the message.
+      const peer = target.tls ? (socket as tls.TLSSocket).getPeerCertificate?.() : undefined;
       socket.destroy();
-      reject(classifyTransportError(err, { endpoint, dialTimeoutMs: timeoutMs }));
+      reject(
+        classifyTransportError(err, {
+          endpoint,
+          dialTimeoutMs: timeoutMs,
+          ...(peer?.valid_to ? { peerCertificate: peer } : {}),
+        }),
+      );
     };
     socket.once('error', fail);
     socket.once('close', closed);
