@@ -51,6 +51,8 @@ export interface Truth {
   failureTolerance: number;
   /** Members whose Status names the majority's leader in its term (the leader included). */
   followers: number[];
+  /** Members whose Status answered. */
+  answered: number[];
   /** Followers not cut off from the leader by the scenario's fault. */
   available: number[];
   text: string;
@@ -66,6 +68,8 @@ export interface Verdict {
   failureTolerance?: number;
   partition: string[];
   states: string[];
+  /** etcd_monitor_member_up of each member. */
+  up: (number | undefined)[];
   text: string;
 }
 
@@ -243,6 +247,7 @@ export class FaultHarness {
       quorumAvailable: leader !== undefined,
       failureTolerance,
       followers: followers.map((f) => f.index),
+      answered: st.filter((x) => x.id !== undefined).map((x) => x.index),
       available,
       text:
         `${leader ? `${this.name(leader.index)} leads` : 'no leader'}, tolerance ${failureTolerance} [${views}]` +
@@ -255,6 +260,9 @@ export class FaultHarness {
     const c = (name: string, labels: Record<string, string> = {}) =>
       findSample(text, `etcd_monitor_cluster_${name}`, { cluster: CLUSTER, ...labels });
     const partition = PARTITION_REASONS.filter((reason) => c('partition_suspected', { reason }) === 1);
+    const up = this.cluster.members.map((m) =>
+      findSample(text, 'etcd_monitor_member_up', { member: m.name }),
+    );
     const states = this.cluster.members.map((m) => {
       for (const state of ['healthy', 'slow', 'unreachable', 'unhealthy', 'down'])
         if (findSample(text, 'etcd_monitor_member_health_state', { member: m.name, state }) === 1)
@@ -270,6 +278,7 @@ export class FaultHarness {
       failureTolerance: c('failure_tolerance'),
       partition,
       states,
+      up,
     };
     return {
       ...v,
@@ -293,6 +302,10 @@ export class FaultHarness {
     eq('quorum_available', v.quorumAvailable, t.quorumAvailable ? 1 : 0);
     eq('failure_tolerance', v.failureTolerance, t.failureTolerance);
     if (partition !== v.partition.length > 0) out.push(`partition ${v.partition.join('+') || 'none'}`);
+    // Every member's client URL stays reachable (only peer links are cut): up must stay 1.
+    v.up.forEach((u, i) => {
+      if (t.answered.includes(i) && u !== 1) out.push(`${this.name(i)} up ${u}`);
+    });
     v.states.forEach((state, i) => {
       const up = state === 'healthy' || state === 'slow' || state === 'unreachable';
       if (up !== t.available.includes(i)) out.push(`${this.name(i)} ${state}`);
