@@ -11,7 +11,8 @@ import type { ResolvedMember } from './identity.js';
  * - `unreachable`: the exporter gets no Status, but a peer that knows a leader holds an active raft
  *   stream to the member (etcd_network_active_peers{Remote=<id>} > 0) and keeps receiving raft traffic
  *   from it (etcd_network_peer_received_bytes_total{From=<id>} grows): alive, cut off from the exporter.
- * - `unhealthy`: answers Status but is neither healthy nor slow (no leader, stalled, alarm, …).
+ * - `unhealthy`: answers Status but is neither healthy nor slow (no leader, stalled, alarm, its raft stream
+ *   with the leader down on either side, …).
  * - `down`: no Status and no peer sees it.
  */
 export const HEALTH_STATES = ['healthy', 'slow', 'unreachable', 'unhealthy', 'down'] as const;
