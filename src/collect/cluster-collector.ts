@@ -42,6 +42,8 @@ export class ClusterCollector {
   private bootstrapping: Promise<void> | undefined;
   /** No watched member answered the member list last health round: ask the seeds before the next. */
   private askSeeds = false;
+  /** When the seeds last failed to give a member list (0: never). */
+  private seedsFailedAt = 0;
   private lastResultAt = 0;
   private readonly turns = new Map<'alarms' | 'members', number>();
 
@@ -193,6 +195,10 @@ export class ClusterCollector {
    */
   private bootstrap(): Promise<void> {
     if (!this.cluster.discoverMembers || (this.list && !this.askSeeds)) return Promise.resolve();
+    // Seeds that just failed to answer are not asked again before the next interval: with every seed
+    // black-holed each ask costs a full deadline, and the start's health and metrics rounds run back to back.
+    const interval = Math.min(this.config.healthCheckIntervalMs, this.config.metricsIntervalMs);
+    if (Date.now() - this.seedsFailedAt < interval) return Promise.resolve();
     this.bootstrapping ??= (async () => {
       try {
         const answers = await Promise.all(
@@ -215,7 +221,7 @@ export class ClusterCollector {
         if (list) {
           this.list = answered.find((a) => a.members === list);
           this.askSeeds = false;
-        }
+        } else this.seedsFailedAt = Date.now();
         this.reconcile();
       } finally {
         this.bootstrapping = undefined;

@@ -6,6 +6,7 @@ import { HISTORY_FILE_NAME } from '../../src/alerts/history-store.js';
 import { historyFileEvents, loadNotification, postWebhook } from '../support/alert-notifications.js';
 import { startExporter, type ExporterProcess } from '../support/exporter.js';
 import { freePort } from '../support/free-port.js';
+import { waitFor } from '../support/processes.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
 // The real exporter CLI against a damaged history file, a full disk (a real 64 KiB tmpfs) and a data
@@ -190,8 +191,14 @@ describe('the exporter and its history on a bad disk', () => {
       expect((await fetch(`${e.url}/health`)).status).toBe(200);
       expect(await e.sample('etcd_monitor_history_persistent', { history: 'alerts' })).toBe(0);
       expect(await e.sample('etcd_monitor_history_persistent', { history: 'leader' })).toBe(0);
-      // The collector still runs (its member is down, which it reports).
-      expect(await e.sample('etcd_monitor_collector_success', { cluster: 'disk' })).toBeDefined();
+      // The collector still runs (its member is down, which it reports) once its first rounds are done.
+      await waitFor(
+        async () => (await e.sample('etcd_monitor_collector_success', { cluster: 'disk' })) !== undefined,
+        {
+          timeoutMs: 20_000,
+          what: 'the collector series after the first rounds',
+        },
+      );
       const output = e.proc.output();
       expect(output).toContain(`cannot use --data-dir ${dir} for the alert history`);
       expect(output).toContain('in memory only');

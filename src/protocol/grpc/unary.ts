@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import { classifyTransportError } from '../../util/classify-transport.js';
 import {
   BadResponseError,
+  ConnectionResetError,
   GrpcStatusError,
   MemberRequestError,
   MessageTooLargeError,
@@ -206,6 +207,17 @@ export class GrpcUnaryClient {
           });
         } else if (grpcStatus === undefined && streamError && !isStreamReset(streamError)) {
           settle({ kind: 'failed', error: this.classify(streamError, what, timeoutMs) });
+        } else if (grpcStatus === undefined && rst === NGHTTP2_CANCEL && session.destroyed) {
+          // nghttp2 cancels every open stream when the session's socket goes away (a member killed or
+          // restarted mid-call): the connection was lost, the member did not cancel anything.
+          settle({
+            kind: 'failed',
+            error: new ConnectionResetError(this.endpoint, {
+              what,
+              detail: 'the HTTP/2 session closed with the call open',
+              ...(streamError ? { cause: streamError } : {}),
+            }),
+          });
         } else if (grpcStatus === undefined && rst !== 0) {
           settle({
             kind: 'failed',
