@@ -6,9 +6,8 @@ import { describeError, MonitorError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { WORKLOADS, type Workload } from './load.js';
 import { API_LIMITS, BODY_FIELDS } from './api-limits.js';
-import { readPasswordFile } from '../etcd/member-client.js';
 import { trackRun } from './active-runs.js';
-import { BENCH_DEFAULTS } from './options.js';
+import { benchAuth, BENCH_DEFAULTS } from './options.js';
 import { checkPrefixEmpty, runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 import { BenchmarkStore, compareRuns, type StoredRun } from './store.js';
@@ -106,14 +105,7 @@ export function parseBenchmarkRequest(raw: unknown, config: MonitorConfig): Benc
     // Cluster-wide (every key's history), so only on an explicit `"compact": true`.
     compact,
     discoverMembers: cluster.discoverMembers,
-    ...(cluster.auth
-      ? {
-          auth: {
-            username: cluster.auth.username,
-            password: readPasswordFile(cluster.auth.passwordFile),
-          },
-        }
-      : {}),
+    ...benchAuth(cluster),
     client: 'lean',
     readRatio: BENCH_DEFAULTS.readRatio,
     slo: DEFAULT_SLO,

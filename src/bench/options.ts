@@ -1,6 +1,6 @@
 import { resolveConfig } from '../config/resolve.js';
 import { readPasswordFile } from '../etcd/member-client.js';
-import type { MonitorConfig } from '../config/types.js';
+import type { ClusterConfig, MonitorConfig } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDurationMs } from '../util/duration.js';
 import { WORKLOADS, type Workload } from './load.js';
@@ -25,6 +25,13 @@ export const BENCH_DEFAULTS = {
   readRatio: 0.7,
   workers: 1,
 } as const;
+
+/** The cluster's etcd credentials for a run (the password read from its file), if it has any. */
+export function benchAuth(cluster: ClusterConfig): Pick<BenchOptions, 'auth'> {
+  return cluster.auth
+    ? { auth: { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) } }
+    : {};
+}
 
 /** Raw benchmark flags as yargs hands them over (all optional). */
 export interface BenchFlags {
@@ -94,14 +101,7 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
     prefix: f.prefix,
     compact: f.compact ?? false,
     discoverMembers: cluster.discoverMembers,
-    ...(cluster.auth
-      ? {
-          auth: {
-            username: cluster.auth.username,
-            password: readPasswordFile(cluster.auth.passwordFile),
-          },
-        }
-      : {}),
+    ...benchAuth(cluster),
     client,
     workers: f.workers ?? BENCH_DEFAULTS.workers,
     readRatio: f['read-ratio'] ?? BENCH_DEFAULTS.readRatio,
