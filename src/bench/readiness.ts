@@ -7,13 +7,13 @@ import {
   type Discovery,
 } from '../etcd/discover.js';
 import { MemberHttpClient } from '../etcd/http-client.js';
-import { loadTlsMaterial, readPasswordFile } from '../etcd/member-client.js';
+import { loadTlsMaterial } from '../etcd/member-client.js';
 import { alarmsInStatusErrors } from '../etcd/normalise.js';
 import { parsePromText, sumOf } from '../protocol/prom-text/index.js';
 import type { AlarmEntry, MemberStatus } from '../etcd/types.js';
 import { describeError } from '../util/errors.js';
 import { DISK_P99_LIMIT_MS, runDiskCheck, type DiskCheckResult } from './disk-check.js';
-import { BENCH_DEFAULTS } from './options.js';
+import { benchAuth, BENCH_DEFAULTS } from './options.js';
 import { BenchInterruptedError, runBenchmark, type BenchmarkResult } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 
@@ -256,9 +256,7 @@ export async function runReadinessCheck(o: {
 }): Promise<ReadinessReport> {
   const cluster = o.config.clusters[0]!;
   const tls = loadTlsMaterial(cluster.tls);
-  const auth = cluster.auth
-    ? { username: cluster.auth.username, password: readPasswordFile(cluster.auth.passwordFile) }
-    : undefined;
+  const { auth } = benchAuth(cluster);
   const timeouts = { dialTimeoutMs: o.config.dialTimeoutMs, requestTimeoutMs: o.config.requestTimeoutMs };
   const discover: DiscoverOptions = { ...(tls ? { tls } : {}), ...(auth ? { auth } : {}), ...timeouts };
   const http = new MemberHttpClient(tls, timeouts);
