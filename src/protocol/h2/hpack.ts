@@ -271,17 +271,22 @@ export function encodeInteger(value: number, prefixBits: number, flags: number):
   return out;
 }
 
-/** Literal header with incremental indexing and a literal (non-Huffman) name and value. */
-export function encodeLiteralIndexed(name: string, value: string): Buffer {
+/** A literal header field with a literal name (§6.2): `firstByte` selects the representation, 4/7-bit prefix 0. */
+function encodeLiteral(firstByte: number, name: string, value: string): Buffer {
   const n = Buffer.from(name, 'latin1');
   const v = Buffer.from(value, 'latin1');
   return Buffer.concat([
-    Buffer.from([0x40]),
+    Buffer.from([firstByte]),
     Buffer.from(encodeInteger(n.length, 7, 0)),
     n,
     Buffer.from(encodeInteger(v.length, 7, 0)),
     v,
   ]);
+}
+
+/** Literal header with incremental indexing and a literal (non-Huffman) name and value. */
+export function encodeLiteralIndexed(name: string, value: string): Buffer {
+  return encodeLiteral(0x40, name, value);
 }
 
 /**
@@ -289,28 +294,12 @@ export function encodeLiteralIndexed(name: string, value: string): Buffer {
  * dynamic table and intermediaries must not index it either, which §7.1.3 asks for credentials.
  */
 export function encodeLiteralNeverIndexed(name: string, value: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([
-    Buffer.from([0x10]),
-    Buffer.from(encodeInteger(n.length, 7, 0)),
-    n,
-    Buffer.from(encodeInteger(v.length, 7, 0)),
-    v,
-  ]);
+  return encodeLiteral(0x10, name, value);
 }
 
 /** Literal header field without indexing (§6.2.2, literal name). */
 export function encodeLiteralNotIndexed(name: string, value: string): Buffer {
-  const n = Buffer.from(name, 'latin1');
-  const v = Buffer.from(value, 'latin1');
-  return Buffer.concat([
-    Buffer.from([0x00]),
-    Buffer.from(encodeInteger(n.length, 7, 0)),
-    n,
-    Buffer.from(encodeInteger(v.length, 7, 0)),
-    v,
-  ]);
+  return encodeLiteral(0x00, name, value);
 }
 
 /**
