@@ -6,6 +6,7 @@ import {
   ConnectTimeoutError,
   DnsError,
   GrpcStatusError,
+  grpcStatusCode,
   HostUnreachableError,
   MemberRequestError,
   MessageTooLargeError,
@@ -155,7 +156,7 @@ function grpcJsStatus(o: { code?: unknown; details?: unknown }): number | undefi
 
 function grpcCode(status: number, ctx: TransportContext): TransportErrorCode {
   if (ctx.authenticating && status !== 4 && status !== 14) return 'AUTH_FAILED';
-  return new GrpcStatusError(status, ctx.endpoint, '').code;
+  return grpcStatusCode(status);
 }
 
 /** Errors reachable from `err` through `cause` and AggregateError's `errors`, outermost first (bounded). */
