@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { fetch } from 'undici';
 import { parseDurationMs } from '../util/duration.js';
-import { HttpError } from './http-errors.js';
+import { HttpError, oneQueryParam } from './http-errors.js';
 
 /**
  * Named series of GET /metrics/history, each a PromQL template over the exporter's own metrics; `$sel` becomes
@@ -61,14 +61,6 @@ export function promString(value: string): string {
   return JSON.stringify(value);
 }
 
-function one(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '')
-    throw new HttpError(400, 'BAD_PARAMETER', `${name} must be given once, non-empty`);
-  return v;
-}
-
 /** Accepts RFC 3339 or Unix seconds, like Prometheus. */
 function parseTime(raw: string, name: string): number {
   const ms = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
@@ -92,7 +84,7 @@ export function parseHistoryQuery(
   const unknown = Object.keys(req.query).filter((k) => !known.has(k));
   if (unknown.length)
     throw new HttpError(400, 'UNKNOWN_PARAMETER', `unknown parameter(s): ${unknown.join(', ')}`);
-  const metric = one(req, 'metric');
+  const metric = oneQueryParam(req, 'metric');
   if (!metric)
     throw new HttpError(
       400,
@@ -106,12 +98,12 @@ export function parseHistoryQuery(
       `unknown metric "${metric}" (one of ${Object.keys(HISTORY_METRICS).join(', ')})`,
     );
   }
-  const endRaw = one(req, 'end');
-  const startRaw = one(req, 'start');
+  const endRaw = oneQueryParam(req, 'end');
+  const startRaw = oneQueryParam(req, 'start');
   const endMs = endRaw ? parseTime(endRaw, 'end') : now;
   const startMs = startRaw ? parseTime(startRaw, 'start') : endMs - DEFAULT_RANGE_MS;
   if (startMs >= endMs) throw new HttpError(400, 'BAD_PARAMETER', 'start must be before end');
-  const stepRaw = one(req, 'step');
+  const stepRaw = oneQueryParam(req, 'step');
   let stepMs: number;
   try {
     stepMs = stepRaw
@@ -128,7 +120,7 @@ export function parseHistoryQuery(
       `more than ${MAX_POINTS} points per series; use a larger step`,
     );
   }
-  const cluster = one(req, 'cluster');
+  const cluster = oneQueryParam(req, 'cluster');
   return { metric: metric as HistoryMetric, ...(cluster ? { cluster } : {}), startMs, endMs, stepMs };
 }
 

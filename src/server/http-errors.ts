@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { MonitorError } from '../util/errors.js';
 
 /** An error meant for an HTTP client: status, stable code, and a message safe to show (no stack). */
@@ -11,6 +11,15 @@ export class HttpError extends MonitorError {
   ) {
     super(code, message, options);
   }
+}
+
+/** The query parameter `name` given once and non-empty, or undefined when absent; anything else is a 400. */
+export function oneQueryParam(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '')
+    throw new HttpError(400, 'BAD_PARAMETER', `${name} must be given once, non-empty`);
+  return v;
 }
 
 /** Writes the one JSON error shape of the API: {"error": {"code", "message"}}. */

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import type { LeaderHistoryStore } from '../history/leader-history.js';
-import { HttpError } from './http-errors.js';
+import { HttpError, oneQueryParam } from './http-errors.js';
 
 const DEFAULT_PAGE = 100;
 
@@ -10,16 +10,8 @@ export interface LeaderHistoryRoutesDeps {
   readonly clusterNames: () => readonly string[];
 }
 
-function one(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '')
-    throw new HttpError(400, 'BAD_PARAMETER', `${name} must be given once, non-empty`);
-  return v;
-}
-
 function count(req: Request, name: string, max: number): number | undefined {
-  const raw = one(req, name);
+  const raw = oneQueryParam(req, name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > max)
@@ -35,7 +27,7 @@ export function createLeaderHistoryRoutes({ store, clusterNames }: LeaderHistory
   const router = Router();
   router.get('/cluster/leader/history', (req, res) => {
     const names = clusterNames();
-    const requested = one(req, 'cluster');
+    const requested = oneQueryParam(req, 'cluster');
     if (requested !== undefined && !names.includes(requested)) {
       throw new HttpError(
         404,
