@@ -1,41 +1,26 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
 import { RESULTS_FILE } from '../../src/bench/store.js';
-import { resolveConfig } from '../../src/config/resolve.js';
-import { errorHandler } from '../../src/server/http-errors.js';
-import { createLogger } from '../../src/util/logger.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { waitFor } from '../support/processes.js';
+import { startBenchApi, type BenchApi } from './bench-api.js';
 
 describe('benchmark REST API', () => {
   let cluster: EtcdCluster;
-  let server: Server;
+  let api: BenchApi | undefined;
   let base: string;
   let dataDir: string;
 
   beforeAll(async () => {
     cluster = await startCluster({ size: 3 });
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-api-'));
-    const config = resolveConfig({ flags: { endpoints: cluster.endpoints.join(','), 'data-dir': dataDir } });
-    const log = createLogger('silent', 'json');
-    const app = express();
-    app.use('/api/v1', createBenchmarkRoutes({ config, log }));
-    app.use(errorHandler(log));
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/performance/benchmark`;
+    api = await startBenchApi(cluster.endpoints, 'bench-api-');
+    ({ base, dataDir } = api);
   });
   afterAll(async () => {
-    await new Promise((r) => server?.close(r));
+    await api?.close();
     await cluster?.destroy();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   const post = (body: unknown) =>

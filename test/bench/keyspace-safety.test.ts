@@ -1,18 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stopBenchmarkRuns } from '../../src/bench/active-runs.js';
-import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
 import { runBenchmark, type BenchOptions } from '../../src/bench/run.js';
 import { DEFAULT_SLO } from '../../src/bench/slo.js';
-import { resolveConfig } from '../../src/config/resolve.js';
-import { errorHandler } from '../../src/server/http-errors.js';
-import { createLogger } from '../../src/util/logger.js';
 import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { startExporter } from '../support/exporter.js';
 import { freePort } from '../support/free-port.js';
@@ -25,6 +17,7 @@ import {
   USER_KEY,
   type UserKeys,
 } from './keyspace.js';
+import { startBenchApi, type BenchApi } from './bench-api.js';
 
 // "Never harm the watched cluster" (issue 11) for every benchmark path: the library run, `bench`,
 // `--run-benchmark`, `bench --serve`, the REST API and `check`, finished, failed and interrupted
@@ -274,26 +267,15 @@ describe('benchmarks leave the watched cluster as they found it', () => {
   });
 
   describe('REST API', () => {
-    let server: Server;
+    let api: BenchApi | undefined;
     let base: string;
-    let dataDir: string;
 
     beforeAll(async () => {
-      dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-safety-'));
-      const config = resolveConfig({
-        flags: { endpoints: cluster.endpoints.join(','), 'data-dir': dataDir },
-      });
-      const log = createLogger('silent', 'json');
-      const app = express();
-      app.use('/api/v1', createBenchmarkRoutes({ config, log }));
-      app.use(errorHandler(log));
-      server = app.listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/performance/benchmark`;
+      api = await startBenchApi(cluster.endpoints, 'bench-safety-');
+      base = api.base;
     });
     afterAll(async () => {
-      await new Promise((r) => server?.close(r));
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      await api?.close();
     });
 
     const post = (body: unknown) =>
