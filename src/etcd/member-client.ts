@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { GrpcUnaryClient } from '../protocol/grpc/unary.js';
-import { GRPC_DEADLINE_EXCEEDED, GRPC_UNAVAILABLE } from '../protocol/grpc/status.js';
+import {
+  GRPC_DEADLINE_EXCEEDED,
+  GRPC_INVALID_ARGUMENT,
+  GRPC_UNAUTHENTICATED,
+  GRPC_UNAVAILABLE,
+  GRPC_UNKNOWN,
+} from '../protocol/grpc/status.js';
 import {
   AUTH_AUTHENTICATE,
   decodeAuthenticateResponse,
@@ -65,9 +71,6 @@ export interface MemberClientOptions {
  */
 const ETCD_ERR_INVALID_AUTH_TOKEN = 'auth: invalid auth token'; // auth/store.go ErrInvalidAuthToken
 const ETCD_ERR_AUTH_OLD_REVISION = 'etcdserver: revision of auth store is old'; // rpctypes ErrGRPCAuthOldRevision
-const GRPC_UNKNOWN = 2;
-const GRPC_INVALID_ARGUMENT = 3;
-const GRPC_UNAUTHENTICATED = 16;
 
 function tokenRejected(err: unknown): boolean {
   if (!(err instanceof GrpcStatusError)) return false;
