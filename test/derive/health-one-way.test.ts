@@ -17,7 +17,7 @@ import { peerFault, peerFaultAt, peerFaultCluster } from './peer-fault-captures.
 
 const p = peerFaultCluster();
 const AT = peerFaultAt('one-way/leader-metrics.txt');
-const status = (who: 'leader' | 'follower') => fixtureStatus(peerFault(`one-way/${`status-${who}`}.json`));
+const status = (who: 'leader' | 'follower') => fixtureStatus(peerFault(`one-way/status-${who}.json`));
 const healthy = { healthy: true, reason: '' };
 
 /**
