@@ -1,3 +1,4 @@
+import { parseLoggedObject } from '../history/event-log.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-payload.js';
 
 /** One alert's state as carried by one Alertmanager notification: the unit of alert history. */
@@ -78,15 +79,8 @@ const STRING_FIELDS = [
  * not a well-formed event (torn write, hand edit, disk corruption) so the caller can skip and report it.
  */
 export function parseEventLine(line: string): AlertEvent | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (err) {
-    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const v = value as Record<string, unknown>;
-  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 0) return 'missing or bad "seq"';
+  const v = parseLoggedObject(line);
+  if (typeof v === 'string') return v;
   for (const field of STRING_FIELDS) {
     if (typeof v[field] !== 'string') return `missing or bad "${field}"`;
   }

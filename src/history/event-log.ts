@@ -20,6 +20,23 @@ const MAX_PENDING_FACTOR = 2;
 // A failed write is tried again after this long even if no new event arrives.
 const RETRY_AFTER_MS = 10_000;
 
+/**
+ * The common start of every `parse` option: one stored line as a JSON object with a valid `seq`; a string
+ * is the reason it is not one.
+ */
+export function parseLoggedObject(line: string): Record<string, unknown> | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 0) return 'missing or bad "seq"';
+  return v;
+}
+
 export interface EventLogOptions<T extends LoggedEvent> {
   /** Short name for metrics: "alerts", "leader". */
   readonly name: string;

@@ -1,6 +1,6 @@
 import type { LeaderChange } from '../derive/leader-changes.js';
 import type { Logger } from '../util/logger.js';
-import { openEventLog, type AppendResult, type EventLogStats } from './event-log.js';
+import { openEventLog, parseLoggedObject, type AppendResult, type EventLogStats } from './event-log.js';
 
 /** File name of the leader history inside --data-dir. */
 export const LEADER_HISTORY_FILE_NAME = 'leader-history.jsonl';
@@ -38,15 +38,8 @@ const nullableString = (v: unknown): boolean => v === null || typeof v === 'stri
 
 /** Parses one stored line; a string is the reason it is not a leader change event. */
 export function parseLeaderChangeLine(line: string): LeaderChangeEvent | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (err) {
-    return `not JSON (${err instanceof Error ? err.message : String(err)})`;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const v = value as Record<string, unknown>;
-  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 0) return 'missing or bad "seq"';
+  const v = parseLoggedObject(line);
+  if (typeof v === 'string') return v;
   if (typeof v.at !== 'string' || Number.isNaN(Date.parse(v.at))) return 'missing or bad "at"';
   if (typeof v.cluster !== 'string' || typeof v.leaderId !== 'string')
     return 'missing "cluster" or "leaderId"';
