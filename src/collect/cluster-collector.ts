@@ -232,16 +232,13 @@ export class ClusterCollector {
 
   /** Chooses the member list to believe from this round's answers and moves the targets to it. */
   private reconcile(): void {
-    if (!this.cluster.discoverMembers) {
-      const answers = this.listAnswers();
-      const list = pickMemberList(answers, this.hardLimitMs);
-      if (list) this.list = answers.find((a) => a.members === list);
-      return;
-    }
+    const discover = this.cluster.discoverMembers;
     const answers = this.listAnswers();
-    if (this.list) answers.push(this.list);
+    // The list believed last round stays a candidate only when it drives the targets (discovery on).
+    if (discover && this.list) answers.push(this.list);
     const list = pickMemberList(answers, this.hardLimitMs);
     if (list) this.list = answers.find((a) => a.members === list);
+    if (!discover) return;
     const failing = new Set(
       [...this.members.values()].filter((m) => m.status && !m.status.ok).map((m) => m.endpoint),
     );
