@@ -22,7 +22,8 @@ import bcrypt from 'bcryptjs';
 import { Client } from 'undici';
 import { startCluster, type EtcdCluster } from '../test/support/etcd-cluster.js';
 import { freePort } from '../test/support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { spawnTracked, terminate, type TrackedProcess } from '../test/support/processes.js';
+import { waitExporterReady } from './exporter-ready.js';
 import { median, round } from './exporter-stats.js';
 
 const { values: args } = parseArgs({
@@ -283,15 +284,7 @@ async function main(): Promise<void> {
       { cwd: REPO, label: 'exporter' },
     );
     const running = child;
-    await waitFor(
-      async () => {
-        if (!running.running) throw new Error(`exporter exited:\n${running.output()}`);
-        const res = await fetch(`${base}/ready`).catch(() => undefined);
-        await res?.body?.cancel();
-        return res?.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the exporter to be ready' },
-    );
+    await waitExporterReady(running, base);
     // Warm up: the first request pays for the one bcrypt of the correct password, and the JIT.
     for (let i = 0; i < 50; i++) {
       const res = await fetch(`${base}/metrics`, { headers: { authorization: basic(USER, PASSWORD) } });

@@ -27,7 +27,8 @@ import { request } from 'undici';
 import { startCluster, type EtcdCluster } from '../test/support/etcd-cluster.js';
 import { findSample } from '../test/support/exporter.js';
 import { freePort } from '../test/support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { spawnTracked, terminate, type TrackedProcess } from '../test/support/processes.js';
+import { waitExporterReady } from './exporter-ready.js';
 import { median, round } from './exporter-stats.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -237,15 +238,7 @@ async function main(): Promise<void> {
       { cwd: ROOT, label: 'exporter' },
     );
     const running = child;
-    await waitFor(
-      async () => {
-        if (!running.running) throw new Error(`exporter exited:\n${running.output()}`);
-        const res = await fetch(`${base}/ready`).catch(() => undefined);
-        await res?.body?.cancel();
-        return res?.status === 200;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the exporter to be ready' },
-    );
+    await waitExporterReady(running, base);
     const etcdName = cluster.members[0]?.name ?? '';
     const phases: PhaseResult[] = [];
     for (const phase of PHASES) {
