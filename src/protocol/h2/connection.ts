@@ -8,6 +8,7 @@ import {
   RequestTimeoutError,
   type MemberRequestError,
 } from '../../util/errors.js';
+import { decodeGrpcMessage } from '../grpc/framing.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_UNKNOWN } from '../grpc/status.js';
 import { dialH2Socket, targetEndpoint, type H2Target } from './dial.js';
 import {
@@ -590,7 +591,7 @@ export class GrpcH2Connection implements FrameSink {
     } else {
       const code = /^\d{1,2}$/.test(status) && Number(status) <= 16 ? Number(status) : GRPC_UNKNOWN;
       const msg = this.decoder.grpcMessage;
-      const text = msg ? safeDecode(msg) : '';
+      const text = decodeGrpcMessage(msg);
       call.cb(code, text || undefined, undefined, new GrpcStatusError(code, this.endpoint, text));
     }
     if (this.queue.length > 0 || this.error !== null) this.drainQueue();
@@ -762,14 +763,5 @@ export class GrpcH2Connection implements FrameSink {
       this.handshake.reject(err);
       this.handshake = null;
     }
-  }
-}
-
-// grpc-message is percent-encoded on the wire (gRPC over HTTP/2 spec).
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
