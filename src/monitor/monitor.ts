@@ -1,6 +1,6 @@
 import { ClusterCollector } from '../collect/cluster-collector.js';
 import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
-import type { MonitorConfig, Thresholds } from '../config/types.js';
+import type { MonitorConfig } from '../config/types.js';
 import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
 import type { ClusterView } from '../derive/view.js';
 import { leaderChangeBetween, type LeaderChange } from '../derive/leader-changes.js';
@@ -13,8 +13,6 @@ import { VERSION } from '../version.js';
 
 interface ClusterRuntime {
   readonly collector: ClusterCollector;
-  /** This cluster's own thresholds (clusters[].max_db_size_mb etc. or the global flags). */
-  readonly thresholds: Thresholds;
   state: DeriveState;
   latest?: ExposedState;
   /** This cluster's re-exposed series from its last metrics round. */
@@ -69,7 +67,6 @@ export class Monitor {
     for (const cluster of config.clusters) {
       this.clusters.set(cluster.name, {
         collector: new ClusterCollector(cluster, config),
-        thresholds: cluster.thresholds,
         state: INITIAL_DERIVE_STATE,
         metricsRunning: false,
         healthRunning: false,
@@ -201,7 +198,7 @@ export class Monitor {
       const snapshot = runtime.collector.snapshot();
       this.logTransitions(runtime.latest?.snapshot, snapshot);
       this.warnUnwatched(runtime);
-      const { view, state } = deriveCluster(runtime.state, snapshot, runtime.thresholds);
+      const { view, state } = deriveCluster(runtime.state, snapshot, runtime.collector.cluster.thresholds);
       this.emitLeaderChange(name, runtime, state, view);
       runtime.state = state;
       runtime.latest = { view, snapshot };
