@@ -91,7 +91,7 @@ export class MemberSession {
     // would read our connection preface as garbage.
     const socket = await dialH2Socket(this.target, timeoutMs);
     this.dials++;
-    const session = http2.connect(`${this.target.tls ? 'https' : 'http'}://${hostOf(this.target)}`, {
+    const session = http2.connect(this.endpoint, {
       createConnection: () => socket,
       settings: { enablePush: false },
     });
@@ -152,8 +152,4 @@ export class MemberSession {
     clearInterval(this.idleTimer);
     this.idleTimer = undefined;
   }
-}
-
-function hostOf(target: H2Target): string {
-  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
 }
