@@ -1,22 +1,14 @@
 import { MonitorError, describeError } from '../util/errors.js';
 import { MemberClient, type MemberClientOptions } from './member-client.js';
 import type { TlsMaterial } from './tls-material.js';
+import type { MemberListEntry } from './types.js';
 
 // The configured endpoints are seeds; the member list defines the cluster, and every member is reached
 // through its own advertised client URLs with the same TLS and auth (as `etcdctl --cluster` does).
 // Used by `check` and the benchmark; the exporter's collector follows the list round by round itself.
 
-/** One member of the cluster as the member list names it. */
-export interface DiscoveredMember {
-  /** Member ID, lower-case hex (as etcdctl prints it). */
-  readonly id: string;
-  /** Empty for a member added but never started. */
-  readonly name: string;
-  /** Advertised client URLs; empty for a member added but never started. */
-  readonly clientUrls: readonly string[];
-  readonly peerUrls: readonly string[];
-  readonly isLearner: boolean;
-}
+/** One member of the cluster as the member list names it (ID in lower-case hex, as etcdctl prints it). */
+export type DiscoveredMember = MemberListEntry;
 
 export interface Discovery {
   readonly members: readonly DiscoveredMember[];
@@ -74,13 +66,7 @@ export async function discoverMembers(seeds: readonly string[], o: DiscoverOptio
   answers.forEach((a, i) => {
     if (a.status === 'rejected') seedErrors.push({ endpoint: seeds[i]!, error: describeError(a.reason) });
     else if (!found) {
-      found = a.value.map((m) => ({
-        id: m.id,
-        name: m.name,
-        clientUrls: [...m.clientUrls],
-        peerUrls: [...m.peerUrls],
-        isLearner: m.isLearner,
-      }));
+      found = a.value;
       answeredBy = seeds[i]!;
     }
   });
