@@ -1,4 +1,9 @@
-import { DEFAULT_EVENT_CAPACITY, openEventLog, type EventLogStats } from '../history/event-log.js';
+import {
+  DEFAULT_EVENT_CAPACITY,
+  newestFirst,
+  openEventLog,
+  type EventLogStats,
+} from '../history/event-log.js';
 import type { Logger } from '../util/logger.js';
 import { eventsFromAlerts, parseEventLine, type AlertEvent } from './history-event.js';
 import type { WebhookAlert, WebhookPayload } from './webhook-payload.js';
@@ -193,14 +198,7 @@ export async function openHistoryStore(
       return { events: added, refreshed, ignored, ...result };
     },
     history(query = {}) {
-      const ring = events.events();
-      const limit = query.limit ?? ring.length;
-      const out: AlertEvent[] = [];
-      for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
-        const event = ring[i] as AlertEvent;
-        if (matches(event, query)) out.push(event);
-      }
-      return out;
+      return newestFirst(events.events(), (event) => matches(event, query), query.limit);
     },
     firing(query = {}) {
       trim(now());

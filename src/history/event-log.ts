@@ -37,6 +37,16 @@ export function parseLoggedObject(line: string): Record<string, unknown> | strin
   return v;
 }
 
+/** Up to `limit` events of `ring` (oldest first) that `keep` accepts, newest first: a history query's page. */
+export function newestFirst<T>(ring: readonly T[], keep: (event: T) => boolean, limit = ring.length): T[] {
+  const out: T[] = [];
+  for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
+    const event = ring[i] as T;
+    if (keep(event)) out.push(event);
+  }
+  return out;
+}
+
 export interface EventLogOptions<T extends LoggedEvent> {
   /** Short name for metrics: "alerts", "leader". */
   readonly name: string;

@@ -1,6 +1,12 @@
 import type { LeaderChange } from '../derive/leader-changes.js';
 import type { Logger } from '../util/logger.js';
-import { openEventLog, parseLoggedObject, type AppendResult, type EventLogStats } from './event-log.js';
+import {
+  newestFirst,
+  openEventLog,
+  parseLoggedObject,
+  type AppendResult,
+  type EventLogStats,
+} from './event-log.js';
 
 /** File name of the leader history inside --data-dir. */
 export const LEADER_HISTORY_FILE_NAME = 'leader-history.jsonl';
@@ -81,16 +87,13 @@ export async function openLeaderHistory(
       ]);
     },
     history(query = {}) {
-      const ring = events.events();
-      const limit = query.limit ?? ring.length;
-      const out: LeaderChangeEvent[] = [];
-      for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
-        const e = ring[i] as LeaderChangeEvent;
-        if (query.cluster !== undefined && e.cluster !== query.cluster) continue;
-        if (query.before !== undefined && e.seq >= query.before) continue;
-        out.push(e);
-      }
-      return out;
+      return newestFirst(
+        events.events(),
+        (e) =>
+          (query.cluster === undefined || e.cluster === query.cluster) &&
+          (query.before === undefined || e.seq < query.before),
+        query.limit,
+      );
     },
     stats: () => events.stats(),
     close: () => events.close(),
