@@ -1,0 +1,85 @@
+// Golden exposition: a fixed snapshot of the real etcd 3.4 captures, derived twice (15 s apart, so rate
+// series exist) and rendered as /metrics would serve it — the derived registry, then members' re-exposed
+// series with the default allow list. Any change to a metric's name, HELP, TYPE, labels or value shows
+// here, not only where some other test happens to look. After an intended change, regenerate with
+//   UPDATE_GOLDEN=1 npx vitest run test/expose/golden-exposition.test.ts
+// and review the diff of test/expose/golden/exposition.prom like code.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { ALL_METRICS } from '../../src/expose/metric-table.js';
+import { createExporterMetrics } from '../../src/expose/registry.js';
+import { renderReexposed } from '../../src/expose/reexpose.js';
+import { healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+
+const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'exposition.prom');
+const AT = 1_795_441_262_015;
+const THRESHOLDS = {
+  maxLatencyMs: 100,
+  maxDbSizeBytes: 8 * 1024 ** 3,
+  minAvailableNodes: 2,
+  maxLeaderChangesPerHour: 3,
+};
+
+/** Leader and follower answer everything; the third member answers nothing (down). */
+function snapshot(at: number): ClusterSnapshot {
+  const h = healthyCluster();
+  const answers = { members: h.list, alarms: h.alarms, health: h.health };
+  return {
+    cluster: 'prod',
+    takenAt: at,
+    expectedMembers: 3,
+    members: [
+      memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
+      memberSnapshot(h.endpoints.follower, at, {
+        ...answers,
+        status: h.follower,
+        metrics: h.followerMetrics,
+      }),
+      memberSnapshot(h.endpoints.third, at, {}),
+    ],
+  };
+}
+
+async function render(): Promise<string> {
+  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);
+  const s = snapshot(AT + 15_000);
+  const { view } = deriveCluster(first.state, s, THRESHOLDS);
+  const metrics = createExporterMetrics(
+    () => [{ view, snapshot: s }],
+    { warn: () => undefined },
+    '0.0.0-golden',
+    {
+      prod: { region: 'eu-west-1' },
+    },
+  );
+  metrics.probeDuration.observe({ cluster: 'prod', member: 'fixtures-1', operation: 'write' }, 0.004);
+  metrics.probeSuccess.set({ cluster: 'prod', member: 'fixtures-1', operation: 'write' }, 1);
+  const allow = resolveConfig({}).reexpose.allow;
+  const nameOf = (endpoint: string) => view.members.find((m) => m.endpoint === endpoint)?.member ?? endpoint;
+  const sources = s.members.flatMap((m) =>
+    m.metrics?.ok ? [{ cluster: 'prod', member: nameOf(m.endpoint), metrics: m.metrics.value }] : [],
+  );
+  // The runtime registry (CPU, memory, GC) is left out: it is the one part not fixed by the inputs.
+  const own = await metrics.registry.metrics();
+  const page = own + renderReexposed(sources, allow, new Set(ALL_METRICS.map((d) => d.name)));
+  // The Node.js version is the only input that is not fixed here.
+  return page.replaceAll(`nodejs_version="${process.version}"`, 'nodejs_version="vX"');
+}
+
+describe('golden exposition', () => {
+  it('renders the fixed snapshot exactly as the committed file', async () => {
+    const page = await render();
+    if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(GOLDEN)) {
+      if (process.env['CI'] && !existsSync(GOLDEN)) throw new Error(`${GOLDEN} is missing: commit it`);
+      mkdirSync(path.dirname(GOLDEN), { recursive: true });
+      writeFileSync(GOLDEN, page);
+    }
+    expect(page.length).toBeGreaterThan(10_000);
+    expect(page).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+});
