@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Etcd3, type Watcher } from 'etcd3';
 import { fetch } from 'undici';
-import { ETCD_BIN, startCluster, type EtcdCluster, type MemberHandle } from '../test/support/etcd-cluster.js';
+import { ETCD_BIN, startCluster, type EtcdCluster, type MemberHandle } from '../harness/etcd-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

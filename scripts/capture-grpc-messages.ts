@@ -22,7 +22,7 @@ import {
   MAINTENANCE_STATUS,
   STATUS_REQUEST,
 } from '../src/protocol/protobuf/maintenance.js';
-import { ETCD_BIN, startCluster } from '../test/support/etcd-cluster.js';
+import { ETCD_BIN, startCluster } from '../harness/etcd-cluster.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2] ?? path.join(repoRoot, 'test/fixtures/etcd-3.4/grpc-messages.json');

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrpcH2Connection } from '../src/protocol/h2/connection.js';
-import { ETCD_BIN, startCluster } from '../test/support/etcd-cluster.js';
+import { ETCD_BIN, startCluster } from '../harness/etcd-cluster.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2] ?? path.join(repoRoot, 'test/fixtures/h2/etcd-3.4-responses.json');

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startCluster } from '../test/support/etcd-cluster.js';
-import { freePort } from '../test/support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { startCluster } from '../harness/etcd-cluster.js';
+import { freePort } from '../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harness/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 

@@ -34,7 +34,7 @@ export function givenFlags(argv: Record<string, unknown>): Record<string, unknow
   return flags;
 }
 
-type BenchModule = typeof import('./bench/commands.js');
+type BenchModule = typeof import('./loadgen/commands.js');
 
 function serveCommand(bench: BenchModule | undefined): CommandModule {
   return {
@@ -64,7 +64,7 @@ async function commandsFor(args: readonly string[]): Promise<CommandModule[]> {
     (a) => a === '--run-benchmark' || a.startsWith('--run-benchmark=') || a.startsWith('--benchmark-'),
   );
   const bench =
-    help || BENCH_COMMANDS.has(first) || seedBenchmark ? await import('./bench/commands.js') : undefined;
+    help || BENCH_COMMANDS.has(first) || seedBenchmark ? await import('./loadgen/commands.js') : undefined;
   const ctl = help || first === 'ctl' ? await import('./ctl/commands.js') : undefined;
   return [
     serveCommand(bench),

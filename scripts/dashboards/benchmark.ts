@@ -1,7 +1,7 @@
 import { C, UID, clusterVar } from './common.js';
 import type { DashboardSpec, PanelSpec } from './lib.js';
 
-// The benchmark sidecar (`etcd-monitor bench --serve`, src/bench/metrics.ts) labels its series by workload
+// The benchmark sidecar (`etcd-monitor bench --serve`, src/loadgen/metrics.ts) labels its series by workload
 // and operation only; the `cluster` label is a target label set in Prometheus' scrape config
 // (prometheus/prometheus.yml), as Prometheus' conventions place it.
 

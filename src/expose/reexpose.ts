@@ -39,14 +39,14 @@ export interface RenderedCluster {
  * Default of --reexpose-max-series. A real etcd 3.4 member exposes 1,291 sample lines, of which 365-384
  * are re-exposed with the default allow list (≈590 with every family allowed; test/fixtures/etcd-3.4).
  * Even all 41 gRPC methods served leave it under 1,300: 10,000 is far above any real member while one
- * hostile member (150,000 series: exporter /metrics 0.14 -> 17.8 MB, bench/hostile-member.ts) stays out.
+ * hostile member (150,000 series: exporter /metrics 0.14 -> 17.8 MB, perf/hostile-member.ts) stays out.
  */
 export const DEFAULT_REEXPOSE_MAX_SERIES = 10_000;
 
 /**
  * Renders the sample lines of each family (no HELP/TYPE). The monitor keeps one result per cluster and
  * only re-renders the cluster whose round finished: re-rendering all 30 members after each of 10
- * clusters' rounds cost ≈1 s of event-loop time per interval in bench/exporter-bench.ts.
+ * clusters' rounds cost ≈1 s of event-loop time per interval in perf/exporter-bench.ts.
  * Members' lines are copied as text with our labels spliced in; parsed samples are used only to pick
  * the gRPC lines of methods served and for the rare line with a `cluster` or `member` label of its own.
  */

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { API_LIMITS, BODY_FIELDS } from '../bench/api-limits.js';
+import { API_LIMITS, BODY_FIELDS } from '../loadgen/api-limits.js';
 import { COLLECTORS } from '../collect/snapshot.js';
 import { TRANSPORT_ERROR_CODES } from '../util/errors.js';
 import { HISTORY_METRICS } from './history-routes.js';
@@ -255,7 +255,7 @@ const schemas: Record<string, Schema> = {
       id: str,
       status: { enum: ['completed', 'failed'] },
       request: {},
-      // The full report (conditions, latency, per-operation results, SLO verdict): BenchmarkResult in src/bench/run.ts.
+      // The full report (conditions, latency, per-operation results, SLO verdict): BenchmarkResult in src/loadgen/run.ts.
       result: {
         type: 'object',
         required: [

@@ -13,7 +13,7 @@ import { limitConnections, registerConnectionMetrics } from './connection-limit.
 import { createHistoryRoutes } from './history-routes.js';
 import { createLeaderHistoryRoutes } from './leader-history-routes.js';
 import { createOpenApiRoutes } from './openapi.js';
-import { stopBenchmarkRuns } from '../bench/active-runs.js';
+import { stopBenchmarkRuns } from '../loadgen/active-runs.js';
 import { createHttpSecurity } from './security/index.js';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
@@ -27,7 +27,7 @@ function lazyBenchmarkRoutes(config: MonitorConfig, log: Logger): Router {
       next();
       return;
     }
-    routes ??= import('../bench/api-routes.js').then((m) => m.createBenchmarkRoutes({ config, log }));
+    routes ??= import('../loadgen/api-routes.js').then((m) => m.createBenchmarkRoutes({ config, log }));
     routes.then((router) => router(req, res, next), next);
   });
 }

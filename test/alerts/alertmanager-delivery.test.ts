@@ -8,7 +8,7 @@ import {
   startAlertmanager,
   type RunningAlertmanager,
 } from '../support/alertmanager.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 import {
   slackTitle,
   startHttpSink,

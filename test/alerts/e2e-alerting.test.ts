@@ -10,9 +10,9 @@ import {
   startAlertmanager,
   type RunningAlertmanager,
 } from '../support/alertmanager.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import {
   slackTitle,

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { loadNotification, postWebhook } from '../support/alert-notifications.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
+import { loadNotification, postWebhook } from '../../harness/alert-notifications.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
 
 // --alerts.resolve-timeout: flag, env and default as every setting, a bad value exits 2 naming it, and the
 // running exporter expires a firing alert that is not re-sent within it.

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HISTORY_FILE_NAME } from '../../src/alerts/history-store.js';
-import { historyFileEvents, loadNotification, postWebhook } from '../support/alert-notifications.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { waitFor } from '../support/processes.js';
+import { historyFileEvents, loadNotification, postWebhook } from '../../harness/alert-notifications.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { waitFor } from '../../harness/processes.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
 // The real exporter CLI against a damaged history file, a full disk (a real 64 KiB tmpfs) and a data

@@ -5,8 +5,8 @@ import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/history-store.js';
 import { HISTORY_FILE_NAME } from '../../src/alerts/history-store.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
 
 // The history as the real exporter CLI runs it: a damaged file under --data-dir must not stop start-up,
 // and what the webhook records must still be there after a restart.

@@ -2,13 +2,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY_FILE_NAME } from '../../src/alerts/history-store.js';
-import { loadNotification, postWebhook, rssBytes } from '../support/alert-notifications.js';
-import { SHIPPED_NODE_FLAGS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
+import { loadNotification, postWebhook, rssBytes } from '../../harness/alert-notifications.js';
+import { SHIPPED_NODE_FLAGS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
 
 // The load: 30 notifications of 10,000 distinct firing alerts each, posted to the real exporter (run
 // with the shipped node flags). Before: RSS 98 -> ≈600 MiB, a 123 MiB history file, a 130 MB GET /alerts.
-// Times are measured by bench/alert-history.ts, not asserted here.
+// Times are measured by perf/alert-history.ts, not asserted here.
 
 const MiB = 1024 * 1024;
 const NOTIFICATIONS = 30;

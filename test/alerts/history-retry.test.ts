@@ -2,11 +2,11 @@ import { open, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HISTORY_FILE_NAME } from '../../src/alerts/history-store.js';
-import { historyFileEvents } from '../support/alert-notifications.js';
+import { historyFileEvents } from '../../harness/alert-notifications.js';
 import { startAlertmanager, type RunningAlertmanager } from '../support/alertmanager.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { waitFor } from '../support/processes.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { waitFor } from '../../harness/processes.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 
 // The real Alertmanager sending to the real exporter whose --data-dir is a full tmpfs: the exporter answers

@@ -4,9 +4,9 @@ import yaml from 'js-yaml';
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RenderedGroup } from '../../src/alerts/rules/types.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { ROOT } from './rules-support.js';
 

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRules } from '../../src/alerts/rules/render.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { freePort } from '../support/free-port.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePort } from '../../harness/free-port.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 
 // The thresholds reach alerting without re-rendering the rules: a real etcd member whose database is a few MiB,

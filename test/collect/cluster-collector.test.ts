@@ -3,7 +3,7 @@ import { ClusterCollector } from '../../src/collect/cluster-collector.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { MemberHttpClient } from '../../src/etcd/http-client.js';
 import { parsePromText, sumOf } from '../../src/protocol/prom-text/index.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 // The alarm list is cluster-wide and every AlarmList is a raft proposal in etcd, so only the health round
 // asks for it, of one member: the leader when known, else members in turn. Metrics rounds read the

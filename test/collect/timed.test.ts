@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { timed } from '../../src/collect/timed.js';
 import { parsePromText } from '../../src/protocol/prom-text/index.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../harness/free-port.js';
 
 const ctx = { endpoint: 'http://127.0.0.1:2379', what: 'status' };
 

@@ -14,9 +14,9 @@ import type {
 import type { MemberListEntry } from '../../src/etcd/types.js';
 import { CtlError } from '../../src/ctl/errors.js';
 import { EtcdOperations } from '../../src/ctl/operations.js';
-import { ETCD_BIN, startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { freePorts } from '../support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
+import { ETCD_BIN, startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePorts } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import { ctl, ctlError, ctlJson } from './helpers.js';
 
 const execFileAsync = promisify(execFile);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { ctl, ctlError, ctlJson } from './helpers.js';
 import type { GetResult, KeyValue, LeaseInfo, TxnResult, WatchEvent } from '../../src/ctl/operations.js';
 import { runCtl } from '../../src/ctl/commands.js';

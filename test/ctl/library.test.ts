@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitor, CtlError, EtcdOperations, type EtcdMonitor } from '../../src/index.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
 
 let cluster: EtcdCluster;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmEntry } from '../../src/etcd/types.js';
 import type { DefragMemberResult, EndpointHealth } from '../../src/ctl/operations.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { ctl, ctlError, ctlJson } from './helpers.js';
 
 const QUOTA_BYTES = 2 * 1024 * 1024;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCtl } from '../../src/ctl/commands.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PASSWORD = 's3cret-Pa55-not-in-output';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { FIELDS } from '../../src/config/fields.js';
-import { BenchmarkMetrics } from '../../src/bench/metrics.js';
+import { BenchmarkMetrics } from '../../src/loadgen/metrics.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
 import { registerConnectionMetrics } from '../../src/server/connection-limit.js';
 import { lookupEtcdSeries } from './etcd-metric-catalog.js';

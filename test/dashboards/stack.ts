@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { fetch } from 'undici';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../harness/free-port.js';
 import {
   onProcessExit,
   spawnTracked,
   terminate,
   waitFor,
   type TrackedProcess,
-} from '../support/processes.js';
+} from '../../harness/processes.js';
 import { ROOT } from './dashboard-files.js';
 
 interface ScrapeJob {

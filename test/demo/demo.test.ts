@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnTracked, terminate, waitFor } from '../support/processes.js';
+import { spawnTracked, terminate, waitFor } from '../../harness/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

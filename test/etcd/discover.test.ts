@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchEndpoints, discoverMembers, DiscoveryError } from '../../src/etcd/discover.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { freePort } from '../support/free-port.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePort } from '../../harness/free-port.js';
 
 // Seeds in, members out: the member list of the first seed (in the configured order) that answers,
 // each member with its own advertised client URLs; a stable error code when no seed answers.

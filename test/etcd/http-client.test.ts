@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemberHttpClient } from '../../src/etcd/http-client.js';
 import type { TlsMaterial } from '../../src/etcd/tls-material.js';
 import { MemberRequestError, TlsError } from '../../src/util/errors.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { freePort } from '../support/free-port.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePort } from '../../harness/free-port.js';
 import { generateFaultyTls, type FaultyTls } from '../support/tls-faults.js';
 
 // MemberHttpClient (/metrics and /health over undici) against loopback servers that fail in one way

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeStatusResponse } from '../../src/protocol/protobuf/maintenance.js';
 import { MemberClient } from '../../src/etcd/member-client.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
 
 // Every call (status, member list, alarms, probe, HashKV) goes through node:http2 (src/protocol/grpc)
 // and the hand-written protobuf code (src/protocol/protobuf); etcd3 (grpc-js + proto-loader) reading

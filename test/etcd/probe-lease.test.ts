@@ -1,8 +1,8 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemberClient } from '../../src/etcd/member-client.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
 
 // The probe writes under --probe-prefix only, and a probe key never outlives its lease: every probe
 // puts the key on a fresh lease (never reused, never lease 0), and a failed grant writes nothing.

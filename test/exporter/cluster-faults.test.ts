@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 
 interface ClusterStatus {
   healthy: boolean;

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RenderedGroup } from '../../src/alerts/rules/types.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { joinMember } from '../support/etcd-join.js';
-import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { startTcpBalancer, type TcpBalancer } from '../support/tcp-balancer.js';
 

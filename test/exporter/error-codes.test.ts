@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { waitFor } from '../../harness/processes.js';
 import { generateFaultyTls } from '../support/tls-faults.js';
 
 // A 3-member etcd cluster whose member list sends the exporter to two places it cannot read: member 1

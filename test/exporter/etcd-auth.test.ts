@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
-import { waitFor } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { waitFor } from '../../harness/processes.js';
 
 const PASSWORD = 'pw-3f9c1d-never-in-logs';
 

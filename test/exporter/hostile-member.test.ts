@@ -5,10 +5,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { findSample } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { findSample } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** The descriptor limit many hosts still give a service (issue 12 starved it with 1,100 connections). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
 
 describe('exporter HTTP surface and lifecycle', () => {
   let cluster: EtcdCluster;

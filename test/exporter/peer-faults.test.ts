@@ -3,10 +3,10 @@
 // every second. Slow must not read as dead; a one-way partition must be reported and cleared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch } from 'undici';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import { PeerFaultNet } from '../support/fault-proxy.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** FAST_INTERVALS collect every 1 s. */

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 
 /**
  * etcd_monitor_cluster_probe_latency_above_max against a real member whose client traffic is slowed by a

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
 
 const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
 const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';

@@ -10,8 +10,8 @@ import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemberClient } from '../../src/etcd/member-client.js';
 import { GrpcUnaryClient, type UnaryClientOptions } from '../../src/protocol/grpc/unary.js';
-import { generateTlsMaterial } from '../support/tls.js';
-import { waitFor } from '../support/processes.js';
+import { generateTlsMaterial } from '../../harness/tls.js';
+import { waitFor } from '../../harness/processes.js';
 
 /** A StatusResponse with member_id 0x2a in its header and version "3.4.23". */
 const STATUS = Buffer.from([0x0a, 0x02, 0x10, 0x2a, 0x12, 0x06, ...Buffer.from('3.4.23')]);

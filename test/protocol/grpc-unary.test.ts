@@ -11,8 +11,8 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemberClient, type TlsMaterial } from '../../src/etcd/member-client.js';
 import { GrpcUnaryClient } from '../../src/protocol/grpc/unary.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { generateTlsMaterial } from '../support/tls.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { generateTlsMaterial } from '../../harness/tls.js';
 import { generateFaultyTls, type FaultyTls } from '../support/tls-faults.js';
 
 const PASSWORD = 'pw-grpc-unary-7d1e';

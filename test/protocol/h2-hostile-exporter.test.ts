@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TRANSPORT_ERROR_CODES } from '../../src/util/errors.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import {
   RESPONSE_HEADERS,
   T,
@@ -14,7 +14,7 @@ import {
   type HostileServer,
   type Peer,
 } from '../support/h2-hostile-server.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 
 // End to end: the real exporter (bin CLI from source) watches a real 3-member etcd plus one "member"
 // that is the hostile HTTP/2 server, each connection of which misbehaves differently. Only that member's

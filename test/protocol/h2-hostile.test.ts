@@ -21,7 +21,7 @@ import {
   type HostileServer,
   type Peer,
 } from '../support/h2-hostile-server.js';
-import { generateTlsMaterial } from '../support/tls.js';
+import { generateTlsMaterial } from '../../harness/tls.js';
 
 // Protocol tests in the style of undici's test/http2-*.js: a raw-socket server sends one malformed or
 // hostile thing; the client must fail that call (or connection) with a typed error naming the endpoint,

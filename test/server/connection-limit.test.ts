@@ -9,7 +9,7 @@ import {
   type ConnectionStats,
 } from '../../src/server/connection-limit.js';
 import { FIELDS } from '../../src/config/fields.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 
 /** A loopback server whose /hold requests stay open until released, with the limiter installed. */
 async function serve(max: number, firstRequestTimeoutMs = 60_000) {

@@ -5,12 +5,12 @@ import autocannon from 'autocannon';
 import bcrypt from 'bcryptjs';
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../support/exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import { startApiServer } from './security-support.js';
 
 const DURATION_S = 20;
-// A steady, modest rate: the point is correctness while a member dies, not throughput (that is bench/'s job),
+// A steady, modest rate: the point is correctness while a member dies, not throughput (that is perf/'s job),
 // and the 2-core machine also runs etcd and the load generator.
 const RATE_PER_S = 40;
 const PATHS = [

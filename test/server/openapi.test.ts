@@ -5,9 +5,9 @@ import addFormatsModule from 'ajv-formats';
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAPI_DOCUMENT } from '../../src/server/openapi.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
-import { waitFor } from '../support/processes.js';
+import { waitFor } from '../../harness/processes.js';
 import { startApiServer, type ApiServer } from './security-support.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;

@@ -9,7 +9,7 @@ import { openHistoryStore, type HistoryStore } from '../../src/alerts/history-st
 import { createAlertRoutes } from '../../src/alerts/routes.js';
 import { openLeaderHistory } from '../../src/history/leader-history.js';
 import { createLeaderHistoryRoutes } from '../../src/server/leader-history-routes.js';
-import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
+import { createBenchmarkRoutes } from '../../src/loadgen/api-routes.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import { createApp } from '../../src/server/app.js';

@@ -8,8 +8,8 @@ import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundPort, createHttpSecurity, loadWebConfig } from '../../src/server/security/index.js';
 import { createLogger } from '../../src/util/logger.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { generateTlsMaterial, type TlsMaterial } from '../support/tls.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { generateTlsMaterial, type TlsMaterial } from '../../harness/tls.js';
 import { startApiServer, type ApiServer } from './security-support.js';
 
 const WEBHOOK = readFileSync(

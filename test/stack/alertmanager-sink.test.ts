@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startExporter, type ExporterProcess } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
+import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import { ROOT, bindMounts, composeConfig } from './compose-files.js';
 
 // `docker compose up` with no receiver secrets: the compose Alertmanager entrypoint (the real script,

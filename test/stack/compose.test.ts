@@ -5,8 +5,8 @@ import yaml from 'js-yaml';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Argv } from 'yargs';
-import { benchCommand } from '../../src/bench/commands.js';
-import { benchOptionsFromFlags, parseWorkload, type BenchFlags } from '../../src/bench/options.js';
+import { benchCommand } from '../../src/loadgen/commands.js';
+import { benchOptionsFromFlags, parseWorkload, type BenchFlags } from '../../src/loadgen/options.js';
 import { givenFlags, withConfigFlags } from '../../src/cli.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import {

@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { freePort } from '../support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePort } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import { ROOT, composeConfig, run } from './compose-files.js';
 
 // Docker cannot run here, so this replays the Dockerfile's final stage on the host: compiled dist/, only

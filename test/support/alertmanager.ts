@@ -5,8 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { fetch } from 'undici';
-import { freePort } from './free-port.js';
-import { onProcessExit, spawnTracked, terminate, waitFor, type TrackedProcess } from './processes.js';
+import { freePort } from '../../harness/free-port.js';
+import {
+  onProcessExit,
+  spawnTracked,
+  terminate,
+  waitFor,
+  type TrackedProcess,
+} from '../../harness/processes.js';
 
 export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? 'prometheus-alertmanager';
 /** The shipped routing config and templates, never edited by tests. */

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { EtcdCluster } from './etcd-cluster.js';
-import { ETCD_BIN } from './etcd-cluster.js';
-import { freePorts } from './free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from './processes.js';
+import type { EtcdCluster } from '../../harness/etcd-cluster.js';
+import { ETCD_BIN } from '../../harness/etcd-cluster.js';
+import { freePorts } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 
 const run = promisify(execFile);
 export const ETCDCTL_BIN = process.env.ETCDCTL_BIN ?? 'etcdctl';

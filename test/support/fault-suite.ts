@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { fetch } from 'undici';
 import type { RenderedGroup } from '../../src/alerts/rules/types.js';
-import { startCluster, type EtcdCluster } from './etcd-cluster.js';
-import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from './exporter.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { FAST_INTERVALS, findSample, startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import { PeerFaultNet } from './fault-proxy.js';
-import { waitFor } from './processes.js';
+import { waitFor } from '../../harness/processes.js';
 import { startPrometheus, type PromAlert, type RunningPrometheus } from './prometheus.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -481,7 +481,7 @@ export function isolate(h: FaultHarness, members: readonly number[]): void {
 
 /**
  * Where a run writes its table: the git-ignored .tmp/ by default, so `make test` leaves the tree clean;
- * `FAULT_SUITE_RESULTS_DIR=bench/results npx vitest run test/exporter/fault-suite` refreshes the committed
+ * `FAULT_SUITE_RESULTS_DIR=perf/results npx vitest run test/exporter/fault-suite` refreshes the committed
  * copy that the README's Reliability section quotes.
  */
 const RESULTS_DIR = join(ROOT, process.env['FAULT_SUITE_RESULTS_DIR'] ?? '.tmp');

@@ -4,8 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { fetch } from 'undici';
-import { freePort } from './free-port.js';
-import { onProcessExit, spawnTracked, terminate, waitFor, type TrackedProcess } from './processes.js';
+import { freePort } from '../../harness/free-port.js';
+import {
+  onProcessExit,
+  spawnTracked,
+  terminate,
+  waitFor,
+  type TrackedProcess,
+} from '../../harness/processes.js';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? 'prometheus';
 

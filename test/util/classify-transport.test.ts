@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTransportError } from '../../src/util/classify-transport.js';
 import { MemberRequestError, TlsError, TRANSPORT_ERROR_CODES } from '../../src/util/errors.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../harness/free-port.js';
 import { generateFaultyTls, type FaultyTls } from '../support/tls-faults.js';
 
 // Every error classified here is a real one, produced in the test by Node, OpenSSL, undici, nghttp2 or

@@ -32,7 +32,7 @@ interface FamilyIndex {
  * One member's /metrics, checked line by line on arrival but turned into sample objects one family at a
  * time, on first use. The derive layer reads ≈25 of etcd's ≈130 families and re-exposure copies lines
  * as text, so most samples never become objects: parsing everything cost ≈1 ms per member per round,
- * a third of a 10-cluster round's CPU (bench/exporter-bench.ts).
+ * a third of a 10-cluster round's CPU (perf/exporter-bench.ts).
  */
 export class MetricsText implements ParsedMetrics {
   private readonly index = new Map<string, FamilyIndex>();

@@ -12,7 +12,7 @@ export class AuthBusyError extends MonitorError {
 /**
  * bcryptjs is pure JS: its async compare still blocks the event loop for up to 100 ms per slice
  * (MAX_EXECUTION_TIME in bcryptjs), and a cost-10 compare is one such slice. On the main thread, 16 connections
- * sending wrong passwords took /metrics from P99 3.5 ms to 7.9 s (bench/results/auth-flood.md, "before").
+ * sending wrong passwords took /metrics from P99 3.5 ms to 7.9 s (perf/results/auth-flood.md, "before").
  * So comparisons run on one worker thread, one at a time (as exporter-toolkit serialises them with its
  * bcryptMtx), and at most `maxQueued` wait: the main thread only posts messages and stays free for scrapes.
  *

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { waitFor } from '../processes.js';
+import { waitFor } from '../../../harness/processes.js';
 
 /** One request a sink received, body kept as text and, when it parses, as JSON. */
 export interface RecordedRequest {

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { waitFor } from '../processes.js';
+import { waitFor } from '../../../harness/processes.js';
 
 /** One message an SMTP client delivered to the sink, with headers and the text/html parts decoded. */
 export interface ReceivedMail {

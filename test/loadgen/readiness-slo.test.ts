@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recommend, type MemberFacts, type ReadinessFacts } from '../../src/bench/readiness.js';
-import { DEFAULT_SLO, judgeProfile, judgeSlo } from '../../src/bench/slo.js';
+import { recommend, type MemberFacts, type ReadinessFacts } from '../../src/loadgen/readiness.js';
+import { DEFAULT_SLO, judgeProfile, judgeSlo } from '../../src/loadgen/slo.js';
 import type { MemberStatus } from '../../src/etcd/types.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -2,14 +2,14 @@
  * Performance harness (not a test): `etcd-monitor bench` against the Go reference loader built from
  * Debian's etcd v3.4 client, same local 3-member cluster, same parameters, interleaved A B A B ...
  *
- *   node --import tsx bench/bench-vs-reference.ts [--rounds 5] [--loader /tmp/reference-loader]
- *   node --import tsx bench/bench-vs-reference.ts --baseline-tree /tmp/before [--no-reference]
+ *   node --import tsx perf/bench-vs-reference.ts [--rounds 5] [--loader /tmp/reference-loader]
+ *   node --import tsx perf/bench-vs-reference.ts --baseline-tree /tmp/before [--no-reference]
  *
  * `--baseline-tree DIR` also runs `etcd-monitor bench` from another checkout (e.g. `git archive <commit>`
  * with node_modules linked) each round, alternating which of the two goes first, for a before/after of
  * our own client in one run; `--no-reference` skips the Go loader (no Go toolchain needed).
  *
- * Writes bench/results/bench-vs-reference.json and .md. Client CPU per operation: ours from the run's
+ * Writes perf/results/bench-vs-reference.json and .md. Client CPU per operation: ours from the run's
  * own process.cpuUsage() over the load phase; the loader's from /usr/bin/time minus a `-total 1` run of
  * the same op (process start, connections and key-space population), so both count the load phase only.
  */
@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster } from '../test/support/etcd-cluster.js';
+import { startCluster } from '../harness/etcd-cluster.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -361,7 +361,7 @@ async function main(): Promise<void> {
           '',
         ]
       : []),
-    'Pass: throughput ratio ≥ 1.0 and P99 ratio ≤ 1.1. CPU per op counts the load phase only (see bench/README.md).',
+    'Pass: throughput ratio ≥ 1.0 and P99 ratio ≤ 1.1. CPU per op counts the load phase only (see perf/README.md).',
     '',
   ].join('\n');
   writeFileSync(path.join(outDir, `bench-vs-reference${SUFFIX}.md`), md);

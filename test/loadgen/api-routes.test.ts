@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RESULTS_FILE } from '../../src/bench/store.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { waitFor } from '../support/processes.js';
+import { RESULTS_FILE } from '../../src/loadgen/store.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
 import { startBenchApi, type BenchApi } from './bench-api.js';
 
 describe('benchmark REST API', () => {

@@ -3,11 +3,11 @@
  *   (a)/(b) one complete collection round vs a raw concurrent fetch of every member's /metrics;
  *   (c) /metrics latency of the exporter process under autocannon load;
  *   (d) exporter RSS during that load.
- * Run: npx tsx bench/exporter-bench.ts [--clusters 10] [--members 3] [--reps 9] [--duration 15]
+ * Run: npx tsx perf/exporter-bench.ts [--clusters 10] [--members 3] [--reps 9] [--duration 15]
  *      [--runtime compiled|tsx]  (compiled: tsc into .tmp/, as the shipped bin runs; tsx adds ≈30 MB RSS)
  *      [--node-options='--max-semi-space-size=2'] (default: the flags of bin/etcd-monitor.js's shebang)
- *      [--out bench/results/NAME]
- * Writes bench/results/exporter-bench.{json,md}; always stops every etcd process it started.
+ *      [--out perf/results/NAME]
+ * Writes perf/results/exporter-bench.{json,md}; always stops every etcd process it started.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

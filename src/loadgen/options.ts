@@ -14,7 +14,7 @@ import {
   type ProfileName,
 } from './slo.js';
 
-/** Defaults of the project's reference conditions (also those of bench/bench-vs-reference.ts). */
+/** Defaults of the project's reference conditions (also those of perf/bench-vs-reference.ts). */
 export const BENCH_DEFAULTS = {
   ops: 10_000,
   clients: 64,

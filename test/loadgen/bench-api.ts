@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { createBenchmarkRoutes } from '../../src/bench/api-routes.js';
+import { createBenchmarkRoutes } from '../../src/loadgen/api-routes.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { errorHandler } from '../../src/server/http-errors.js';
 import { createLogger } from '../../src/util/logger.js';

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { request } from 'undici';
-import { freePort } from '../test/support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { freePort } from '../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harness/processes.js';
 import { median } from './exporter-stats.js';
 
 /** One autocannon run against the exporter's /metrics. */

@@ -2,13 +2,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { stopBenchmarkRuns } from '../../src/bench/active-runs.js';
-import { runBenchmark, type BenchOptions } from '../../src/bench/run.js';
-import { DEFAULT_SLO } from '../../src/bench/slo.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
-import { startExporter } from '../support/exporter.js';
-import { freePort } from '../support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../support/processes.js';
+import { stopBenchmarkRuns } from '../../src/loadgen/active-runs.js';
+import { runBenchmark, type BenchOptions } from '../../src/loadgen/run.js';
+import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { startExporter } from '../../harness/exporter.js';
+import { freePort } from '../../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import {
   benchKeys,
   expectUnharmed,

@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBenchmark, type BenchOptions } from '../../src/bench/run.js';
-import { DEFAULT_SLO } from '../../src/bench/slo.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { runBenchmark, type BenchOptions } from '../../src/loadgen/run.js';
+import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 const execFileAsync = promisify(execFile);
 

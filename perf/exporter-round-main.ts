@@ -1,7 +1,7 @@
 /**
  * Runs the round comparison of `exporter-round.ts` on its own, so the benchmark can start it as a child
  * with the node flags the exporter ships with (they change V8's GC and JIT, and so a round's CPU).
- * Usage: node [flags] --import tsx bench/exporter-round-main.ts CONFIG REPS WARMUP OUT_JSON
+ * Usage: node [flags] --import tsx perf/exporter-round-main.ts CONFIG REPS WARMUP OUT_JSON
  */
 import { writeFileSync } from 'node:fs';
 import { resolveConfig } from '../src/config/resolve.js';

@@ -8,21 +8,21 @@
  *   reads    the size and time of GET /api/v1/alerts (default page and ?limit=1000) and the history file size;
  *   restart  start-up time and RSS after a restart on that file.
  * Times are client round trips over loopback (HTTP included), on a shared 2-core machine: read the medians.
- * Run: npx tsx bench/alert-history.ts [--label after] [--root DIR] [--notifications 30] [--alerts 10000]
+ * Run: npx tsx perf/alert-history.ts [--label after] [--root DIR] [--notifications 30] [--alerts 10000]
  *      [--typical 200]
  * --root runs another checkout's exporter (e.g. `git archive <commit> | tar -x -C DIR`, node_modules linked)
- * for a before/after comparison. Merges its run into bench/results/alert-history.json under --label and
- * rewrites bench/results/alert-history.md with every label side by side. Stops every process it started.
+ * for a before/after comparison. Merges its run into perf/results/alert-history.json under --label and
+ * rewrites perf/results/alert-history.md with every label side by side. Stops every process it started.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadNotification, postWebhook, rssBytes } from '../test/support/alert-notifications.js';
-import { SHIPPED_NODE_FLAGS } from '../test/support/exporter.js';
-import { freePort } from '../test/support/free-port.js';
-import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { loadNotification, postWebhook, rssBytes } from '../harness/alert-notifications.js';
+import { SHIPPED_NODE_FLAGS } from '../harness/exporter.js';
+import { freePort } from '../harness/free-port.js';
+import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harness/processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -238,7 +238,7 @@ function markdown(runs: readonly Run[]): string {
   return [
     '# Alert history benchmark',
     '',
-    'Written by `npx tsx bench/alert-history.ts` (see its header). The real exporter with the shipped GC flags, its',
+    'Written by `npx tsx perf/alert-history.ts` (see its header). The real exporter with the shipped GC flags, its',
     'history on the local disk (fsync per acknowledged notification); times are client round trips over loopback on',
     'a shared 2-core machine.',
     '',

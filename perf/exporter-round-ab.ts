@@ -4,8 +4,8 @@
  * exporter-round-main.ts from tree A and tree B alternately (A B A B …), each with the exporter's node
  * flags. On a shared, noisy machine two separate full benchmark runs minutes apart differ by more than
  * most code changes; alternating on the same clusters leaves the code as the main difference.
- * Run: npx tsx bench/exporter-round-ab.ts --a /tmp/before --b . [--pairs 4] [--reps 9] [--warmup 2]
- *      [--clusters 10] [--members 3] [--out bench/results/NAME]
+ * Run: npx tsx perf/exporter-round-ab.ts --a /tmp/before --b . [--pairs 4] [--reps 9] [--warmup 2]
+ *      [--clusters 10] [--members 3] [--out perf/results/NAME]
  * A tree is a checkout (e.g. `git archive <commit> | tar -x -C /tmp/before`, node_modules linked).
  */
 import { execFileSync } from 'node:child_process';
@@ -46,7 +46,7 @@ function runTree(tree: string, configFile: string, out: string): RoundResult {
       ...shippedNodeFlags(tree),
       '--import',
       'tsx',
-      path.join(tree, 'bench', 'exporter-round-main.ts'),
+      path.join(tree, 'perf', 'exporter-round-main.ts'),
       configFile,
       String(args.reps),
       String(args.warmup),

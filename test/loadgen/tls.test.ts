@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBenchmark, type BenchOptions } from '../../src/bench/run.js';
-import { DEFAULT_SLO } from '../../src/bench/slo.js';
-import { connectLean } from '../../src/bench/transport.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { runBenchmark, type BenchOptions } from '../../src/loadgen/run.js';
+import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
+import { connectLean } from '../../src/loadgen/transport.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 describe('benchmark over TLS with client certificates', () => {
   let cluster: EtcdCluster;

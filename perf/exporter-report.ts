@@ -19,7 +19,7 @@ export interface MachineInfo {
   readonly etcd: string;
 }
 
-/** Everything the benchmark writes to bench/results/exporter-bench.json. */
+/** Everything the benchmark writes to perf/results/exporter-bench.json. */
 export interface BenchReport {
   readonly machine: MachineInfo;
   readonly setup: {

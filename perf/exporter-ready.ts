@@ -1,4 +1,4 @@
-import { waitFor, type TrackedProcess } from '../test/support/processes.js';
+import { waitFor, type TrackedProcess } from '../harness/processes.js';
 
 /** Waits (up to a minute) for the exporter child at `base` to answer /ready with 200; fails if it exits. */
 export async function waitExporterReady(child: TrackedProcess, base: string): Promise<void> {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from './free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from './processes.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '..');
 
 /** Flags that make the exporter collect every second and give up on a member after one, for fault tests. */
 export const FAST_INTERVALS: readonly string[] = [

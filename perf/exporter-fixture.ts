@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { startCluster, type EtcdCluster } from '../test/support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
 
 /** The clusters the exporter benchmark runs against, plus the config file naming all of them. */
 export interface BenchFixture {

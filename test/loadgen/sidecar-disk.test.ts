@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDiskCheck } from '../../src/bench/disk-check.js';
-import { startSidecar } from '../../src/bench/sidecar.js';
-import { DEFAULT_SLO } from '../../src/bench/slo.js';
+import { runDiskCheck } from '../../src/loadgen/disk-check.js';
+import { startSidecar } from '../../src/loadgen/sidecar.js';
+import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
 import { createLogger } from '../../src/util/logger.js';
-import { startCluster, type EtcdCluster } from '../support/etcd-cluster.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 
 const execFileAsync = promisify(execFile);
 const PROMTOOL = process.env.PROMTOOL_BIN ?? 'promtool';

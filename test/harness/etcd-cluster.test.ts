@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 import { AlarmAction, AlarmType, Etcd3 } from 'etcd3';
 import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type EtcdCluster } from './etcd-cluster.js';
-import { waitFor } from './processes.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
 
 const execFileAsync = promisify(execFile);
 const ETCDCTL_BIN = process.env.ETCDCTL_BIN ?? 'etcdctl';
