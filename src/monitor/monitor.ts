@@ -9,7 +9,7 @@ import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '
 import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
 import { assembleReexposed, renderCluster, type FamilyChunks } from '../expose/reexpose.js';
 import type { Logger } from '../util/logger.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 
 interface ClusterRuntime {
   readonly collector: ClusterCollector;

@@ -1,5 +1,5 @@
 import type { Monitor } from '../monitor/monitor.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

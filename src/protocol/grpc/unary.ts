@@ -18,7 +18,7 @@ import {
   ProtocolError,
   RequestTimeoutError,
 } from '../../util/errors.js';
-import { VERSION } from '../../version.js';
+import { VERSION } from '../../util/version.js';
 import type { H2Target } from '../h2/dial.js';
 import {
   decodeGrpcMessage,
