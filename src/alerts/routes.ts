@@ -1,5 +1,5 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { sendError } from '../server/http-errors.js';
+import { sendError } from '../http/errors.js';
 import type { Logger } from '../util/logger.js';
 import { WATCHDOG_ALERTNAMES, type HistoryQuery, type HistoryStore } from './history-store.js';
 import { logNotification } from './webhook-console.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router } from 'express';
 import type { MonitorConfig } from '../config/types.js';
-import { HttpError } from '../server/http-errors.js';
+import { HttpError } from '../http/errors.js';
 import { describeError, MonitorError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { WORKLOADS, type Workload } from './load.js';

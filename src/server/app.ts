@@ -3,7 +3,7 @@ import { acceptsGzip, metricsBody, prepareOwn, shareRecent } from '../expose/exp
 import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
 import { createClusterRoutes } from './cluster-routes.js';
-import { errorHandler, sendError } from './http-errors.js';
+import { errorHandler, sendError } from '../http/errors.js';
 import { landingPage } from './landing-page.js';
 
 /** What the HTTP layer needs; extra API routers (alerts, benchmark, ...) are mounted under /api/v1. */

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { COLLECTORS, type MemberSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
 import type { Monitor } from '../monitor/monitor.js';
-import { HttpError } from './http-errors.js';
+import { HttpError } from '../http/errors.js';
 
 const ms = (seconds: number | undefined) => (seconds === undefined ? null : Math.round(seconds * 1e6) / 1e3);
 const sum = (values: (number | undefined)[]) => values.reduce<number>((total, v) => total + (v ?? 0), 0);

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { fetch } from 'undici';
 import { parseDurationMs } from '../util/duration.js';
-import { HttpError, oneQueryParam } from './http-errors.js';
+import { HttpError, oneQueryParam } from '../http/errors.js';
 
 /**
  * Named series of GET /metrics/history, each a PromQL template over the exporter's own metrics; `$sel` becomes

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import type { LeaderHistoryStore } from '../history/leader-history.js';
-import { HttpError, oneQueryParam } from './http-errors.js';
+import { HttpError, oneQueryParam } from '../http/errors.js';
 
 const DEFAULT_PAGE = 100;
 

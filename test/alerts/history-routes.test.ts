@@ -9,7 +9,7 @@ import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openHistoryStore, type HistoryStore } from '../../src/alerts/history-store.js';
 import { createAlertRoutes } from '../../src/alerts/routes.js';
-import { errorHandler } from '../../src/server/http-errors.js';
+import { errorHandler } from '../../src/http/errors.js';
 import { createLogger } from '../../src/util/logger.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/alertmanager-0.25');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import express from 'express';
 import { createBenchmarkRoutes } from '../../src/loadgen/api-routes.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { errorHandler } from '../../src/server/http-errors.js';
+import { errorHandler } from '../../src/http/errors.js';
 import { createLogger } from '../../src/util/logger.js';
 
 export interface BenchApi {

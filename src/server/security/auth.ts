@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { sendError } from '../http-errors.js';
+import { sendError } from '../../http/errors.js';
 import { AuthBusyError, BcryptQueue } from './bcrypt-queue.js';
 import { CredentialCache } from './credential-cache.js';
 import { authEnabled, type Role, type WebConfig } from './web-config.js';

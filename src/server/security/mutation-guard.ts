@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { sendError } from '../http-errors.js';
+import { sendError } from '../../http/errors.js';
 import { isMutating } from './auth.js';
 
 /** The media type of a Content-Type header, lower-cased, without parameters (RFC 9110 §8.3.1). */

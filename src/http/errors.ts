@@ -1,6 +1,9 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { MonitorError } from '../util/errors.js';
 
+// src/http holds the HTTP API plumbing every router shares (server/, alerts/, loadgen/), so that none of
+// them imports from another's folder: the one error shape, its status mapping, and the OpenAPI helpers.
+
 /** An error meant for an HTTP client: status, stable code, and a message safe to show (no stack). */
 export class HttpError extends MonitorError {
   constructor(
