@@ -8,7 +8,7 @@ export {
   type CurrentMetrics,
   type EtcdMonitor,
   type MonitorOptions,
-} from './ctl/monitor-facade.js';
+} from './monitor/library.js';
 export { EtcdOperations } from './ctl/operations.js';
 export type * from './ctl/operations.js';
 export { CtlError, EXIT_CODES, type CtlErrorKind } from './ctl/errors.js';

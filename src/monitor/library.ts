@@ -2,8 +2,13 @@ import { resolveConfig } from '../config/resolve.js';
 import type { MonitorConfig, TlsFiles } from '../config/types.js';
 import type { ClusterView } from '../derive/view.js';
 import { renderAll } from '../expose/registry.js';
-import { Monitor } from '../monitor/monitor.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { Monitor } from './monitor.js';
+
+/*
+ * The library API (`createMonitor`, exported from the package entry): one cluster's Monitor behind the
+ * CLI's option validation, for programs that embed the health derivation instead of scraping the exporter.
+ */
 
 /** Options of createMonitor; intervals are milliseconds or duration strings ("30s"). Unset values use the exporter's defaults. */
 export interface MonitorOptions {
