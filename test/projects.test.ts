@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLive, testProjects } from './projects.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+describe('test projects (vitest.config.ts)', () => {
+  const { pure, live } = testProjects(ROOT);
+
+  it('puts every test file in exactly one project', () => {
+    expect(pure.filter((f) => live.includes(f))).toEqual([]);
+    expect(pure).toContain('test/projects.test.ts');
+    expect(pure.length + live.length).toBeGreaterThan(100);
+  });
+
+  it.each([
+    // derive is pure by design (one formula per file, captures in, view out)
+    ['test/derive/quorum.test.ts', false],
+    ['test/expose/golden-exposition.test.ts', false],
+    // starts etcd through harness/etcd-cluster.ts → harness/processes.ts → node:child_process
+    ['test/harness/etcd-cluster.test.ts', true],
+    // an in-process express app on loopback
+    ['test/alerts/history-routes.test.ts', true],
+    // the CLI as a real process
+    ['test/config/cli.test.ts', true],
+  ])('%s live=%s', (file, expected) => {
+    expect(isLive(ROOT, file)).toBe(expected);
+  });
+
+  it('keeps every derive test pure', () => {
+    const derive = [...pure, ...live].filter((f) => f.startsWith('test/derive/'));
+    expect(derive.length).toBeGreaterThan(10);
+    expect(derive.filter((f) => live.includes(f))).toEqual([]);
+  });
+});
