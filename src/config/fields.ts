@@ -1,5 +1,5 @@
 import { parseDurationMs } from '../util/duration.js';
-import { LOG_LEVELS, type LogLevel } from './types.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../util/logger.js';
 
 /** Turns one raw value (flag string, env string or YAML scalar) into a typed value, or throws a message. */
 type Parser<T> = (raw: unknown) => T;
@@ -310,8 +310,8 @@ export const FIELDS = {
   logFormat: {
     flag: 'log-format',
     doc: 'json (one object per line) or pretty (human-readable)',
-    defaultValue: 'json' as 'json' | 'pretty',
-    parse: oneOf(['json', 'pretty'] as const),
+    defaultValue: 'json' as LogFormat,
+    parse: oneOf(LOG_FORMATS),
     kind: 'string',
   },
   probe: {

@@ -1,3 +1,5 @@
+import type { LogFormat, LogLevel } from '../util/logger.js';
+
 /** Client TLS files for talking to one cluster's members (paths, read at connect time). */
 export interface TlsFiles {
   readonly certFile?: string;
@@ -62,7 +64,7 @@ export interface MonitorConfig {
     /** Prometheus that answers history queries; undefined disables /api/v1/metrics/history. */
     readonly prometheusUrl?: string;
   };
-  readonly log: { readonly level: LogLevel; readonly format: 'json' | 'pretty' };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly probe: { readonly enabled: boolean; readonly prefix: string; readonly leaseTtlSeconds: number };
   readonly reexpose: {
     readonly enabled: boolean;
@@ -74,6 +76,3 @@ export interface MonitorConfig {
   /** The webhook's firing set: --alerts.resolve-timeout. */
   readonly alerts: { readonly resolveTimeoutMs: number };
 }
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -1,12 +1,19 @@
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../config/types.js';
 
 export type { Logger };
+
+/** pino's level names, lowest first; `silent` logs nothing (the library's default). --log-level takes one. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** --log-format: `json` is pino's one object per line; `pretty` the compact human line below. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Creates the process logger; "pretty" is a compact human line format without extra dependencies. */
 export function createLogger(
   level: LogLevel,
-  format: 'json' | 'pretty',
+  format: LogFormat,
   destination: NodeJS.WritableStream = process.stderr,
 ): Logger {
   if (format === 'json')
