@@ -8,7 +8,8 @@ import { WORKLOADS, type Workload } from './load.js';
 import { API_LIMITS, BODY_FIELDS } from './api-limits.js';
 import { trackRun } from './active-runs.js';
 import { benchAuth, BENCH_DEFAULTS } from './options.js';
-import { checkPrefixEmpty, runBenchmark, validateBenchOptions, type BenchOptions } from './run.js';
+import { checkPrefixEmpty, runBenchmark } from './run.js';
+import { validateBenchOptions, type BenchOptions } from './spec.js';
 import { DEFAULT_SLO } from './slo.js';
 import { BenchmarkStore, compareRuns, type StoredRun } from './store.js';
 

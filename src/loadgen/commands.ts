@@ -15,7 +15,9 @@ import {
 import { formatReadiness, runReadinessCheck } from './readiness.js';
 import { formatResult, progressLine } from './report.js';
 import { SIGNAL_EXIT, withSignals } from './signals.js';
-import { defaultBenchPrefix, runBenchmark, runPrefix, type BenchOptions } from './run.js';
+import { defaultBenchPrefix, runPrefix } from './prefix.js';
+import { runBenchmark } from './run.js';
+import type { BenchOptions } from './spec.js';
 import { startSidecar } from './sidecar.js';
 import { BenchmarkStore } from './store.js';
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { DiskCheckResult } from './disk-check.js';
 import type { LatencySummary } from './latency.js';
-import type { BenchmarkResult } from './run.js';
+import type { BenchmarkResult } from './result.js';
 
 /** Bucket edges (seconds) with exact edges at 10, 25 and 100 ms so etcd's and the SLO's limits are judged exactly. */
 export const LATENCY_BUCKETS = [

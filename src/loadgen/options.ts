@@ -4,7 +4,7 @@ import type { ClusterConfig, MonitorConfig } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDurationMs } from '../util/duration.js';
 import { WORKLOADS, type Workload } from './load.js';
-import type { BenchOptions } from './run.js';
+import type { BenchOptions } from './spec.js';
 import {
   DEFAULT_SLO,
   PROFILES,

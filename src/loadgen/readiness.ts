@@ -14,7 +14,9 @@ import type { AlarmEntry, MemberStatus } from '../etcd/types.js';
 import { describeError } from '../util/errors.js';
 import { DISK_P99_LIMIT_MS, runDiskCheck, type DiskCheckResult } from './disk-check.js';
 import { benchAuth, BENCH_DEFAULTS } from './options.js';
-import { BenchInterruptedError, runBenchmark, type BenchmarkResult } from './run.js';
+import { BenchInterruptedError } from './prefix.js';
+import type { BenchmarkResult } from './result.js';
+import { runBenchmark } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
 
 // `etcd-monitor check`: one production-readiness report. Facts are gathered first (status and

@@ -1,4 +1,4 @@
-import type { BenchmarkResult } from './run.js';
+import type { BenchmarkResult } from './result.js';
 
 const f1 = (n: number): string => n.toFixed(1);
 const ms = (n: number): string => `${n.toFixed(3)} ms`;

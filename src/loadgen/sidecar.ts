@@ -5,7 +5,10 @@ import { describeError } from '../util/errors.js';
 import { runDiskCheck } from './disk-check.js';
 import type { Workload } from './load.js';
 import { BenchmarkMetrics } from './metrics.js';
-import { BenchInterruptedError, runBenchmark, type BenchOptions, type BenchmarkResult } from './run.js';
+import { BenchInterruptedError } from './prefix.js';
+import type { BenchmarkResult } from './result.js';
+import { runBenchmark } from './run.js';
+import type { BenchOptions } from './spec.js';
 
 export interface SidecarOptions {
   /** Options shared by every scheduled run; `workload` is taken from `workloads`. */

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BenchmarkResult } from './run.js';
+import type { BenchmarkResult } from './result.js';
 
 /** One persisted run: id, status and (when finished) the result or the error. */
 export interface StoredRun {

@@ -255,7 +255,7 @@ const schemas: Record<string, Schema> = {
       id: str,
       status: { enum: ['completed', 'failed'] },
       request: {},
-      // The full report (conditions, latency, per-operation results, SLO verdict): BenchmarkResult in src/loadgen/run.ts.
+      // The full report (conditions, latency, per-operation results, SLO verdict): BenchmarkResult in src/loadgen/result.ts.
       result: {
         type: 'object',
         required: [

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBenchmark, type BenchOptions } from '../../src/loadgen/run.js';
+import { runBenchmark } from '../../src/loadgen/run.js';
+import type { BenchOptions } from '../../src/loadgen/spec.js';
 import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Etcd3 } from 'etcd3';
 import { expect } from 'vitest';
-import { BENCH_PREFIX_ROOT } from '../../src/loadgen/run.js';
+import { BENCH_PREFIX_ROOT } from '../../src/loadgen/prefix.js';
 
 // What "never harm the watched cluster" means in the keyspace-safety tests: a user key written three
 // times keeps all three revisions readable (nothing compacted), every key outside the benchmark's

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBenchmark, type BenchOptions } from '../../src/loadgen/run.js';
+import { runBenchmark } from '../../src/loadgen/run.js';
+import type { BenchOptions } from '../../src/loadgen/spec.js';
 import { DEFAULT_SLO } from '../../src/loadgen/slo.js';
 import { connectLean } from '../../src/loadgen/transport.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';

@@ -1,5 +1,6 @@
 // gRPC status codes (grpc/grpc doc/statuscodes.md). The client sets some itself; the server's come from
 // the grpc-status trailer.
+import { GRPC_STATUS_NAMES } from '../../util/errors.js';
 
 export const GRPC_OK = 0;
 export const GRPC_CANCELLED = 1;
@@ -10,3 +11,8 @@ export const GRPC_RESOURCE_EXHAUSTED = 8;
 export const GRPC_INTERNAL = 13;
 export const GRPC_UNAVAILABLE = 14;
 export const GRPC_UNAUTHENTICATED = 16;
+
+/** Name of a gRPC status number (`UNAVAILABLE` for 14); a number outside the list is `CODE_<n>`. */
+export function grpcCodeName(code: number): string {
+  return (GRPC_STATUS_NAMES as readonly string[])[code] ?? `CODE_${code}`;
+}
