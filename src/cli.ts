@@ -1,38 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { FIELDS, type FieldSpec } from './config/fields.js';
+import yargs, { type CommandModule } from 'yargs';
+import { givenFlags, withConfigFlags } from './config/flags.js';
 import { ConfigError, MonitorError } from './util/errors.js';
 
 /** Exit status for bad configuration or usage, as the issue tracker and scripts expect. */
 export const EXIT_CONFIG = 2;
-
-/** Declares every exporter setting as a flag without yargs defaults, so precedence is decided in one place. */
-export function withConfigFlags<T>(y: Argv<T>): Argv<T> {
-  let out = y.option('config', {
-    type: 'string',
-    describe: 'YAML configuration file',
-    group: 'Configuration:',
-  });
-  for (const spec of Object.values(FIELDS) as FieldSpec[]) {
-    const def = Array.isArray(spec.defaultValue) ? spec.defaultValue.join(',') : String(spec.defaultValue);
-    out = out.option(spec.flag, {
-      type: spec.kind === 'boolean' ? 'boolean' : 'string',
-      describe: `${spec.doc} [default: ${def === '' ? 'none' : def}]`,
-      group: 'Configuration:',
-    });
-  }
-  return out;
-}
-
-/** Keeps only flags the user gave (yargs also adds camelCase aliases and positional bookkeeping). */
-export function givenFlags(argv: Record<string, unknown>): Record<string, unknown> {
-  const flags: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(argv)) {
-    if (key === '_' || key === '$0' || /[A-Z]/.test(key) || value === undefined) continue;
-    flags[key] = value;
-  }
-  return flags;
-}
 
 type BenchModule = typeof import('./loadgen/commands.js');
 

@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
-import { FIELDS, type FieldSpec } from '../config/fields.js';
+import { givenFlags, parseFlagDuration, withConfigFlags } from '../config/flags.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatDiskCheck, runDiskCheck } from './disk-check.js';
 import { WORKLOADS, type Workload } from './load.js';
-import {
-  benchOptionsFromFlags,
-  configFromFlags,
-  parseFlagDuration,
-  parseWorkload,
-  type BenchFlags,
-} from './options.js';
+import { benchOptionsFromFlags, configFromFlags, parseWorkload, type BenchFlags } from './options.js';
 import { formatReadiness, runReadinessCheck } from './readiness.js';
 import { formatResult, progressLine } from './report.js';
 import { SIGNAL_EXIT, withSignals } from './signals.js';
@@ -23,30 +17,6 @@ import { BenchmarkStore } from './store.js';
 
 // Subcommands `bench`, `disk-check` and `check`, plus the original design's `--run-benchmark` form of
 // the default command (see runSeedBenchmark).
-
-/** Exporter settings as flags (endpoints, TLS, timeouts, data dir, logging) for the bench subcommands. */
-function withExporterFlags<T>(y: Argv<T>): Argv<T> {
-  let out = y.option('config', {
-    type: 'string',
-    describe: 'YAML configuration file',
-    group: 'Configuration:',
-  });
-  for (const spec of Object.values(FIELDS) as FieldSpec[]) {
-    out = out.option(spec.flag, {
-      type: spec.kind === 'boolean' ? 'boolean' : 'string',
-      describe: spec.doc,
-      group: 'Configuration:',
-    });
-  }
-  return out;
-}
-
-function flagsOf(argv: Record<string, unknown>): Record<string, unknown> {
-  const flags: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(argv))
-    if (k !== '_' && k !== '$0' && !/[A-Z]/.test(k) && v !== undefined) flags[k] = v;
-  return flags;
-}
 
 function withBenchFlags<T>(y: Argv<T>) {
   const g = 'Benchmark:';
@@ -205,7 +175,7 @@ async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promis
     argv['output'] === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result),
   );
   if (argv['save']) {
-    const config = configFromFlags(flagsOf(argv), process.env);
+    const config = configFromFlags(givenFlags(argv), process.env);
     await new BenchmarkStore(config.dataDir).append({ id: randomUUID(), status: 'completed', result });
   }
   if (!result.slo.passed && (o.profile || argv['fail-on-slo'])) process.exitCode = 1;
@@ -216,9 +186,9 @@ export const benchCommand: CommandModule = {
   command: 'bench',
   describe:
     'Benchmark the cluster (write | read | mixed), judge the SLO; --serve publishes scheduled runs as metrics',
-  builder: (y) => withBenchFlags(withExporterFlags(y)),
+  builder: (y) => withBenchFlags(withConfigFlags(y)),
   handler: async (argv) => {
-    const flags = flagsOf(argv as Record<string, unknown>);
+    const flags = givenFlags(argv as Record<string, unknown>);
     const config = configFromFlags(flags, process.env);
     if (!argv['serve']) {
       await benchOnce(benchOptionsFromFlags(flags as BenchFlags, config), argv as Record<string, unknown>);
@@ -294,7 +264,7 @@ export const checkCommand: CommandModule = {
   describe:
     'Production-readiness report (read-only): every member from the member list, alarms, disk check and configuration hints; --with-benchmark adds a short write benchmark',
   builder: (y) =>
-    withExporterFlags(y)
+    withConfigFlags(y)
       .option('disk-dir', {
         type: 'string',
         describe: "Run the disk check here (a directory on etcd's disk, on the etcd host)",
@@ -312,7 +282,7 @@ export const checkCommand: CommandModule = {
       })
       .option('output', { type: 'string', choices: ['text', 'json'], default: 'text' }),
   handler: async (argv) => {
-    const config = configFromFlags(flagsOf(argv as Record<string, unknown>), process.env);
+    const config = configFromFlags(givenFlags(argv as Record<string, unknown>), process.env);
     const runId = randomUUID();
     const check = (signal?: AbortSignal) =>
       runReadinessCheck({

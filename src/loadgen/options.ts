@@ -2,7 +2,7 @@ import { resolveConfig } from '../config/resolve.js';
 import { readPasswordFile } from '../etcd/member-client.js';
 import type { ClusterConfig, MonitorConfig } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
-import { parseDurationMs } from '../util/duration.js';
+import { parseFlagDuration } from '../config/flags.js';
 import { WORKLOADS, type Workload } from './load.js';
 import type { BenchOptions } from './spec.js';
 import {
@@ -116,15 +116,6 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
     // A benchmark call may queue behind many others; the exporter's 3 s probe deadline would turn load into errors.
     requestTimeoutMs: Math.max(config.requestTimeoutMs, 30_000),
   };
-}
-
-/** Parses a duration flag (`30s`, `2m`) with the flag name in the error. */
-export function parseFlagDuration(raw: string, field = 'duration'): number {
-  try {
-    return parseDurationMs(raw);
-  } catch (err) {
-    throw new ConfigError(field, (err as Error).message);
-  }
 }
 
 /** Resolves the exporter configuration (flags > env > file > defaults) for a subcommand. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Argv } from 'yargs';
 import { benchCommand } from '../../src/loadgen/commands.js';
 import { benchOptionsFromFlags, parseWorkload, type BenchFlags } from '../../src/loadgen/options.js';
-import { givenFlags, withConfigFlags } from '../../src/cli.js';
+import { givenFlags, withConfigFlags } from '../../src/config/flags.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import {
   ROOT,
