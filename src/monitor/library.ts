@@ -3,7 +3,10 @@ import type { MonitorConfig, TlsFiles } from '../config/types.js';
 import type { ClusterView } from '../derive/view.js';
 import { renderAll } from '../expose/registry.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { clusterStatus as statusOf, type ClusterStatus } from './cluster-status.js';
 import { Monitor } from './monitor.js';
+
+export type { ClusterStatus };
 
 /*
  * The library API (`createMonitor`, exported from the package entry): one cluster's Monitor behind the
@@ -28,21 +31,6 @@ export interface MonitorOptions {
   readonly probe?: boolean;
   /** Defaults to a silent logger. */
   readonly logger?: Logger;
-}
-
-/** Cluster status in the original design's terms (camelCase; times as Date). */
-export interface ClusterStatus {
-  readonly cluster: string;
-  readonly healthy: boolean;
-  readonly leaderId: string | null;
-  readonly memberCount: number;
-  readonly quorumSize: number;
-  readonly hasLeader: boolean;
-  readonly leaderChanges: number;
-  readonly lastLeaderChange: Date | null;
-  readonly networkPartition: boolean;
-  readonly alarms: readonly { readonly member: string; readonly type: string }[];
-  readonly lastCheck: Date;
 }
 
 /** Current performance numbers; latencies in seconds from the exporter's probe, sizes in bytes. */
@@ -108,20 +96,7 @@ export function createMonitor(opts: MonitorOptions): EtcdMonitor {
     metricsText: () => renderAll(monitor.metrics),
     clusterStatus() {
       const v = monitor.view();
-      if (!v) return undefined;
-      return {
-        cluster: v.cluster,
-        healthy: v.healthy,
-        leaderId: v.leaderId ?? null,
-        memberCount: v.votingMembers + v.learners,
-        quorumSize: v.quorumSize,
-        hasLeader: v.hasLeader,
-        leaderChanges: v.leaderChangesTotal,
-        lastLeaderChange: v.lastLeaderChangeAt === undefined ? null : new Date(v.lastLeaderChangeAt),
-        networkPartition: v.partitionReasons.length > 0,
-        alarms: v.alarms.map((a) => ({ member: a.member, type: a.alarm })),
-        lastCheck: new Date(v.takenAt),
-      };
+      return v && statusOf(v);
     },
     currentMetrics() {
       const v = monitor.view();

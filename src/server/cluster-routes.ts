@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { COLLECTORS, type MemberSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
+import { clusterStatusJson } from '../monitor/cluster-status.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { HttpError } from '../http/errors.js';
 
@@ -65,28 +66,7 @@ export function createClusterRoutes(monitor: Monitor): Router {
   });
 
   router.get('/cluster/status', (req, res) => {
-    const v = selectView(monitor, req);
-    res.json({
-      cluster: v.cluster,
-      healthy: v.healthy,
-      leader_id: v.leaderId ?? null,
-      member_count: v.votingMembers + v.learners,
-      members_healthy: v.membersHealthy,
-      members_available: v.membersAvailable,
-      quorum_size: v.quorumSize,
-      quorum_available: v.quorumAvailable,
-      failure_tolerance: v.failureTolerance,
-      has_leader: v.hasLeader,
-      split_brain: v.splitBrain,
-      stale_leader: v.staleLeader,
-      leader_changes: v.leaderChangesTotal,
-      leader_changes_last_hour: v.leaderChangesLastHour,
-      last_leader_change: iso(v.lastLeaderChangeAt),
-      network_partition: v.partitionReasons.length > 0,
-      partition_reasons: v.partitionReasons,
-      alarms: v.alarms.map((a) => ({ member: a.member, type: a.alarm })),
-      last_check: iso(v.takenAt),
-    });
+    res.json(clusterStatusJson(selectView(monitor, req)));
   });
 
   router.get('/cluster/leader', (req, res) => {

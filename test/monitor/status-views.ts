@@ -1,0 +1,54 @@
+// Two ClusterViews for the status tests: the real 3.4 captures derived twice (leader and follower
+// answer, the third member is down, so the view reports `unreachable_but_peers_connected`), and the same
+// view with the fields whose other branch the captures do not reach (no leader id, a leader change, an
+// alarm, no partition).
+import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import type { ClusterView } from '../../src/derive/view.js';
+import { healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+
+export const AT = 1_795_441_262_015;
+const THRESHOLDS = {
+  maxLatencyMs: 100,
+  maxDbSizeBytes: 8 * 1024 ** 3,
+  minAvailableNodes: 2,
+  maxLeaderChangesPerHour: 3,
+};
+
+function snapshot(at: number): ClusterSnapshot {
+  const h = healthyCluster();
+  const answers = { members: h.list, alarms: h.alarms, health: h.health };
+  return {
+    cluster: 'prod',
+    takenAt: at,
+    expectedMembers: 3,
+    members: [
+      memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
+      memberSnapshot(h.endpoints.follower, at, {
+        ...answers,
+        status: h.follower,
+        metrics: h.followerMetrics,
+      }),
+      memberSnapshot(h.endpoints.third, at, {}),
+    ],
+  };
+}
+
+/** The captures' view, second round (15 s after the first). */
+export function capturedView(): ClusterView {
+  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);
+  return deriveCluster(first.state, snapshot(AT + 15_000), THRESHOLDS).view;
+}
+
+/** The captures' view with the other branches: no leader id, a leader change a minute ago, an alarm. */
+export function alteredView(): ClusterView {
+  return {
+    ...capturedView(),
+    leaderId: undefined,
+    leaderChangesTotal: 2,
+    leaderChangesLastHour: 1,
+    lastLeaderChangeAt: AT - 60_000,
+    partitionReasons: [],
+    alarms: [{ member: 'fixtures-2', alarm: 'NOSPACE' }],
+  };
+}
