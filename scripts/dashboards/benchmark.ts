@@ -1,17 +1,31 @@
-import { C, UID, clusterVar } from './common.js';
-import type { DashboardSpec, PanelSpec } from './lib.js';
+import { timeseries } from './panel-builders.js';
+import { ONE_CLUSTER } from './selectors.js';
+import type { DashboardSpec, PanelSpec, Target } from './spec.js';
+import { UID } from './uids.js';
+import { clusterVar } from './variables.js';
 
 // The benchmark sidecar (`etcd-monitor bench --serve`, src/loadgen/metrics.ts) labels its series by workload
 // and operation only; the `cluster` label is a target label set in Prometheus' scrape config
 // (prometheus/prometheus.yml), as Prometheus' conventions place it.
 
-const timeseries = (
+/** A time series panel half the grid wide. */
+const wide = (
   title: string,
   description: string,
   unit: string,
-  targets: PanelSpec['targets'],
+  targets: Target[],
   extra: Partial<PanelSpec> = {},
-): PanelSpec => ({ kind: 'timeseries', title, description, unit, targets, w: 12, h: 8, ...extra });
+): PanelSpec => timeseries(title, description, unit, targets, { w: 12, ...extra });
+
+// Shown both as the latest value and over time.
+const SLO_PASSED: Target = {
+  expr: `max by (workload) (etcd_monitor_benchmark_slo_passed{${ONE_CLUSTER}})`,
+  legend: '{{workload}}',
+};
+const THROUGHPUT: Target = {
+  expr: `max by (workload, operation) (etcd_monitor_benchmark_throughput_ops_per_second{${ONE_CLUSTER}})`,
+  legend: '{{workload}} {{operation}}',
+};
 
 /** Benchmark results over time: throughput, latency quantiles, errors and SLO verdicts per workload. */
 export const benchmark: DashboardSpec = {
@@ -35,12 +49,7 @@ export const benchmark: DashboardSpec = {
           w: 6,
           h: 5,
           textMode: 'value_and_name',
-          targets: [
-            {
-              expr: `max by (workload) (etcd_monitor_benchmark_slo_passed{${C}})`,
-              legend: '{{workload}}',
-            },
-          ],
+          targets: [SLO_PASSED],
           mappings: [
             { value: 1, text: 'PASS', color: 'green' },
             { value: 0, text: 'FAIL', color: 'red' },
@@ -55,12 +64,7 @@ export const benchmark: DashboardSpec = {
           unit: 'ops',
           textMode: 'value_and_name',
           thresholds: [[null, 'blue']],
-          targets: [
-            {
-              expr: `max by (workload, operation) (etcd_monitor_benchmark_throughput_ops_per_second{${C}})`,
-              legend: '{{workload}} {{operation}}',
-            },
-          ],
+          targets: [THROUGHPUT],
         },
         {
           kind: 'stat',
@@ -77,7 +81,7 @@ export const benchmark: DashboardSpec = {
           ],
           targets: [
             {
-              expr: `max by (workload, operation) (etcd_monitor_benchmark_last_run_latency_seconds{${C}, quantile="0.99"})`,
+              expr: `max by (workload, operation) (etcd_monitor_benchmark_last_run_latency_seconds{${ONE_CLUSTER}, quantile="0.99"})`,
               legend: '{{workload}} {{operation}}',
             },
           ],
@@ -94,7 +98,7 @@ export const benchmark: DashboardSpec = {
           thresholds: [[null, 'text']],
           targets: [
             {
-              expr: `time() - max by (workload) (etcd_monitor_benchmark_last_run_timestamp_seconds{${C}})`,
+              expr: `time() - max by (workload) (etcd_monitor_benchmark_last_run_timestamp_seconds{${ONE_CLUSTER}})`,
               legend: '{{workload}}',
             },
           ],
@@ -110,7 +114,10 @@ export const benchmark: DashboardSpec = {
           textMode: 'value_and_name',
           thresholds: [[null, 'text']],
           targets: [
-            { expr: `max by (target) (etcd_monitor_benchmark_slo_target{${C}})`, legend: '{{target}}' },
+            {
+              expr: `max by (target) (etcd_monitor_benchmark_slo_target{${ONE_CLUSTER}})`,
+              legend: '{{target}}',
+            },
           ],
         },
         {
@@ -124,7 +131,7 @@ export const benchmark: DashboardSpec = {
           unit: 'short',
           targets: [
             {
-              expr: `max by (dir) (etcd_monitor_benchmark_disk_check_passed{${C}})`,
+              expr: `max by (dir) (etcd_monitor_benchmark_disk_check_passed{${ONE_CLUSTER}})`,
               legend: 'passed {{dir}}',
               emptyWhenHealthy: 'the sidecar runs the disk check only when given a directory to test',
             },
@@ -139,24 +146,19 @@ export const benchmark: DashboardSpec = {
     {
       title: 'Results over time',
       panels: [
-        timeseries(
+        wide(
           'Throughput by workload',
           'Successful calls per second of each run, by workload and operation.',
           'ops',
-          [
-            {
-              expr: `max by (workload, operation) (etcd_monitor_benchmark_throughput_ops_per_second{${C}})`,
-              legend: '{{workload}} {{operation}}',
-            },
-          ],
+          [THROUGHPUT],
         ),
-        timeseries(
+        wide(
           'Latency quantiles per run',
           'Median, 99th and 99.9th percentile call latency of each run, by workload and operation.',
           's',
           [
             {
-              expr: `max by (workload, operation, quantile) (etcd_monitor_benchmark_last_run_latency_seconds{${C}, quantile=~"0.5|0.99|0.999"})`,
+              expr: `max by (workload, operation, quantile) (etcd_monitor_benchmark_last_run_latency_seconds{${ONE_CLUSTER}, quantile=~"0.5|0.99|0.999"})`,
               legend: '{{workload}} {{operation}} q{{quantile}}',
             },
           ],
@@ -167,50 +169,45 @@ export const benchmark: DashboardSpec = {
             ],
           },
         ),
-        timeseries(
+        wide(
           'Latency during runs',
           'p50 and p99 of calls made within each interval, from the cumulative latency histogram (buckets with exact edges at 10, 25 and 100 ms); gaps between runs.',
           's',
           [0.5, 0.99].map((q) => ({
-            expr: `histogram_quantile(${q}, sum by (workload, operation, le) (rate(etcd_monitor_benchmark_request_duration_seconds_bucket{${C}}[$__rate_interval])))`,
+            expr: `histogram_quantile(${q}, sum by (workload, operation, le) (rate(etcd_monitor_benchmark_request_duration_seconds_bucket{${ONE_CLUSTER}}[$__rate_interval])))`,
             legend: `p${q * 100} {{workload}} {{operation}}`,
           })),
         ),
-        timeseries(
+        wide(
           'SLO verdicts',
           '1 while the latest run of a workload passed its SLO, 0 while it failed.',
           'none',
-          [
-            {
-              expr: `max by (workload) (etcd_monitor_benchmark_slo_passed{${C}})`,
-              legend: '{{workload}}',
-            },
-          ],
+          [SLO_PASSED],
           { min: 0, max: 1 },
         ),
-        timeseries(
+        wide(
           'Errors by code',
           'Failed benchmark calls per second by workload, operation and gRPC code (calls are never retried, so every failure counts).',
           'ops',
           [
             {
-              expr: `sum by (workload, operation, code) (rate(etcd_monitor_benchmark_errors_total{${C}}[$__rate_interval]))`,
+              expr: `sum by (workload, operation, code) (rate(etcd_monitor_benchmark_errors_total{${ONE_CLUSTER}}[$__rate_interval]))`,
               legend: '{{workload}} {{operation}} {{code}}',
               emptyWhenHealthy: 'a code appears only once a call has failed with it',
             },
           ],
         ),
-        timeseries(
+        wide(
           'Runs and client cost',
           'Runs per hour by result (completed, or error when a run could not finish), and client CPU per call: high values mean the client, not etcd, limited the result.',
           'short',
           [
             {
-              expr: `sum by (workload, result) (increase(etcd_monitor_benchmark_runs_total{${C}}[1h]))`,
+              expr: `sum by (workload, result) (increase(etcd_monitor_benchmark_runs_total{${ONE_CLUSTER}}[1h]))`,
               legend: '{{workload}} {{result}} runs/h',
             },
             {
-              expr: `max by (workload) (etcd_monitor_benchmark_client_cpu_seconds_per_operation{${C}})`,
+              expr: `max by (workload) (etcd_monitor_benchmark_client_cpu_seconds_per_operation{${ONE_CLUSTER}})`,
               legend: '{{workload}} CPU s/op',
             },
           ],

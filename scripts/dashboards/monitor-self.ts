@@ -1,25 +1,15 @@
-import { C, CM, OK_BAD, UID, clusterVar, memberVar } from './common.js';
-import type { DashboardSpec, PanelSpec } from './lib.js';
+import { OK_BAD } from './colours.js';
+import { timeseries } from './panel-builders.js';
+import { CHOSEN_MEMBERS, ONE_CLUSTER } from './selectors.js';
+import { dataAge } from './shared-panels.js';
+import type { DashboardSpec } from './spec.js';
+import { UID } from './uids.js';
+import { clusterVar, memberVar } from './variables.js';
 
 // The exporter's process series carry no cluster label (one exporter may watch several clusters); keep
 // only the exporter targets that reported the chosen cluster within the last day, so this dashboard
 // honours $cluster and still shows `up` = 0 while the exporter is down.
-const ofThisExporter = `and on (job, instance) last_over_time(etcd_monitor_cluster_info{${C}}[1d])`;
-
-const series = (
-  title: string,
-  description: string,
-  unit: string,
-  targets: PanelSpec['targets'],
-): PanelSpec => ({
-  kind: 'timeseries',
-  title,
-  description,
-  unit,
-  targets,
-  w: 8,
-  h: 8,
-});
+const ofThisExporter = `and on (job, instance) last_over_time(etcd_monitor_cluster_info{${ONE_CLUSTER}}[1d])`;
 
 /** Is the exporter itself healthy: collector success and duration per member, freshness, and its own process. */
 export const monitorSelf: DashboardSpec = {
@@ -40,7 +30,7 @@ export const monitorSelf: DashboardSpec = {
           description: 'Collector runs against the chosen members whose last attempt failed.',
           w: 4,
           h: 8,
-          targets: [{ expr: `count(etcd_monitor_collector_success{${CM}} == 0) or vector(0)` }],
+          targets: [{ expr: `count(etcd_monitor_collector_success{${CHOSEN_MEMBERS}} == 0) or vector(0)` }],
           thresholds: [
             [null, 'green'],
             [1, 'red'],
@@ -54,44 +44,37 @@ export const monitorSelf: DashboardSpec = {
           w: 12,
           h: 8,
           targets: [
-            { expr: `max by (member, collector) (etcd_monitor_collector_success{${CM}})`, table: true },
             {
-              expr: `max by (member, collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
+              name: 'success',
+              expr: `max by (member, collector) (etcd_monitor_collector_success{${CHOSEN_MEMBERS}})`,
               table: true,
             },
             {
-              expr: `topk by (member, collector) (1, increase(etcd_monitor_collector_errors_total{${CM}}[5m]) > 0)`,
+              name: 'duration',
+              expr: `max by (member, collector) (etcd_monitor_collector_duration_seconds{${CHOSEN_MEMBERS}})`,
+              table: true,
+            },
+            {
+              name: 'errors',
+              expr: `topk by (member, collector) (1, increase(etcd_monitor_collector_errors_total{${CHOSEN_MEMBERS}}[5m]) > 0)`,
               table: true,
               emptyWhenHealthy: 'an error code appears only while a collector fails',
             },
           ],
-          hide: ['Value #C'],
-          columns: {
-            member: { rename: 'Member' },
-            collector: { rename: 'Collector' },
-            code: { rename: 'Error (5m)' },
-            'Value #A': { rename: 'Result', mappings: OK_BAD },
-            'Value #B': { rename: 'Duration', unit: 's' },
-          },
-        },
-        {
-          kind: 'stat',
-          title: 'Data age',
-          description:
-            'Seconds since the newest collection result of this cluster arrived; keeps growing while the exporter is stuck or down.',
-          w: 4,
-          h: 8,
-          unit: 's',
-          decimals: 0,
-          targets: [
-            { expr: `time() - last_over_time(etcd_monitor_last_collection_timestamp_seconds{${C}}[1d])` },
-          ],
-          thresholds: [
-            [null, 'green'],
-            [60, 'yellow'],
-            [180, 'red'],
+          columns: [
+            // The count of the most frequent error is not shown; its code label is.
+            { value: 'errors', hidden: true },
+            { label: 'member', header: 'Member' },
+            { label: 'collector', header: 'Collector' },
+            { label: 'code', header: 'Error (5m)' },
+            { value: 'success', header: 'Result', mappings: OK_BAD },
+            { value: 'duration', header: 'Duration', unit: 's' },
           ],
         },
+        dataAge(
+          'Seconds since the newest collection result of this cluster arrived; keeps growing while the exporter is stuck or down.',
+          8,
+        ),
         {
           kind: 'stat',
           title: 'Exporter version',
@@ -107,41 +90,46 @@ export const monitorSelf: DashboardSpec = {
             },
           ],
         },
-        series(
+        timeseries(
           'Collector success ratio',
           'Share of collector runs that succeeded over the interval, per member and collector.',
           'percentunit',
           [
             {
-              expr: `avg_over_time(etcd_monitor_collector_success{${CM}}[$__rate_interval])`,
+              expr: `avg_over_time(etcd_monitor_collector_success{${CHOSEN_MEMBERS}}[$__rate_interval])`,
               legend: '{{member}} {{collector}}',
             },
           ],
         ),
-        series(
+        timeseries(
           'Collector duration',
           'Wall time of the last run of each collector per member; slow members show up here before they time out (--request-timeout).',
           's',
-          [{ expr: `etcd_monitor_collector_duration_seconds{${CM}}`, legend: '{{member}} {{collector}}' }],
+          [
+            {
+              expr: `etcd_monitor_collector_duration_seconds{${CHOSEN_MEMBERS}}`,
+              legend: '{{member}} {{collector}}',
+            },
+          ],
         ),
-        series(
+        timeseries(
           'Slowest collector',
           'Longest collector run per collector type over the chosen members.',
           's',
           [
             {
-              expr: `max by (collector) (etcd_monitor_collector_duration_seconds{${CM}})`,
+              expr: `max by (collector) (etcd_monitor_collector_duration_seconds{${CHOSEN_MEMBERS}})`,
               legend: '{{collector}}',
             },
           ],
         ),
-        series(
+        timeseries(
           'Collector errors by code',
           'Failed collector runs per second by member and error code: why the exporter cannot read a member (connection refused, timeouts, TLS certificate problems, authentication, bad answers).',
           'ops',
           [
             {
-              expr: `sum by (member, code) (rate(etcd_monitor_collector_errors_total{${CM}}[$__rate_interval]))`,
+              expr: `sum by (member, code) (rate(etcd_monitor_collector_errors_total{${CHOSEN_MEMBERS}}[$__rate_interval]))`,
               legend: '{{member}} {{code}}',
               emptyWhenHealthy: 'the counter exists only once a collector has failed',
             },
@@ -152,28 +140,33 @@ export const monitorSelf: DashboardSpec = {
     {
       title: "Prometheus' scrape of the exporter",
       panels: [
-        series(
+        timeseries(
           'Scrape up',
           'Whether Prometheus could scrape the exporter (the up series of the exporter targets).',
           'none',
           [{ expr: `up ${ofThisExporter}`, legend: '{{instance}}' }],
         ),
-        series(
+        timeseries(
           'Scrape duration',
           'How long Prometheus took to scrape the exporter; grows with the re-exposed member series.',
           's',
           [{ expr: `scrape_duration_seconds ${ofThisExporter}`, legend: '{{instance}}' }],
         ),
-        series('Samples per scrape', 'Samples the exporter returned per scrape.', 'none', [
+        timeseries('Samples per scrape', 'Samples the exporter returned per scrape.', 'none', [
           { expr: `scrape_samples_scraped ${ofThisExporter}`, legend: '{{instance}}' },
         ]),
-        series(
+        timeseries(
           'Members over --reexpose-max-series',
           "1 while a member has more own series than --reexpose-max-series: they are left out of the exporter's /metrics (its etcd_monitor_* series stay).",
           'none',
-          [{ expr: `max by (member) (etcd_monitor_reexpose_dropped{${CM}})`, legend: '{{member}}' }],
+          [
+            {
+              expr: `max by (member) (etcd_monitor_reexpose_dropped{${CHOSEN_MEMBERS}})`,
+              legend: '{{member}}',
+            },
+          ],
         ),
-        series(
+        timeseries(
           'HTTP connections',
           "Open connections to the exporter's HTTP server (at most --web.max-connections) and connections it closed per second: evicted_idle (the oldest idle one, to admit a new one over the cap), over_limit (a new one while all had a request in flight), no_request (no request within 10 s).",
           'none',
@@ -190,13 +183,13 @@ export const monitorSelf: DashboardSpec = {
     {
       title: 'Exporter process',
       panels: [
-        series('CPU', 'CPU cores used by the exporter process.', 'none', [
+        timeseries('CPU', 'CPU cores used by the exporter process.', 'none', [
           {
             expr: `rate(etcd_monitor_process_cpu_seconds_total[$__rate_interval]) ${ofThisExporter}`,
             legend: '{{instance}}',
           },
         ]),
-        series('Memory', 'Resident memory and V8 heap in use of the exporter process.', 'bytes', [
+        timeseries('Memory', 'Resident memory and V8 heap in use of the exporter process.', 'bytes', [
           {
             expr: `etcd_monitor_process_resident_memory_bytes ${ofThisExporter}`,
             legend: '{{instance}} resident',
@@ -206,7 +199,7 @@ export const monitorSelf: DashboardSpec = {
             legend: '{{instance}} heap used',
           },
         ]),
-        series(
+        timeseries(
           'Event loop lag',
           'p99 event loop delay of the exporter; high values delay collections and scrapes.',
           's',

@@ -1,44 +1,49 @@
-import { LATENCY_PROBE, RATIO_USAGE, UID, WAL_FSYNC, quantile } from './common.js';
-import { dashboardUrl, type DashboardSpec, type PanelSpec } from './lib.js';
-
-/** Selector of every chosen cluster (multi-valued `cluster` variable, "All" by default). */
-const S = 'cluster=~"$cluster"';
+import { LATENCY_PROBE, RATIO_USAGE, WAL_FSYNC } from './colours.js';
+import { timeseries } from './panel-builders.js';
+import { dashboardUrl } from './render.js';
+import { CHOSEN_CLUSTERS, quantile } from './selectors.js';
+import type { DashboardSpec, PanelSpec, Target } from './spec.js';
+import { UID } from './uids.js';
 
 /** A cluster that has no alarm series yet still gets a 0, so the status column is never blank. */
-const zeroPerCluster = `max by (cluster) (0 * etcd_monitor_cluster_info{${S}})`;
+const zeroPerCluster = `max by (cluster) (0 * etcd_monitor_cluster_info{${CHOSEN_CLUSTERS}})`;
 /** Likewise a 1 for clusters whose members were not HashKV-compared yet. */
-const onePerCluster = `max by (cluster) (etcd_monitor_cluster_info{${S}} > bool 0)`;
+const onePerCluster = `max by (cluster) (etcd_monitor_cluster_info{${CHOSEN_CLUSTERS}} > bool 0)`;
 
 // 0 healthy, 1 degraded (partition signal, alarm, below the minimum), 2 critical (no quorum, split brain,
 // diverged data).
 const STATUS = [
   `clamp_max(`,
-  `  2 * (1 - max by (cluster) (etcd_monitor_cluster_quorum_available{${S}}))`,
-  `  + 2 * max by (cluster) (etcd_monitor_cluster_split_brain{${S}})`,
-  `  + 2 * (1 - (max by (cluster) (etcd_monitor_cluster_hash_consistent{${S}}) or ${onePerCluster}))`,
-  `  + max by (cluster) (etcd_monitor_cluster_partition_suspected{${S}})`,
-  `  + max by (cluster) (etcd_monitor_cluster_below_min_available{${S}})`,
-  `  + clamp_max(sum by (cluster) (etcd_monitor_member_alarm{${S}}) or ${zeroPerCluster}, 1),`,
+  `  2 * (1 - max by (cluster) (etcd_monitor_cluster_quorum_available{${CHOSEN_CLUSTERS}}))`,
+  `  + 2 * max by (cluster) (etcd_monitor_cluster_split_brain{${CHOSEN_CLUSTERS}})`,
+  `  + 2 * (1 - (max by (cluster) (etcd_monitor_cluster_hash_consistent{${CHOSEN_CLUSTERS}}) or ${onePerCluster}))`,
+  `  + max by (cluster) (etcd_monitor_cluster_partition_suspected{${CHOSEN_CLUSTERS}})`,
+  `  + max by (cluster) (etcd_monitor_cluster_below_min_available{${CHOSEN_CLUSTERS}})`,
+  `  + clamp_max(sum by (cluster) (etcd_monitor_member_alarm{${CHOSEN_CLUSTERS}}) or ${zeroPerCluster}, 1),`,
   `  2)`,
 ].join('\n');
 
+/** One line per cluster over time. */
 const compare = (
   title: string,
   description: string,
   unit: string,
   expr: string,
   extra: Partial<PanelSpec> = {},
-) =>
-  ({
-    kind: 'timeseries',
-    title,
-    description,
-    unit,
-    w: 8,
-    h: 8,
-    targets: [{ expr, legend: '{{cluster}}' }],
-    ...extra,
-  }) satisfies PanelSpec;
+): PanelSpec => timeseries(title, description, unit, [{ expr, legend: '{{cluster}}' }], extra);
+
+/** Per-cluster values shown both as a column of the clusters table and as a comparison over time. */
+const PER_CLUSTER = {
+  healthyMembers: `max by (cluster) (etcd_monitor_cluster_members_healthy{${CHOSEN_CLUSTERS}})`,
+  failureTolerance: `max by (cluster) (etcd_monitor_cluster_failure_tolerance{${CHOSEN_CLUSTERS}})`,
+  largestDb: `max by (cluster) (etcd_monitor_member_db_size_bytes{${CHOSEN_CLUSTERS}})`,
+  quotaUsed: `max by (cluster) (etcd_monitor_member_db_quota_usage_ratio{${CHOSEN_CLUSTERS}})`,
+  probeP99: quantile(0.99, 'etcd_monitor_probe_duration_seconds', CHOSEN_CLUSTERS, 'cluster'),
+  leaderChangesLastHour: `max by (cluster) (etcd_monitor_cluster_leader_changes_last_hour{${CHOSEN_CLUSTERS}})`,
+};
+
+/** A column of the clusters table: one instant value per cluster. */
+const column = (name: string, expr: string): Target => ({ name, expr, table: true });
 
 /** Every monitored cluster side by side. */
 export const multiCluster: DashboardSpec = {
@@ -68,59 +73,69 @@ export const multiCluster: DashboardSpec = {
           w: 24,
           h: 9,
           targets: [
-            { expr: STATUS, table: true },
-            {
-              expr: `max by (cluster, leader) (label_replace(etcd_monitor_member_is_leader{${S}} == 1, "leader", "$1", "member", "(.*)"))`,
-              table: true,
-            },
-            { expr: `sum by (cluster) (etcd_monitor_cluster_members{${S}, role="voting"})`, table: true },
-            { expr: `max by (cluster) (etcd_monitor_cluster_members_healthy{${S}})`, table: true },
-            { expr: `max by (cluster) (etcd_monitor_cluster_failure_tolerance{${S}})`, table: true },
-            { expr: `max by (cluster) (etcd_monitor_member_db_size_bytes{${S}})`, table: true },
-            { expr: `max by (cluster) (etcd_monitor_member_db_quota_usage_ratio{${S}})`, table: true },
-            { expr: quantile(0.99, 'etcd_monitor_probe_duration_seconds', S, 'cluster'), table: true },
-            { expr: `max by (cluster) (etcd_monitor_cluster_leader_changes_last_hour{${S}})`, table: true },
-            {
-              // The watchdog always fires (with cluster="all"); it is not news about any cluster.
-              expr: `count by (cluster) (ALERTS{alertstate="firing", alertname!="EtcdMonitorWatchdog", ${S}}) or ${zeroPerCluster}`,
-              table: true,
-            },
-            { expr: `max by (cluster) (etcd_monitor_cluster_hash_consistent{${S}})`, table: true },
+            column('status', STATUS),
+            column(
+              'leader',
+              `max by (cluster, leader) (label_replace(etcd_monitor_member_is_leader{${CHOSEN_CLUSTERS}} == 1, "leader", "$1", "member", "(.*)"))`,
+            ),
+            column(
+              'voting members',
+              `sum by (cluster) (etcd_monitor_cluster_members{${CHOSEN_CLUSTERS}, role="voting"})`,
+            ),
+            column('healthy members', PER_CLUSTER.healthyMembers),
+            column('failure tolerance', PER_CLUSTER.failureTolerance),
+            column('largest db', PER_CLUSTER.largestDb),
+            column('quota used', PER_CLUSTER.quotaUsed),
+            column('probe p99', PER_CLUSTER.probeP99),
+            column('leader changes', PER_CLUSTER.leaderChangesLastHour),
+            // The watchdog always fires (with cluster="all"); it is not news about any cluster.
+            column(
+              'firing alerts',
+              `count by (cluster) (ALERTS{alertstate="firing", alertname!="EtcdMonitorWatchdog", ${CHOSEN_CLUSTERS}}) or ${zeroPerCluster}`,
+            ),
+            column(
+              'hash consistent',
+              `max by (cluster) (etcd_monitor_cluster_hash_consistent{${CHOSEN_CLUSTERS}})`,
+            ),
           ],
-          hide: ['Value #B'],
-          columns: {
-            cluster: {
-              rename: 'Cluster',
+          columns: [
+            // A constant 1 per leader; its leader label is the column.
+            { value: 'leader', hidden: true },
+            {
+              label: 'cluster',
+              header: 'Cluster',
               link: {
                 title: 'Cluster overview',
                 url: dashboardUrl(UID.overview, 'var-cluster=${__value.raw}'),
               },
             },
-            leader: { rename: 'Leader' },
-            'Value #A': {
-              rename: 'Status',
+            { label: 'leader', header: 'Leader' },
+            {
+              value: 'status',
+              header: 'Status',
               mappings: [
                 { value: 0, text: 'Healthy', color: 'green' },
                 { value: 1, text: 'Degraded', color: 'orange' },
                 { value: 2, text: 'Critical', color: 'red' },
               ],
             },
-            'Value #C': { rename: 'Voting members', unit: 'none' },
-            'Value #D': { rename: 'Healthy members', unit: 'none' },
-            'Value #E': { rename: 'Failure tolerance', unit: 'none' },
-            'Value #F': { rename: 'Largest DB', unit: 'bytes' },
-            'Value #G': { rename: 'Quota used', unit: 'percentunit' },
-            'Value #H': { rename: 'Probe p99', unit: 's' },
-            'Value #I': { rename: 'Leader changes (1h)', unit: 'none' },
-            'Value #J': { rename: 'Firing alerts', unit: 'none' },
-            'Value #K': {
-              rename: 'Data',
+            { value: 'voting members', header: 'Voting members', unit: 'none' },
+            { value: 'healthy members', header: 'Healthy members', unit: 'none' },
+            { value: 'failure tolerance', header: 'Failure tolerance', unit: 'none' },
+            { value: 'largest db', header: 'Largest DB', unit: 'bytes' },
+            { value: 'quota used', header: 'Quota used', unit: 'percentunit' },
+            { value: 'probe p99', header: 'Probe p99', unit: 's' },
+            { value: 'leader changes', header: 'Leader changes (1h)', unit: 'none' },
+            { value: 'firing alerts', header: 'Firing alerts', unit: 'none' },
+            {
+              value: 'hash consistent',
+              header: 'Data',
               mappings: [
                 { value: 1, text: 'consistent', color: 'green' },
                 { value: 0, text: 'DIVERGED', color: 'red' },
               ],
             },
-          },
+          ],
         },
       ],
     },
@@ -136,13 +151,20 @@ export const multiCluster: DashboardSpec = {
           h: 5,
           targets: [
             {
-              expr: `etcd_monitor_cluster_tags_info{${S}}`,
+              name: 'tags',
+              expr: `etcd_monitor_cluster_tags_info{${CHOSEN_CLUSTERS}}`,
               table: true,
               emptyWhenHealthy: 'only clusters with tags in the configuration file have this series',
             },
           ],
-          hide: ['Value', '__name__', 'job', 'instance'],
-          columns: { cluster: { rename: 'Cluster' } },
+          // The info series' value is a constant 1; its tag labels are the columns.
+          columns: [
+            { value: 'tags', hidden: true },
+            { label: '__name__', hidden: true },
+            { label: 'job', hidden: true },
+            { label: 'instance', hidden: true },
+            { label: 'cluster', header: 'Cluster' },
+          ],
         },
       ],
     },
@@ -153,58 +175,53 @@ export const multiCluster: DashboardSpec = {
           'Probe latency p99',
           "99th percentile of the exporter's read and write probe, per cluster.",
           's',
-          quantile(0.99, 'etcd_monitor_probe_duration_seconds', S, 'cluster'),
+          PER_CLUSTER.probeP99,
           { thresholds: LATENCY_PROBE },
         ),
         compare(
           'Request rate',
           'Unary client requests per second over all members of each cluster.',
           'reqps',
-          `sum by (cluster) (etcd_monitor_member_requests_per_second{${S}})`,
+          `sum by (cluster) (etcd_monitor_member_requests_per_second{${CHOSEN_CLUSTERS}})`,
         ),
         compare(
           'Request errors',
           'Failed unary client requests per second over all members of each cluster.',
           'reqps',
-          `sum by (cluster) (etcd_monitor_member_request_errors_per_second{${S}})`,
+          `sum by (cluster) (etcd_monitor_member_request_errors_per_second{${CHOSEN_CLUSTERS}})`,
         ),
         compare(
           'Largest database',
           'Database file size of the largest member of each cluster.',
           'bytes',
-          `max by (cluster) (etcd_monitor_member_db_size_bytes{${S}})`,
+          PER_CLUSTER.largestDb,
         ),
         compare(
           'Quota used',
           'Database size as a share of the quota on the fullest member of each cluster.',
           'percentunit',
-          `max by (cluster) (etcd_monitor_member_db_quota_usage_ratio{${S}})`,
+          PER_CLUSTER.quotaUsed,
           { thresholds: RATIO_USAGE, min: 0 },
         ),
         compare(
           'WAL fsync p99',
           'WAL fsync latency over all members of each cluster; disks are the usual cause of slow clusters.',
           's',
-          quantile(0.99, 'etcd_disk_wal_fsync_duration_seconds', S, 'cluster'),
+          quantile(0.99, 'etcd_disk_wal_fsync_duration_seconds', CHOSEN_CLUSTERS, 'cluster'),
           { thresholds: WAL_FSYNC },
         ),
-        compare(
-          'Healthy members',
-          'Healthy members per cluster.',
-          'none',
-          `max by (cluster) (etcd_monitor_cluster_members_healthy{${S}})`,
-        ),
+        compare('Healthy members', 'Healthy members per cluster.', 'none', PER_CLUSTER.healthyMembers),
         compare(
           'Failure tolerance',
           'Voting members each cluster can still lose without losing quorum.',
           'none',
-          `max by (cluster) (etcd_monitor_cluster_failure_tolerance{${S}})`,
+          PER_CLUSTER.failureTolerance,
         ),
         compare(
           'Leader changes (last hour)',
           'Leader changes each cluster went through in the last hour, as observed by the exporter.',
           'none',
-          `max by (cluster) (etcd_monitor_cluster_leader_changes_last_hour{${S}})`,
+          PER_CLUSTER.leaderChangesLastHour,
         ),
       ],
     },

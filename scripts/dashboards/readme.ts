@@ -1,4 +1,4 @@
-import type { DashboardSpec } from './lib.js';
+import type { DashboardSpec } from './spec.js';
 
 // dashboards/README.md is generated with the JSON so its panel lists can never drift from the dashboards.
 

@@ -1,10 +1,12 @@
 /**
- * A small dashboard builder: panel specs in, Grafana 10+ dashboard JSON (schemaVersion 39) out.
- * Layout, datasource wiring, variables and links are decided here once so the five dashboards stay consistent.
+ * Renders a dashboard spec (spec.ts) as Grafana 10+ dashboard JSON (schemaVersion 39). Layout, ids,
+ * datasource wiring, variables and links are decided here once so the five dashboards stay consistent;
+ * queries and table columns are rendered by targets.ts and table.ts.
  */
-
-/** Every query goes through the templated datasource so an imported dashboard never pins a datasource uid. */
-export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
+import { mappingsJson, thresholdsJson } from './field-config.js';
+import type { DashboardSpec, PanelSpec, VariableSpec } from './spec.js';
+import { tableParts } from './table.js';
+import { DATASOURCE, targetsJson } from './targets.js';
 
 /** Grafana's dashboard schema version the JSON is written in (Grafana 10.4 / 11.x read it as current). */
 export const SCHEMA_VERSION = 39;
@@ -12,104 +14,9 @@ export const SCHEMA_VERSION = 39;
 /** Tag shared by every dashboard; the dashboard links menu lists dashboards by this tag. */
 export const PRODUCT_TAG = 'etcd-monitor';
 
-export interface Target {
-  expr: string;
-  legend?: string;
-  /** Instant query in table format (for tables and "current value" stats). */
-  table?: boolean;
-  /** Why this query legitimately returns nothing on a healthy cluster; the query test then accepts empty. */
-  emptyWhenHealthy?: string;
-}
-
-export type Threshold = [value: number | null, color: string];
-
-export interface ValueMap {
-  value: number;
-  text: string;
-  color: string;
-}
-
-export interface PanelSpec {
-  kind: 'stat' | 'timeseries' | 'table' | 'gauge' | 'bargauge';
-  title: string;
-  description: string;
-  targets: Target[];
-  w: number;
-  h: number;
-  unit?: string;
-  decimals?: number;
-  min?: number;
-  max?: number;
-  thresholds?: Threshold[];
-  mappings?: ValueMap[];
-  /** Stat text mode: show the series name (e.g. the leader's member name) instead of the value. */
-  textMode?: 'auto' | 'value' | 'name' | 'value_and_name';
-  stack?: boolean;
-  /** Table only: column renames by field name, hidden fields, and per-column units/links. */
-  columns?: Record<
-    string,
-    { rename?: string; unit?: string; link?: { title: string; url: string }; mappings?: ValueMap[] }
-  >;
-  hide?: string[];
-}
-
-export interface RowSpec {
-  title: string;
-  panels: PanelSpec[];
-}
-
-export interface VariableSpec {
-  name: 'cluster' | 'member';
-  label: string;
-  /** `label_values(...)` query run against the datasource. */
-  query: string;
-  multi: boolean;
-}
-
-export interface DashboardSpec {
-  uid: string;
-  title: string;
-  /** One line for the README's table. */
-  summary: string;
-  description: string;
-  tags: string[];
-  variables: VariableSpec[];
-  rows: RowSpec[];
-  annotations?: Array<{ name: string; expr: string; color: string; emptyWhenHealthy: string }>;
-  refresh?: string;
-  timeFrom?: string;
-}
-
 type Json = Record<string, unknown>;
 
 const GRID_WIDTH = 24;
-
-function thresholds(steps: Threshold[] | undefined): Json {
-  const list = steps ?? [[null, 'green']];
-  return { mode: 'absolute', steps: list.map(([value, color]) => ({ color, value })) };
-}
-
-function mappings(maps: ValueMap[] | undefined): Json[] {
-  if (!maps || maps.length === 0) return [];
-  const options: Json = {};
-  maps.forEach((m, index) => {
-    options[String(m.value)] = { text: m.text, color: m.color, index };
-  });
-  return [{ type: 'value', options }];
-}
-
-function target(t: Target, index: number): Json {
-  return {
-    datasource: DATASOURCE,
-    editorMode: 'code',
-    expr: t.expr,
-    legendFormat: t.legend ?? '__auto',
-    refId: String.fromCharCode(65 + index),
-    range: !t.table,
-    instant: Boolean(t.table),
-    format: t.table ? 'table' : 'time_series',
-  };
-}
 
 function options(p: PanelSpec): Json {
   const reduce = { calcs: ['lastNotNull'], fields: '', values: false };
@@ -175,37 +82,13 @@ function timeseriesCustom(p: PanelSpec): Json {
   };
 }
 
-function tableParts(p: PanelSpec): { overrides: Json[]; transformations: Json[] } {
-  const overrides: Json[] = [];
-  const renameByName: Record<string, string> = {};
-  const excludeByName: Record<string, boolean> = { Time: true };
-  // Grafana names the time column of the n-th merged frame "Time n"; hide them whichever naming applies.
-  for (let i = 1; i <= p.targets.length; i++) excludeByName[`Time ${i}`] = true;
-  for (const name of p.hide ?? []) excludeByName[name] = true;
-  for (const [field, col] of Object.entries(p.columns ?? {})) {
-    if (col.rename) renameByName[field] = col.rename;
-    const properties: Json[] = [];
-    if (col.unit) properties.push({ id: 'unit', value: col.unit });
-    if (col.link) properties.push({ id: 'links', value: [{ title: col.link.title, url: col.link.url }] });
-    if (col.mappings) properties.push({ id: 'mappings', value: mappings(col.mappings) });
-    // Not verified against a running Grafana here: a byName matcher may see the field name before or after
-    // `organize` renames it, so match both and the units, mappings and links apply either way.
-    for (const name of new Set([field, col.rename ?? field])) {
-      if (properties.length > 0) overrides.push({ matcher: { id: 'byName', options: name }, properties });
-    }
-  }
-  const transformations: Json[] = [];
-  if (p.targets.length > 1) transformations.push({ id: 'merge', options: {} });
-  transformations.push({ id: 'organize', options: { excludeByName, renameByName, indexByName: {} } });
-  return { overrides, transformations };
-}
-
 function panel(p: PanelSpec, id: number, gridPos: Json): Json {
+  if (p.columns && p.kind !== 'table') throw new Error(`panel "${p.title}": only tables have columns`);
   const table = p.kind === 'table' ? tableParts(p) : { overrides: [], transformations: [] };
   const defaults: Json = {
     unit: p.unit ?? 'short',
-    thresholds: thresholds(p.thresholds),
-    mappings: mappings(p.mappings),
+    thresholds: thresholdsJson(p.thresholds),
+    mappings: mappingsJson(p.mappings),
     color: { mode: p.kind === 'timeseries' ? 'palette-classic' : 'thresholds' },
   };
   if (p.decimals !== undefined) defaults.decimals = p.decimals;
@@ -226,7 +109,7 @@ function panel(p: PanelSpec, id: number, gridPos: Json): Json {
     gridPos,
     fieldConfig: { defaults, overrides: table.overrides },
     options: options(p),
-    targets: p.targets.map(target),
+    targets: targetsJson(p),
     transformations: table.transformations,
   };
 }

@@ -8,7 +8,7 @@ import {
   renderReadmeText,
   renderText,
 } from '../../scripts/dashboards/index.js';
-import { UID } from '../../scripts/dashboards/common.js';
+import { UID } from '../../scripts/dashboards/uids.js';
 import {
   DASHBOARD_DIR,
   classify,
