@@ -146,6 +146,15 @@ function describe(raw: unknown): string {
   return JSON.stringify(raw);
 }
 
+/**
+ * TTL of the lease each read/write probe grants and hangs its key on (one key per member). It bounds how
+ * long a probe key outlives an exporter that crashed or was stopped: at most 60 s, so nothing accumulates
+ * under --probe-prefix. Every probe grants a fresh lease, so at the default --health-check-interval of
+ * 30 s about two probe leases per member are alive at any time; 60 s is also far above the probe's own
+ * write + read (each bounded by --request-timeout, 3 s by default), so the key never expires mid-probe.
+ */
+export const PROBE_LEASE_TTL_SECONDS = 60;
+
 /** Every setting of the exporter, with its default. Order is the order of `--help`. */
 export const FIELDS = {
   endpoints: {
@@ -413,6 +422,20 @@ export const FIELDS = {
 
 export type FieldName = keyof typeof FIELDS;
 export type FieldValues = { -readonly [K in FieldName]: ReturnType<(typeof FIELDS)[K]['parse']> };
+
+/** Settings marked `perCluster`: a `clusters[]` entry may set them (by their YAML key) for itself. */
+export type PerClusterField = {
+  [K in FieldName]: (typeof FIELDS)[K] extends { perCluster: true } ? K : never;
+}[FieldName];
+export const PER_CLUSTER_FIELDS = (Object.keys(FIELDS) as FieldName[]).filter(
+  (name): name is PerClusterField => (FIELDS[name] as FieldSpec).perCluster === true,
+);
+
+/**
+ * Keys only a `clusters[]` entry has: `name` (its cluster label, parsed as --cluster-name) and `tags`
+ * (extra labels of etcd_monitor_cluster_info). With the per-cluster fields they are the keys of an entry.
+ */
+export const CLUSTER_ONLY_KEYS = ['name', 'tags'] as const;
 
 /** Environment variable of a setting: ETCD_MONITOR_ + flag in upper snake case. */
 export const envName = (flag: string): string => `ETCD_MONITOR_${flag.toUpperCase().replace(/[-.]/g, '_')}`;

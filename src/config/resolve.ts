@@ -1,7 +1,18 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { ConfigError } from '../util/errors.js';
-import { FIELDS, envName, yamlKey, type FieldName, type FieldSpec, type FieldValues } from './fields.js';
+import {
+  CLUSTER_ONLY_KEYS,
+  FIELDS,
+  PER_CLUSTER_FIELDS,
+  PROBE_LEASE_TTL_SECONDS,
+  envName,
+  yamlKey,
+  type FieldName,
+  type FieldSpec,
+  type FieldValues,
+  type PerClusterField,
+} from './fields.js';
 import type { ClusterConfig, MonitorConfig, Thresholds, TlsFiles } from './types.js';
 
 /** Raw inputs of configuration, kept apart so precedence (flags > environment > file > defaults) is testable. */
@@ -17,19 +28,11 @@ export interface ConfigSources {
 const THRESHOLD_FIELDS = ['maxLatencyMs', 'maxDbSizeMb', 'minAvailableNodes', 'maxLeaderChanges'] as const;
 type ThresholdValues = Pick<FieldValues, (typeof THRESHOLD_FIELDS)[number]>;
 
-const CLUSTER_KEYS = new Set([
-  'name',
-  'endpoints',
-  'cert',
-  'key',
-  'cacert',
-  'user',
-  'password_file',
-  'tags',
-  'expected_members',
-  'discover_members',
-  'reexpose_max_series',
-  ...THRESHOLD_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
+/** Keys a `clusters[]` entry may have: its name, its tags and the YAML keys of the perCluster fields. */
+const CLUSTER_KEYS = new Set<string>([
+  CLUSTER_ONLY_KEYS[0],
+  ...PER_CLUSTER_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
+  ...CLUSTER_ONLY_KEYS.slice(1),
 ]);
 const FIELD_BY_YAML_KEY = new Map(
   (Object.entries(FIELDS) as [FieldName, FieldSpec][]).map(([name, spec]) => [yamlKey(spec.flag), name]),
@@ -88,7 +91,11 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
       ...(values.prometheusUrl ? { prometheusUrl: values.prometheusUrl } : {}),
     }),
     log: Object.freeze({ level: values.logLevel, format: values.logFormat }),
-    probe: Object.freeze({ enabled: values.probe, prefix: values.probePrefix, leaseTtlSeconds: 60 }),
+    probe: Object.freeze({
+      enabled: values.probe,
+      prefix: values.probePrefix,
+      leaseTtlSeconds: PROBE_LEASE_TTL_SECONDS,
+    }),
     reexpose: Object.freeze({
       enabled: values.reexpose,
       allow: Object.freeze(values.reexposeAllow.map((pattern) => new RegExp(pattern))),
@@ -180,7 +187,6 @@ function parseFileClusters(
   globalAuth: ClusterConfig['auth'],
   globals: FieldValues,
 ): readonly ClusterConfig[] {
-  const globalExpected = globals.expectedMembers;
   if (!Array.isArray(raw) || raw.length === 0) {
     throw new ConfigError(`${fileLabel}: clusters`, 'must be a non-empty list of clusters');
   }
@@ -200,48 +206,34 @@ function parseFileClusters(
     const name = parseField(FIELDS.clusterName, record['name'], `${at}.name`) as string;
     if (names.has(name)) throw new ConfigError(`${at}.name`, `duplicate cluster name "${name}"`);
     names.add(name);
-    if (record['endpoints'] === undefined) throw new ConfigError(`${at}.endpoints`, 'is required');
-    const endpoints = parseField(FIELDS.endpoints, record['endpoints'], `${at}.endpoints`) as string[];
-    const str = (key: string) =>
-      record[key] === undefined ? '' : (parseField(FIELDS.cert, record[key], `${at}.${key}`) as string);
-    const ownTls = tlsFrom(str('cert'), str('key'), str('cacert'), `${at}.`);
-    const expected =
-      record['expected_members'] === undefined
-        ? globalExpected
-        : (parseField(
-            FIELDS.expectedMembers,
-            record['expected_members'],
-            `${at}.expected_members`,
-          ) as number);
-    const tls = ownTls ?? globalTls;
-    const auth = authFrom(str('user'), str('password_file'), `${at}.`) ?? globalAuth;
+    /** This entry's own value of a perCluster field, parsed by that field's parser; undefined if unset. */
+    const own = <K extends PerClusterField>(field: K): FieldValues[K] | undefined => {
+      const key = yamlKey(FIELDS[field].flag);
+      if (record[key] === undefined) return undefined;
+      return parseField(FIELDS[field], record[key], `${at}.${key}`) as FieldValues[K];
+    };
+    const endpoints = own('endpoints');
+    if (endpoints === undefined) throw new ConfigError(`${at}.endpoints`, 'is required');
+    // An entry with any TLS file or credential of its own uses only its own, never a mix with the globals.
+    const tls = tlsFrom(own('cert') ?? '', own('key') ?? '', own('cacert') ?? '', `${at}.`) ?? globalTls;
+    const expected = own('expectedMembers') ?? globals.expectedMembers;
+    const auth = authFrom(own('user') ?? '', own('passwordFile') ?? '', `${at}.`) ?? globalAuth;
+    const tags = parseTags(record['tags'], `${at}.tags`);
+    const discoverMembers = own('discoverMembers') ?? globals.discoverMembers;
+    const thresholds = Object.fromEntries(
+      THRESHOLD_FIELDS.map((field) => [field, own(field) ?? globals[field]]),
+    ) as ThresholdValues;
+    const reexposeMaxSeries = own('reexposeMaxSeries');
     return Object.freeze({
       name,
       endpoints: Object.freeze(endpoints),
       ...(tls ? { tls } : {}),
       ...(auth ? { auth } : {}),
-      tags: Object.freeze(parseTags(record['tags'], `${at}.tags`)),
+      tags: Object.freeze(tags),
       ...(expected > 0 ? { expectedMembers: expected } : {}),
-      discoverMembers:
-        record['discover_members'] === undefined
-          ? globals.discoverMembers
-          : (parseField(
-              FIELDS.discoverMembers,
-              record['discover_members'],
-              `${at}.discover_members`,
-            ) as boolean),
-      thresholds: thresholdsOf(ownThresholds(record, at, globals)),
-      ...(record['reexpose_max_series'] === undefined
-        ? {}
-        : {
-            reexposeMaxSeries: noCapAtZero(
-              parseField(
-                FIELDS.reexposeMaxSeries,
-                record['reexpose_max_series'],
-                `${at}.reexpose_max_series`,
-              ) as number,
-            ),
-          }),
+      discoverMembers,
+      thresholds: thresholdsOf(thresholds),
+      ...(reexposeMaxSeries === undefined ? {} : { reexposeMaxSeries: noCapAtZero(reexposeMaxSeries) }),
     });
   });
   return Object.freeze(clusters);
@@ -249,17 +241,6 @@ function parseFileClusters(
 
 /** A cap of 0 means none. */
 const noCapAtZero = (cap: number): number => (cap === 0 ? Infinity : cap);
-
-/** A cluster's own threshold values where its entry sets them, the global ones elsewhere. */
-function ownThresholds(record: Record<string, unknown>, at: string, globals: FieldValues): ThresholdValues {
-  const pick = (name: (typeof THRESHOLD_FIELDS)[number]): number => {
-    const key = yamlKey(FIELDS[name].flag);
-    return record[key] === undefined
-      ? globals[name]
-      : (parseField(FIELDS[name], record[key], `${at}.${key}`) as number);
-  };
-  return Object.fromEntries(THRESHOLD_FIELDS.map((name) => [name, pick(name)])) as ThresholdValues;
-}
 
 function thresholdsOf(values: ThresholdValues): Thresholds {
   return Object.freeze({

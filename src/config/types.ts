@@ -31,9 +31,9 @@ export interface ClusterConfig {
 }
 
 /**
- * Thresholds from the original design, per cluster. The exporter exposes them as etcd_monitor_threshold_*
- * series, which the bundled alert rules compare against (the rendered defaults only stand in where a
- * cluster has no such series).
+ * Alerting thresholds of one cluster (--max-latency-ms etc., or its clusters[] entry's own). The exporter
+ * exposes them as etcd_monitor_threshold_* series, which the bundled alert rules compare against (the
+ * rendered defaults only stand in where a cluster has no such series).
  */
 export interface Thresholds {
   readonly maxLatencyMs: number;
