@@ -1,3 +1,11 @@
+/*
+ * Names and HELP of the exporter's /metrics are defined in this file, with two exceptions that are not
+ * derived from a ClusterView: src/expose/registry.ts (series observed at run time — build info, the
+ * probe's duration histogram and success gauge, and the cluster tags info series whose label names are
+ * the configured tag keys) and prom-client's process series (prefix etcd_monitor_). The load generator's
+ * sidecar, a separate process, defines its own in src/loadgen/metrics.ts. test/expose/metric-names.test.ts
+ * fails when a name is defined in any other file, or twice.
+ */
 import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView, MemberView } from '../derive/view.js';
 import { ALARM_TYPES } from '../etcd/types.js';
@@ -7,7 +15,7 @@ import { HEALTH_STATES } from '../derive/health-state.js';
 /** One label set and its value. */
 export type Point = readonly [labels: Readonly<Record<string, string>>, value: number];
 
-/** One exported metric: its name and HELP are defined here and nowhere else. */
+/** One metric derived from a cluster's view and snapshot. */
 export interface MetricDef {
   readonly name: string;
   readonly help: string;

@@ -1,8 +1,12 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
+import { registerHistoryMetrics } from '../../src/history/history-metrics.js';
+import { BenchmarkMetrics } from '../../src/loadgen/metrics.js';
+import { registerConnectionMetrics } from '../../src/server/connection-limit.js';
 import { FIXTURE_DIR, fixtureMetrics } from '../etcd/fixtures.js';
 
 /** Every /metrics capture of a real etcd member. */
@@ -89,5 +93,120 @@ describe('exported metric names', () => {
       }
       expect(def.labels[0], def.name).toBe('cluster');
     }
+  });
+});
+
+// Where names are defined. src/expose/metric-table.ts holds every name and HELP of the exporter's
+// /metrics except the series in DEFINED_ELSEWHERE; this block keeps that sentence (the table's header
+// comment) true: a name defined in any other file, or twice, fails here.
+const SRC = path.resolve(import.meta.dirname, '../../src');
+const TABLE = 'src/expose/metric-table.ts';
+
+/** Files outside the table allowed to define metric names, with the names and why they live there. */
+const DEFINED_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
+  // Observed at run time, not derived from a ClusterView: the probe's own timings (prom-client histogram
+  // buckets), the version, and one info series whose label names are the configured tag keys.
+  'src/expose/registry.ts': [
+    'etcd_monitor_build_info',
+    'etcd_monitor_probe_duration_seconds',
+    'etcd_monitor_probe_success',
+    'etcd_monitor_cluster_tags_info',
+  ],
+  // The load generator's sidecar: a separate process with its own /metrics, never the exporter's.
+  'src/loadgen/metrics.ts': [
+    'etcd_monitor_benchmark_request_duration_seconds',
+    'etcd_monitor_benchmark_last_run_latency_seconds',
+    'etcd_monitor_benchmark_throughput_ops_per_second',
+    'etcd_monitor_benchmark_requests_total',
+    'etcd_monitor_benchmark_errors_total',
+    'etcd_monitor_benchmark_slo_passed',
+    'etcd_monitor_benchmark_slo_target',
+    'etcd_monitor_benchmark_last_run_timestamp_seconds',
+    'etcd_monitor_benchmark_last_run_duration_seconds',
+    'etcd_monitor_benchmark_runs_total',
+    'etcd_monitor_benchmark_client_cpu_seconds_per_operation',
+    'etcd_monitor_benchmark_disk_fdatasync_seconds',
+    'etcd_monitor_benchmark_disk_check_passed',
+    'etcd_monitor_benchmark_disk_check_last_run_timestamp_seconds',
+  ],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? sourceFiles(p) : name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** A metric definition in source: `name: 'etcd_monitor_…'`, or a constructor's first argument (the sidecar's summaries). */
+const DEFINITION = /(?:\bname:\s*|\bnew \w+\(\s*)'(etcd_monitor_[a-z0-9_]+)'/g;
+const definitions = sourceFiles(SRC).flatMap((file) =>
+  [...readFileSync(file, 'utf8').matchAll(DEFINITION)].map((m) => ({
+    file: path.relative(path.dirname(SRC), file),
+    name: m[1] as string,
+  })),
+);
+const definedIn = (file: string) => definitions.filter((d) => d.file === file).map((d) => d.name);
+
+/** Everything the exporter's /metrics can hold under its own prefix: every registration `serve` makes. */
+async function exporterNames(): Promise<string[]> {
+  const m = createExporterMetrics(() => [], quiet, '0.0.0-test', { main: { env: 'test' } });
+  registerHistoryMetrics(
+    m.runtime,
+    () => [],
+    () => ({ firing: 0, expiredTotal: 0, droppedOverCapacityTotal: 0, ignoredWatchdogTotal: 0 }),
+  );
+  registerConnectionMetrics(m.runtime, {
+    open: 0,
+    dropped: { evicted_idle: 0, over_limit: 0, no_request: 0 },
+  });
+  const json = [...(await m.registry.getMetricsAsJSON()), ...(await m.runtime.getMetricsAsJSON())];
+  return json.map((x) => x.name);
+}
+
+/** prom-client's process and Node.js runtime series under the exporter's prefix (named by prom-client). */
+async function promClientNames(): Promise<Set<string>> {
+  const r = new Registry();
+  collectDefaultMetrics({ register: r, prefix: 'etcd_monitor_' });
+  return new Set((await r.getMetricsAsJSON()).map((x) => x.name));
+}
+
+describe('where metric names are defined', () => {
+  it('the source scan finds the table and every file allowed to define names', () => {
+    expect(definedIn(TABLE).length).toBeGreaterThan(ALL_METRICS.length);
+    for (const file of Object.keys(DEFINED_ELSEWHERE))
+      expect(definedIn(file).length, file).toBeGreaterThan(0);
+  });
+
+  it('no file outside the table defines a name, except those listed with their reason', () => {
+    const files = [...new Set(definitions.map((d) => d.file))].sort();
+    expect(files).toEqual([TABLE, ...Object.keys(DEFINED_ELSEWHERE)].sort());
+    for (const [file, names] of Object.entries(DEFINED_ELSEWHERE)) {
+      expect([...definedIn(file)].sort(), file).toEqual([...names].sort());
+    }
+  });
+
+  it('no name is defined twice anywhere in src/', () => {
+    const names = definitions.map((d) => d.name);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+  });
+
+  it("every name on the exporter's /metrics is defined once: in the table, in registry.ts, or by prom-client", async () => {
+    const exposed = await exporterNames();
+    const promClient = await promClientNames();
+    const own = exposed.filter((n) => !promClient.has(n));
+    expect(new Set(exposed).size).toBe(exposed.length);
+    expect(own.length).toBeGreaterThan(ALL_METRICS.length);
+    const defined = new Set([...definedIn(TABLE), ...definedIn('src/expose/registry.ts')]);
+    expect(own.filter((n) => !defined.has(n))).toEqual([]);
+    // And the other way: every name the table defines is served (no stale entry).
+    expect([...defined].filter((n) => !exposed.includes(n))).toEqual([]);
+  });
+
+  it("the load generator's sidecar serves exactly its own names, none of them the exporter's", async () => {
+    const sidecar = (await new BenchmarkMetrics().registry.getMetricsAsJSON()).map((x) => x.name);
+    expect([...sidecar].sort()).toEqual([...definedIn('src/loadgen/metrics.ts')].sort());
+    const exporter = new Set(await exporterNames());
+    expect(sidecar.filter((n) => exporter.has(n))).toEqual([]);
   });
 });
