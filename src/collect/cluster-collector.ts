@@ -7,9 +7,9 @@ import {
   type MemberClientOptions,
   type TlsMaterial,
 } from '../etcd/member-client.js';
-import { parsePromText } from '../protocol/prom-text/index.js';
 import type { MemberListEntry } from '../etcd/types.js';
 import type { ClusterSnapshot, CollectorName, CollectorResult, MemberSnapshot } from './snapshot.js';
+import { sourcesOf, type RoundName } from './sources.js';
 import { planTargets, pickMemberList, unwatchedMembers, type ListAnswer, type Target } from './targets.js';
 import { timed } from './timed.js';
 
@@ -45,7 +45,9 @@ export class ClusterCollector {
   /** When the seeds last failed to give a member list (0: never). */
   private seedsFailedAt = 0;
   private lastResultAt = 0;
-  private readonly turns = new Map<'alarms' | 'members', number>();
+  private readonly turns = new Map<CollectorName, number>();
+  /** Per round, the sources it runs with this configuration (fixed for the collector's life). */
+  private readonly schedule: Readonly<Record<RoundName, ReturnType<typeof sourcesOf>>>;
 
   constructor(
     readonly cluster: ClusterConfig,
@@ -61,6 +63,11 @@ export class ClusterCollector {
     this.seeds = cluster.endpoints;
     this.applyTargets(planTargets(this.seeds, [], undefined, new Set(), false));
     this.hardLimitMs = config.requestTimeoutMs + Math.min(config.dialTimeoutMs, 2000) + 500;
+    this.schedule = {
+      metrics: sourcesOf('metrics', config),
+      health: sourcesOf('health', config),
+      hashkv: sourcesOf('hashkv', config),
+    };
   }
 
   /** Endpoints watched now, in member-list order. */
@@ -74,38 +81,73 @@ export class ClusterCollector {
   }
 
   /**
-   * The slow, rich round: /metrics and status of every member, and the member list of one (see
-   * `oneMember`; the health round asks all). Alarms come with each status (etcd lists them in its
-   * `errors`); the AlarmList call itself is left to the health round.
+   * The slow, rich round: /metrics and status of every member, and the member list of one (the health
+   * round asks all). Alarms come with each status (etcd lists them in its `errors`); the AlarmList call
+   * itself is left to the health round. What runs is the `metrics` column of SOURCES.
    */
   async collectMetricsRound(): Promise<void> {
     await this.bootstrap();
-    const listSource = this.oneMember('members');
-    await Promise.all(
-      [...this.clients].map(([endpoint, client]) =>
-        Promise.all([
-          this.run(endpoint, 'metrics', async () =>
-            parsePromText(await this.http.fetchMetricsText(endpoint)),
-          ),
-          this.run(endpoint, 'status', () => client.status()),
-          endpoint === listSource ? this.run(endpoint, 'members', () => client.memberList()) : undefined,
-        ]),
-      ),
-    );
+    await this.runRound('metrics');
     this.reconcile();
   }
 
   /**
-   * The member asked this round for a cluster-wide list that one answer is enough for. The alarm
-   * list: etcd answers every AlarmList through a raft proposal — a WAL write on every member
-   * (etcd_server_proposals_committed_total rises by one per call) — so asking all members would add
-   * members × rounds writes to the cluster being watched, while statuses already carry each member's
-   * alarms. The member list between health rounds: membership changes only by an operator's hand, and
-   * each call costs etcd CPU on every member every round. The leader (as its last status said) answers
-   * without forwarding; if it is not known or its last answer failed, members take turns, so a dead
-   * one is skipped next round.
+   * The fast round: /health, status (for leader and term), member list and the read/write probe of
+   * every member, and the alarm list from one member: the `health` column of SOURCES.
    */
-  private oneMember(collector: 'alarms' | 'members'): string {
+  async collectHealthRound(): Promise<void> {
+    await this.bootstrap();
+    await this.runRound('health');
+    // Every member was asked for the list; if none answered, the members may all have moved (new
+    // addresses after a restore): the seeds are asked again before the next round.
+    this.askSeeds = ![...this.members.values()].some((m) => m.members?.ok);
+    this.reconcile();
+  }
+
+  /** HashKV of every member at one revision (see the `hashkv` entry of SOURCES). */
+  async collectHashRound(): Promise<void> {
+    await this.runRound('hashkv');
+  }
+
+  /**
+   * The one driver of every round: each source of the round (SOURCES, enabled ones only) runs against
+   * every watched member, or against the one `oneMember` picks, all concurrently, each with its own
+   * deadline; `run` records its outcome. The statuses sources read are taken once, as the round starts.
+   */
+  private async runRound(round: RoundName): Promise<void> {
+    const status = new Map(
+      [...this.members].flatMap(([endpoint, m]) => (m.status?.ok ? [[endpoint, m.status.value]] : [])),
+    );
+    const statuses = [...status.values()];
+    const sources = this.schedule[round].filter(({ source }) => source.ready?.(statuses) ?? true);
+    const picked = new Map(
+      sources.map(({ source, fanOut }) => [
+        source.name,
+        fanOut === 'one' ? this.oneMember(source.name) : undefined,
+      ]),
+    );
+    await Promise.all(
+      [...this.clients].flatMap(([endpoint, client]) => {
+        const ctx = { endpoint, client, http: this.http, config: this.config, cluster: this.cluster };
+        return sources.flatMap(({ source }) => {
+          const one = picked.get(source.name);
+          if (one !== undefined && one !== endpoint) return [];
+          return [
+            this.run(endpoint, source.name, () =>
+              source.run({ ...ctx, status: status.get(endpoint), statuses }),
+            ),
+          ];
+        });
+      }),
+    );
+  }
+
+  /**
+   * The member a fan-out `one` source asks this round (why one answer is enough is given at each such
+   * entry of SOURCES). The leader (as its last status said) answers without forwarding; if it is not
+   * known or its last answer failed, members take turns, so a dead one is skipped next round.
+   */
+  private oneMember(collector: CollectorName): string {
     const endpoints = [...this.clients.keys()];
     const leader = endpoints.find((endpoint) => {
       const member = this.members.get(endpoint);
@@ -121,51 +163,6 @@ export class ClusterCollector {
     const turn = ((this.turns.get(collector) ?? -1) + 1) % endpoints.length;
     this.turns.set(collector, turn);
     return endpoints[turn] as string;
-  }
-
-  /**
-   * The fast round: /health, status (for leader and term), member list and the read/write probe of
-   * every member, and the alarm list from one member (see `oneMember`).
-   */
-  async collectHealthRound(): Promise<void> {
-    await this.bootstrap();
-    const alarmSource = this.oneMember('alarms');
-    await Promise.all(
-      [...this.clients].map(([endpoint, client]) =>
-        Promise.all([
-          this.run(endpoint, 'health', () => this.http.health(endpoint)),
-          this.run(endpoint, 'status', () => client.status()),
-          this.run(endpoint, 'members', () => client.memberList()),
-          this.config.probe.enabled
-            ? this.run(endpoint, 'probe', () =>
-                client.probe(this.probeKey(endpoint), this.config.probe.leaseTtlSeconds),
-              )
-            : Promise.resolve(),
-          endpoint === alarmSource ? this.run(endpoint, 'alarms', () => client.alarms()) : undefined,
-        ]),
-      ),
-    );
-    // Every member was asked for the list; if none answered, the members may all have moved (new
-    // addresses after a restore): the seeds are asked again before the next round.
-    this.askSeeds = ![...this.members.values()].some((m) => m.members?.ok);
-    this.reconcile();
-  }
-
-  /**
-   * HashKV of every member at one revision: the lowest current revision among members, so each has it
-   * (a member that compacted past it answers with an error and is left out of the comparison).
-   */
-  async collectHashRound(): Promise<void> {
-    const revisions = [...this.members.values()].flatMap((m) =>
-      m.status?.ok ? [m.status.value.revision] : [],
-    );
-    if (revisions.length === 0) return;
-    const revision = Math.min(...revisions);
-    await Promise.all(
-      [...this.clients].map(([endpoint, client]) =>
-        this.run(endpoint, 'hashkv', () => client.hashKv(revision)),
-      ),
-    );
   }
 
   /** Plain-data copy of the latest result of every collector for every member. */
@@ -300,11 +297,5 @@ export class ClusterCollector {
       member.errorCounts = { ...member.errorCounts, [collector]: counts };
     }
     this.lastResultAt = Math.max(this.lastResultAt, result.at);
-  }
-
-  private probeKey(endpoint: string): string {
-    const status = this.members.get(endpoint)?.status;
-    const id = status?.ok ? status.value.memberId : new URL(endpoint).host;
-    return `${this.config.probe.prefix}${this.cluster.name}/${id}`;
   }
 }

@@ -1,16 +1,7 @@
-import type { ParsedMetrics } from '../protocol/prom-text/types.js';
-import type {
-  AlarmEntry,
-  MemberHashKv,
-  MemberHealth,
-  MemberListEntry,
-  MemberStatus,
-  ProbeResult,
-} from '../etcd/types.js';
+import type { MemberListEntry } from '../etcd/types.js';
+import type { CollectorName, SourceValue } from './sources.js';
 
-/** Names of the per-member collectors; each reports its own success and duration. */
-export const COLLECTORS = ['metrics', 'status', 'members', 'alarms', 'health', 'probe', 'hashkv'] as const;
-export type CollectorName = (typeof COLLECTORS)[number];
+export { COLLECTORS, type CollectorName } from './sources.js';
 
 /**
  * Outcome of one collector against one member. `value` is present only when `ok`; a failure carries
@@ -27,19 +18,15 @@ export type CollectorResult<T> =
       readonly durationSeconds: number;
     };
 
+/** Each source's latest result against one member, typed by what its `run` answers (SOURCES). */
+export type SourceResults = { readonly [K in CollectorName]?: CollectorResult<SourceValue<K>> };
+
 /** Everything collected from one configured endpoint; a collector that has not run yet is absent. */
-export interface MemberSnapshot {
+export interface MemberSnapshot extends SourceResults {
   /** Client URL the exporter talks to: the member's advertised URL, or a configured endpoint. */
   readonly endpoint: string;
   /** True when the endpoint came from the member list and is not one of the configured `--endpoints`. */
   readonly discovered?: boolean;
-  readonly metrics?: CollectorResult<ParsedMetrics>;
-  readonly status?: CollectorResult<MemberStatus>;
-  readonly members?: CollectorResult<readonly MemberListEntry[]>;
-  readonly alarms?: CollectorResult<readonly AlarmEntry[]>;
-  readonly health?: CollectorResult<MemberHealth>;
-  readonly probe?: CollectorResult<ProbeResult>;
-  readonly hashkv?: CollectorResult<MemberHashKv>;
   /** Failed results recorded for this member since it was first watched, by collector and code. */
   readonly errorCounts?: Readonly<Partial<Record<CollectorName, Readonly<Record<string, number>>>>>;
 }
