@@ -1,26 +1,22 @@
 import { parseLoggedObject } from '../history/event-log.js';
-import type { WebhookAlert, WebhookPayload } from './webhook-payload.js';
+import { isAlertStatus, type WebhookAlert, type WebhookPayload } from './webhook-payload.js';
 
-/** One alert's state as carried by one Alertmanager notification: the unit of alert history. */
-export interface AlertEvent {
+/**
+ * One alert's state as carried by one Alertmanager notification: the unit of alert history. The alert's
+ * own fields and the notification's receiver and group key are Alertmanager's (WebhookAlert, WebhookPayload);
+ * the rest is added on receipt. The field order of a stored line is eventsFromAlerts', not this one.
+ */
+export interface AlertEvent extends WebhookAlert, Pick<WebhookPayload, 'receiver' | 'groupKey'> {
   /** Increases by one per event, across restarts, so clients can page and order without clocks. */
   readonly seq: number;
   /** When the exporter received the notification (ISO 8601). */
   readonly receivedAt: string;
-  readonly receiver: string;
-  readonly groupKey: string;
-  readonly status: 'firing' | 'resolved';
+  /** The alertname, cluster and severity labels ('' when absent), lifted out for filtering. */
   readonly alertname: string;
   readonly cluster: string;
   readonly severity: string;
   /** Set for member-level alerts only. */
   readonly member?: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly startsAt: string;
-  readonly endsAt: string;
-  readonly generatorURL: string;
-  readonly fingerprint: string;
 }
 
 /** One event per alert of a notification (`alerts`: those of its alerts to record), numbered from `firstSeq`. */
@@ -72,7 +68,7 @@ const STRING_FIELDS = [
   'endsAt',
   'generatorURL',
   'fingerprint',
-] as const;
+] as const satisfies readonly (keyof AlertEvent)[];
 
 /**
  * Parses one persisted JSON line back into an event; returns a reason string instead when the line is
@@ -84,7 +80,7 @@ export function parseEventLine(line: string): AlertEvent | string {
   for (const field of STRING_FIELDS) {
     if (typeof v[field] !== 'string') return `missing or bad "${field}"`;
   }
-  if (v.status !== 'firing' && v.status !== 'resolved') return 'missing or bad "status"';
+  if (!isAlertStatus(v.status)) return 'missing or bad "status"';
   if (v.member !== undefined && typeof v.member !== 'string') return 'bad "member"';
   if (!isStringMap(v.labels) || !isStringMap(v.annotations)) return 'missing or bad "labels"/"annotations"';
   return v as unknown as AlertEvent;

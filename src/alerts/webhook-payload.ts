@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { MonitorError } from '../util/errors.js';
 
+/** An alert's (and a notification's) state, as Alertmanager sends it. */
+export const ALERT_STATUSES = ['firing', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+export const isAlertStatus = (value: unknown): value is AlertStatus =>
+  (ALERT_STATUSES as readonly unknown[]).includes(value);
+
 /** One alert inside an Alertmanager webhook notification (payload version 4). */
 export interface WebhookAlert {
-  readonly status: 'firing' | 'resolved';
+  readonly status: AlertStatus;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly startsAt: string;
@@ -18,7 +25,7 @@ export interface WebhookPayload {
   readonly version: '4';
   readonly groupKey: string;
   readonly truncatedAlerts: number;
-  readonly status: 'firing' | 'resolved';
+  readonly status: AlertStatus;
   readonly receiver: string;
   readonly groupLabels: Readonly<Record<string, string>>;
   readonly commonLabels: Readonly<Record<string, string>>;
@@ -52,9 +59,10 @@ function str(value: unknown, path: string, opts: { optional?: boolean } = {}): s
   return value;
 }
 
-function status(value: unknown, path: string): 'firing' | 'resolved' {
-  if (value === 'firing' || value === 'resolved') return value;
-  throw new WebhookPayloadError(path, `expected "firing" or "resolved", got ${JSON.stringify(value)}`);
+function status(value: unknown, path: string): AlertStatus {
+  if (isAlertStatus(value)) return value;
+  const expected = ALERT_STATUSES.map((s) => JSON.stringify(s)).join(' or ');
+  throw new WebhookPayloadError(path, `expected ${expected}, got ${JSON.stringify(value)}`);
 }
 
 function kv(value: unknown, path: string): Record<string, string> {

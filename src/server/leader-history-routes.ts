@@ -2,7 +2,8 @@ import { Router, type Request } from 'express';
 import type { LeaderHistoryStore } from '../history/leader-history.js';
 import { HttpError, oneQueryParam } from '../http/errors.js';
 
-const DEFAULT_PAGE = 100;
+/** Default page of GET /cluster/leader/history; `limit` goes up to the store's capacity. */
+export const DEFAULT_PAGE = 100;
 
 export interface LeaderHistoryRoutesDeps {
   readonly store: LeaderHistoryStore;
