@@ -18,6 +18,7 @@ const flag = (title: string, expr: string, description: string, w = 4): PanelSpe
   ],
 });
 
+/** The top of the cluster overview: one stat per health signal the exporter derives, red when it is raised. */
 export const healthRow: RowSpec = {
   title: 'Health at a glance',
   panels: [

@@ -33,11 +33,13 @@ const perMember = (name: string, metric: string): Target => ({
   table: true,
 });
 
+/** From a member's name in the table to its member-detail dashboard, same cluster and time range. */
 const memberLink = {
   title: 'Member detail',
   url: dashboardUrl(UID.member, 'var-cluster=${cluster}&var-member=${__value.raw}'),
 };
 
+/** One table row per member, and which partition signals are raised. */
 export const membersRow: RowSpec = {
   title: 'Members',
   panels: [
@@ -139,6 +141,7 @@ export const membersRow: RowSpec = {
   ],
 };
 
+/** Alerts of the bundled rules firing for this cluster. */
 export const alertsRow: RowSpec = {
   title: 'Alerts',
   panels: [

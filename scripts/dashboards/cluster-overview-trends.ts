@@ -2,6 +2,7 @@ import { APPLY_LAG, LATENCY_PROBE, OK_BAD, RATIO_USAGE } from './colours.js';
 import { ONE_CLUSTER, quantile } from './selectors.js';
 import type { RowSpec } from './spec.js';
 
+/** Request rate, errors and duration (RED): client traffic per member and method, and the exporter's probe. */
 export const requestsRow: RowSpec = {
   title: 'Requests (rate, errors, duration)',
   panels: [
@@ -98,6 +99,7 @@ export const requestsRow: RowSpec = {
   ],
 };
 
+/** Database size against the backend quota, fragmentation, growth and time until the quota is full. */
 export const databaseRow: RowSpec = {
   title: 'Database size and quota',
   panels: [
@@ -178,6 +180,7 @@ export const databaseRow: RowSpec = {
   ],
 };
 
+/** Elections: leader changes seen by the exporter and by each member, and raft apply lag. */
 export const leaderRow: RowSpec = {
   title: 'Leader changes and consensus',
   panels: [

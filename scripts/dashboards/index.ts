@@ -1,3 +1,15 @@
+// The dashboard generator. Layout of this folder:
+//   spec.ts                   the shape of a dashboard spec (rows, panels, named targets, table columns)
+//   render.ts                 spec -> Grafana JSON: layout, ids, variables, links
+//   targets.ts                refIds A, B, … from target order; target names checked (unique, set in tables)
+//   table.ts                  column settings keyed by target name -> "Value #<refId>" overrides and organize
+//   field-config.ts           thresholds and value mappings as Grafana JSON
+//   selectors.ts, variables.ts, colours.ts, uids.ts
+//                             label selectors, template variables, value maps and thresholds, dashboard uids
+//   panel-builders.ts         helpers that make a panel from a few arguments
+//   shared-panels.ts          panels that appear on more than one dashboard
+//   <dashboard>.ts            one spec per dashboard; the two largest keep their rows in <dashboard>-<part>.ts
+//   readme.ts, build.ts       dashboards/README.md, and the command that writes (or --check's) the files
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import prettier from 'prettier';

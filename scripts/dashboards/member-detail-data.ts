@@ -2,6 +2,7 @@ import { timeseries } from './panel-builders.js';
 import { CHOSEN_MEMBERS } from './selectors.js';
 import type { RowSpec } from './spec.js';
 
+/** What clients hold open and store on each member: watchers, streams, requests, keys, revisions, size. */
 export const clientsRow: RowSpec = {
   title: 'Watchers and clients',
   panels: [
@@ -39,6 +40,7 @@ export const clientsRow: RowSpec = {
   ],
 };
 
+/** Raft snapshots, compactions and defragmentation. */
 export const snapshotsRow: RowSpec = {
   title: 'Snapshots and compactions',
   panels: [

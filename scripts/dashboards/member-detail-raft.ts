@@ -3,6 +3,7 @@ import { timeseries } from './panel-builders.js';
 import { CHOSEN_MEMBERS, quantile } from './selectors.js';
 import type { RowSpec } from './spec.js';
 
+/** WAL fsync and backend commit latency: every write waits for both. */
 export const diskRow: RowSpec = {
   title: 'Disk latency',
   panels: [
@@ -56,6 +57,7 @@ export const diskRow: RowSpec = {
   ],
 };
 
+/** Raft proposals committed, applied, pending and failed, and the signs of a slow member. */
 export const raftRow: RowSpec = {
   title: 'Raft proposals',
   panels: [
@@ -136,6 +138,7 @@ export const raftRow: RowSpec = {
   ],
 };
 
+/** Round trips, links and failed sends between members. */
 export const peersRow: RowSpec = {
   title: 'Peers',
   panels: [

@@ -3,6 +3,7 @@ import { timeseries } from './panel-builders.js';
 import { CHOSEN_MEMBERS } from './selectors.js';
 import type { RowSpec } from './spec.js';
 
+/** One stat per chosen member: up, healthy, role, version, raft term, uptime. */
 export const statusRow: RowSpec = {
   title: 'Status',
   panels: [
@@ -86,6 +87,7 @@ export const statusRow: RowSpec = {
   ],
 };
 
+/** Utilisation and saturation of the etcd process: CPU, memory, file descriptors, disk and network. */
 export const resourcesRow: RowSpec = {
   title: 'Resources (utilisation, saturation, errors)',
   panels: [

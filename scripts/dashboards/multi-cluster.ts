@@ -4,6 +4,7 @@ import { dashboardUrl } from './render.js';
 import { CHOSEN_CLUSTERS, quantile } from './selectors.js';
 import type { DashboardSpec, PanelSpec, Target } from './spec.js';
 import { UID } from './uids.js';
+import { clustersVar } from './variables.js';
 
 /** A cluster that has no alarm series yet still gets a 0, so the status column is never blank. */
 const zeroPerCluster = `max by (cluster) (0 * etcd_monitor_cluster_info{${CHOSEN_CLUSTERS}})`;
@@ -53,14 +54,7 @@ export const multiCluster: DashboardSpec = {
   description:
     'Every etcd cluster the exporters monitor in one table (status, leader, members, database, latency, firing alerts), with panels comparing the clusters over time.',
   tags: ['etcd', 'multi-cluster'],
-  variables: [
-    {
-      name: 'cluster',
-      label: 'Clusters',
-      query: 'label_values(etcd_monitor_cluster_info, cluster)',
-      multi: true,
-    },
-  ],
+  variables: [clustersVar],
   rows: [
     {
       title: 'Clusters',

@@ -1,6 +1,6 @@
 import type { VariableSpec } from './spec.js';
 
-/** One cluster (the single-cluster dashboards; the all-clusters dashboard has its own multi-valued one). */
+/** One cluster (every dashboard but the all-clusters one); queries filter by ONE_CLUSTER. */
 export const clusterVar: VariableSpec = {
   name: 'cluster',
   label: 'Cluster',
@@ -8,7 +8,15 @@ export const clusterVar: VariableSpec = {
   multi: false,
 };
 
-/** Any members of the chosen cluster, all by default. */
+/** Any clusters (the all-clusters dashboard), all by default; queries filter by CHOSEN_CLUSTERS. */
+export const clustersVar: VariableSpec = {
+  name: 'cluster',
+  label: 'Clusters',
+  query: 'label_values(etcd_monitor_cluster_info, cluster)',
+  multi: true,
+};
+
+/** Any members of the chosen cluster, all by default; queries filter by CHOSEN_MEMBERS. */
 export const memberVar: VariableSpec = {
   name: 'member',
   label: 'Member',
