@@ -3,6 +3,7 @@ import {
   authErrors,
   bool,
   clusterParam,
+  count,
   err,
   int,
   json,
@@ -17,8 +18,9 @@ import {
   time,
   type ApiDescription,
 } from '../http/openapi-schema.js';
-import { DEFAULT_PAGE, MAX_PAGE } from './routes.js';
-import { ALERT_STATUSES } from './webhook-payload.js';
+import { DEFAULT_MAX_FIRING, DEFAULT_RESOLVE_TIMEOUT_MS } from './history-store.js';
+import { DEFAULT_PAGE, MAX_PAGE, WEBHOOK_BODY_LIMIT_BYTES } from './routes.js';
+import { ALERT_STATUSES, MAX_ALERTS_PER_NOTIFICATION } from './webhook-payload.js';
 
 /** OpenAPI description of the routes in ./routes.ts: Alertmanager's webhook, firing alerts, alert history. */
 
@@ -56,8 +58,7 @@ export const alertApi: ApiDescription = {
   paths: {
     '/api/v1/alerts': {
       get: {
-        summary:
-          'Alerts firing now, as last notified by Alertmanager, newest first and paged. An alert not re-sent within --alerts.resolve-timeout (5m) is no longer listed; at most 10,000 are kept.',
+        summary: `Alerts firing now, as last notified by Alertmanager, newest first and paged. An alert not re-sent within --alerts.resolve-timeout (${DEFAULT_RESOLVE_TIMEOUT_MS / 60_000}m) is no longer listed; at most ${count(DEFAULT_MAX_FIRING)} are kept.`,
         parameters: listParams,
         responses: {
           '200': json(
@@ -117,10 +118,12 @@ export const alertApi: ApiDescription = {
             ),
             "On disk (written and fsync'd): recorded = new events, refreshed = repeats of firing alerts, ignored = watchdogs. With no usable --data-dir: persisted false and a warning (memory only).",
           ),
-          '400': err('Malformed JSON or not a valid Alertmanager payload (at most 10,000 alerts).'),
+          '400': err(
+            `Malformed JSON or not a valid Alertmanager payload (at most ${count(MAX_ALERTS_PER_NOTIFICATION)} alerts).`,
+          ),
           ...authErrors,
           ...mutationErrors,
-          '413': err('Body larger than 5 MiB (BODY_TOO_LARGE).'),
+          '413': err(`Body larger than ${WEBHOOK_BODY_LIMIT_BYTES / 2 ** 20} MiB (BODY_TOO_LARGE).`),
           '503': err(
             'The history could not be written (HISTORY_WRITE_FAILED, e.g. a full disk) or too many notifications at once (BUSY): Alertmanager retries.',
           ),

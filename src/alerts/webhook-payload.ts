@@ -45,7 +45,7 @@ export class WebhookPayloadError extends MonitorError {
 }
 
 // Far above what one Alertmanager group sends; guards memory against a runaway or hostile sender.
-const MAX_ALERTS_PER_NOTIFICATION = 10_000;
+export const MAX_ALERTS_PER_NOTIFICATION = 10_000;
 const MAX_STRING_LENGTH = 64 * 1024;
 
 function isObject(value: unknown): value is Record<string, unknown> {

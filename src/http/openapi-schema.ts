@@ -36,6 +36,9 @@ export function obj(properties: Record<string, Schema>, optional: string[] = [],
 /** The one error shape of the API (sendError in ./errors.ts): {"error": {"code", "message"}}. */
 export const errorSchema: Schema = obj({ error: obj({ code: str, message: str }) });
 
+/** A count as the document's prose writes it: 10,000. */
+export const count = (n: number): string => n.toLocaleString('en-US');
+
 /** A JSON response with this schema. */
 export const json = (schema: Schema, description: string): Schema => ({
   description,

@@ -2,6 +2,7 @@ import {
   arr,
   authErrors,
   clusterParam,
+  count,
   err,
   json,
   num,
@@ -12,7 +13,7 @@ import {
   time,
   type ApiDescription,
 } from '../http/openapi-schema.js';
-import { HISTORY_METRICS } from './history-routes.js';
+import { HISTORY_METRICS, MAX_POINTS } from './history-routes.js';
 
 /** OpenAPI description of the route in ./history-routes.ts (series over time, answered by Prometheus). */
 
@@ -56,7 +57,7 @@ export const metricsHistoryApi: ApiDescription = {
         ],
         responses: {
           '200': json(ref('MetricsHistory'), 'Series.'),
-          '400': err('Bad or unknown parameter, or more than 11,000 points.'),
+          '400': err(`Bad or unknown parameter, or more than ${count(MAX_POINTS)} points.`),
           ...authErrors,
           '502': err('Prometheus failed or rejected the query.'),
           '503': err('No --prometheus-url configured.'),

@@ -46,7 +46,7 @@ function probeQuantile(q: number, op: 'read' | 'write'): string {
 }
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
-const MAX_POINTS = 11_000;
+export const MAX_POINTS = 11_000;
 const DEFAULT_RANGE_MS = 3_600_000;
 const DEFAULT_POINTS = 240;
 const QUERY_TIMEOUT_MS = 15_000;
