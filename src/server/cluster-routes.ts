@@ -46,7 +46,7 @@ function collectorErrors(member: MemberSnapshot | undefined) {
   return { last_error: last ? { ...last, at: iso(last.at) } : null, collectors };
 }
 
-/** GET endpoints of the original design: cluster status, leader, members, current metrics, latency. */
+/** Read-only cluster endpoints: the cluster list, status, leader, members, current metrics and latency of one cluster. */
 export function createClusterRoutes(monitor: Monitor): Router {
   const router = Router();
 
