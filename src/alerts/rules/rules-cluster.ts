@@ -2,8 +2,8 @@ import { compareToThreshold, maxBy, num, window } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { GroupDef } from './types.js';
 
-const C = 'cluster';
-const reachable = `${maxBy(C, 'etcd_monitor_cluster_reachable')} == 1`;
+const BY_CLUSTER = 'cluster';
+const reachable = `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_reachable')} == 1`;
 const MIN = 60_000;
 const AVAILABLE_VOTERS = 'cluster:etcd_monitor_member_available_voting:count';
 const memberState = (state: string) =>
@@ -16,7 +16,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
     rules: [
       {
         record: 'cluster:etcd_monitor_cluster_voting_members:max',
-        expr: maxBy(C, 'etcd_monitor_cluster_members{role="voting"}'),
+        expr: maxBy(BY_CLUSTER, 'etcd_monitor_cluster_members{role="voting"}'),
       },
       {
         // Voters that count toward quorum: /health true, or slow (/health over etcd's 1 s but raft advancing),
@@ -27,12 +27,12 @@ export function clusterGroup(s: RuleSettings): GroupDef {
           `count by (cluster) ((${maxBy('cluster, member', 'etcd_monitor_member_healthy')} == 1` +
           ` or ${maxBy('cluster, member', 'etcd_monitor_member_health_state{state=~"slow|unreachable"}')} == 1)` +
           ` unless on (cluster, member) ${maxBy('cluster, member', 'etcd_monitor_member_is_learner')} == 1)` +
-          ` or on (cluster) 0 * ${maxBy(C, 'etcd_monitor_cluster_reachable')}`,
+          ` or on (cluster) 0 * ${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_reachable')}`,
       },
       {
         alert: 'EtcdQuorumLost',
         // Only when some member answers: if none does, EtcdClusterUnreachable says so without guessing.
-        expr: `${maxBy(C, 'etcd_monitor_cluster_quorum_available')} == 0 and on (cluster) ${reachable}`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_quorum_available')} == 0 and on (cluster) ${reachable}`,
         forMs: MIN,
         severity: 'critical',
         summary: 'etcd cluster has lost quorum.',
@@ -44,9 +44,9 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         // Tolerance 0 with quorum means healthy voters == quorum size, so "quorum size < voters" says some voter is
         // unhealthy: a 1- or 2-member cluster with every member healthy is small by design, not at risk.
         expr:
-          `${maxBy(C, 'etcd_monitor_cluster_failure_tolerance')} == 0` +
-          ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_quorum_available')} == 1` +
-          ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_quorum_size')} < on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
+          `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_failure_tolerance')} == 0` +
+          ` and on (cluster) ${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_quorum_available')} == 1` +
+          ` and on (cluster) ${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_quorum_size')} < on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
         forMs: s.quorumAtRiskTimeout,
         severity: 'critical',
         summary: 'etcd cluster cannot tolerate another member failure.',
@@ -91,7 +91,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdNoLeader',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_has_leader')} == 0 and on (cluster) ${reachable}`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_has_leader')} == 0 and on (cluster) ${reachable}`,
         forMs: MIN,
         severity: 'critical',
         summary: 'etcd cluster has no leader.',
@@ -100,7 +100,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdSplitBrain',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_split_brain')} == 1`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_split_brain')} == 1`,
         forMs: MIN,
         severity: 'critical',
         summary: 'More than one etcd member claims leadership.',
@@ -109,7 +109,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdStaleLeader',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_stale_leader')} == 1`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_stale_leader')} == 1`,
         forMs: 2 * MIN,
         severity: 'critical',
         summary: 'An etcd member follows a leader of an older term.',
@@ -148,7 +148,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       {
         alert: 'EtcdHighNumberOfLeaderChanges',
         expr: compareToThreshold(
-          maxBy(C, 'etcd_monitor_cluster_leader_changes_last_hour'),
+          maxBy(BY_CLUSTER, 'etcd_monitor_cluster_leader_changes_last_hour'),
           '>',
           'etcd_monitor_threshold_max_leader_changes_per_hour',
           s.maxLeaderChanges,
@@ -162,7 +162,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
         alert: 'EtcdLeaderChurn',
         // etcd's own counter; a rolling restart of N members can move the leader up to N times, so the bound scales.
         expr:
-          `${maxBy(C, 'increase(etcd_server_leader_changes_seen_total[15m])')}` +
+          `${maxBy(BY_CLUSTER, 'increase(etcd_server_leader_changes_seen_total[15m])')}` +
           ` > on (cluster) clamp_min(cluster:etcd_monitor_cluster_voting_members:max, 3)`,
         forMs: 5 * MIN,
         severity: 'warning',
@@ -173,8 +173,8 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       {
         alert: 'EtcdMemberCountMismatch',
         expr:
-          `${maxBy(C, 'etcd_monitor_cluster_expected_members')} > 0` +
-          ` and on (cluster) ${maxBy(C, 'etcd_monitor_cluster_expected_members')} != on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
+          `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_expected_members')} > 0` +
+          ` and on (cluster) ${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_expected_members')} != on (cluster) cluster:etcd_monitor_cluster_voting_members:max`,
         forMs: 15 * MIN,
         severity: 'warning',
         summary: 'etcd cluster has a different number of voting members than expected.',
@@ -191,7 +191,7 @@ export function clusterGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdVersionSkew',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_distinct_versions')} > 1`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_distinct_versions')} > 1`,
         forMs: s.versionSkewTimeout,
         severity: 'warning',
         summary: 'etcd members run different versions.',
@@ -209,7 +209,7 @@ export function monitorGroup(s: RuleSettings): GroupDef {
     rules: [
       {
         alert: 'EtcdClusterUnreachable',
-        expr: `${maxBy(C, 'etcd_monitor_cluster_reachable')} == 0`,
+        expr: `${maxBy(BY_CLUSTER, 'etcd_monitor_cluster_reachable')} == 0`,
         forMs: 2 * MIN,
         severity: 'critical',
         summary: 'No etcd member answers the exporter.',
@@ -238,7 +238,7 @@ export function monitorGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdMonitorCollectionStale',
-        expr: `time() - ${maxBy(C, 'etcd_monitor_last_collection_timestamp_seconds')} > ${num(staleAfterSeconds)}`,
+        expr: `time() - ${maxBy(BY_CLUSTER, 'etcd_monitor_last_collection_timestamp_seconds')} > ${num(staleAfterSeconds)}`,
         forMs: 5 * MIN,
         severity: 'warning',
         summary: 'The exporter has stopped collecting from an etcd cluster.',

@@ -2,7 +2,7 @@ import { compareToThreshold, maxBy, num, window } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { AlertDef, GroupDef } from './types.js';
 
-const CM = 'cluster, member';
+const BY_MEMBER = 'cluster, member';
 const MIN = 60_000;
 
 /** Backend database: quota tiers, growth, fragmentation, size limit and etcd's NOSPACE/CORRUPT alarms. */
@@ -10,7 +10,7 @@ export function databaseGroup(s: RuleSettings): GroupDef {
   const reclaimable = 'cluster_member:etcd_monitor_member_db_reclaimable_bytes:max';
   const quota = (severity: AlertDef['severity'], ratio: number): AlertDef => ({
     alert: 'EtcdDatabaseQuotaLowSpace',
-    expr: `${maxBy(CM, 'etcd_monitor_member_db_quota_usage_ratio')} > ${num(ratio)}`,
+    expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_db_quota_usage_ratio')} > ${num(ratio)}`,
     forMs: 10 * MIN,
     severity,
     summary: 'etcd database is filling its space quota.',
@@ -21,7 +21,7 @@ export function databaseGroup(s: RuleSettings): GroupDef {
     rules: [
       {
         record: reclaimable,
-        expr: `${maxBy(CM, 'etcd_monitor_member_db_size_bytes')} - ${maxBy(CM, 'etcd_monitor_member_db_size_in_use_bytes')}`,
+        expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_db_size_bytes')} - ${maxBy(BY_MEMBER, 'etcd_monitor_member_db_size_in_use_bytes')}`,
       },
       quota('info', s.quotaInfoRatio),
       quota('warning', s.quotaWarningRatio),
@@ -31,8 +31,8 @@ export function databaseGroup(s: RuleSettings): GroupDef {
         // so the drop afterwards can neither fake growth nor hide it.
         alert: 'EtcdExcessiveDatabaseGrowth',
         expr:
-          `${maxBy(CM, `predict_linear(etcd_monitor_member_db_size_in_use_bytes[${window(s.growthHorizon)}], ${num(s.growthHorizon / 1000)})`)}` +
-          ` > ${maxBy(CM, 'etcd_monitor_member_db_quota_bytes')}`,
+          `${maxBy(BY_MEMBER, `predict_linear(etcd_monitor_member_db_size_in_use_bytes[${window(s.growthHorizon)}], ${num(s.growthHorizon / 1000)})`)}` +
+          ` > ${maxBy(BY_MEMBER, 'etcd_monitor_member_db_quota_bytes')}`,
         forMs: 10 * MIN,
         severity: 'warning',
         summary: 'etcd database is predicted to reach its quota soon.',
@@ -41,8 +41,8 @@ export function databaseGroup(s: RuleSettings): GroupDef {
       {
         alert: 'EtcdDatabaseHighFragmentation',
         expr:
-          `${reclaimable} / ${maxBy(CM, 'etcd_monitor_member_db_size_bytes')} > ${num(s.fragmentationRatio)}` +
-          ` and ${reclaimable} > ${num(s.fragmentationMinQuotaRatio)} * ${maxBy(CM, 'etcd_monitor_member_db_quota_bytes')}`,
+          `${reclaimable} / ${maxBy(BY_MEMBER, 'etcd_monitor_member_db_size_bytes')} > ${num(s.fragmentationRatio)}` +
+          ` and ${reclaimable} > ${num(s.fragmentationMinQuotaRatio)} * ${maxBy(BY_MEMBER, 'etcd_monitor_member_db_quota_bytes')}`,
         forMs: 30 * MIN,
         severity: 'warning',
         summary: 'etcd database is fragmented; a defragmentation would free much space.',
@@ -51,7 +51,7 @@ export function databaseGroup(s: RuleSettings): GroupDef {
       {
         alert: 'EtcdDatabaseSizeAboveLimit',
         expr: compareToThreshold(
-          maxBy(CM, 'etcd_monitor_member_db_size_bytes'),
+          maxBy(BY_MEMBER, 'etcd_monitor_member_db_size_bytes'),
           '>',
           'etcd_monitor_threshold_max_db_size_bytes',
           s.maxDbSizeMb * 1024 * 1024,
@@ -63,7 +63,7 @@ export function databaseGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdNoSpaceAlarm',
-        expr: `${maxBy(CM, 'etcd_monitor_member_alarm{alarm="NOSPACE"}')} == 1`,
+        expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_alarm{alarm="NOSPACE"}')} == 1`,
         forMs: 0,
         severity: 'critical',
         summary: 'etcd raised the NOSPACE alarm; the cluster refuses writes.',
@@ -72,7 +72,7 @@ export function databaseGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdCorruptAlarm',
-        expr: `${maxBy(CM, 'etcd_monitor_member_alarm{alarm="CORRUPT"}')} == 1`,
+        expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_alarm{alarm="CORRUPT"}')} == 1`,
         forMs: 0,
         severity: 'critical',
         summary: 'etcd raised the CORRUPT alarm; a member holds divergent data.',

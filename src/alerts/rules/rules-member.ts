@@ -2,7 +2,7 @@ import { compareToThreshold, maxBy, num, peerRttEdge } from './promql.js';
 import type { RuleSettings } from './settings.js';
 import type { GroupDef } from './types.js';
 
-const CM = 'cluster, member';
+const BY_MEMBER = 'cluster, member';
 const MIN = 60_000;
 /** gRPC codes that mean the server failed; Canceled, NotFound, … are the client's business. */
 const FAILED_CODES =
@@ -15,7 +15,7 @@ const p99 = (metric: string, by: string): string =>
  */
 const perCode = (selector: string): string =>
   `max by (cluster, member, grpc_service, grpc_method, grpc_code) (rate(grpc_server_handled_total{${selector}}[5m]))`;
-const memberDown = `${maxBy(CM, 'etcd_monitor_member_up')} == 0`;
+const memberDown = `${maxBy(BY_MEMBER, 'etcd_monitor_member_up')} == 0`;
 
 /** Client-visible latency and errors: the exporter's probe and etcd's unary gRPC outcomes. */
 export function requestsGroup(s: RuleSettings): GroupDef {
@@ -103,8 +103,8 @@ export function memberGroup(s: RuleSettings): GroupDef {
   return {
     name: 'etcd-monitor.member',
     rules: [
-      { record: fsync, expr: p99('etcd_disk_wal_fsync_duration_seconds', CM) },
-      { record: commit, expr: p99('etcd_disk_backend_commit_duration_seconds', CM) },
+      { record: fsync, expr: p99('etcd_disk_wal_fsync_duration_seconds', BY_MEMBER) },
+      { record: commit, expr: p99('etcd_disk_backend_commit_duration_seconds', BY_MEMBER) },
       {
         record: 'cluster_member_to:etcd_network_peer_round_trip_time_seconds:p99_5m',
         expr: p99(rtt, 'cluster, member, To'),
@@ -116,7 +116,7 @@ export function memberGroup(s: RuleSettings): GroupDef {
       },
       {
         record: fds,
-        expr: `${maxBy(CM, 'etcd_monitor_member_open_fds')} / ${maxBy(CM, 'etcd_monitor_member_max_fds')}`,
+        expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_open_fds')} / ${maxBy(BY_MEMBER, 'etcd_monitor_member_max_fds')}`,
       },
       tier('EtcdHighFsyncDurations', fsync, 'warning', s.walFsyncWarningSeconds, 'WAL fsync', 10 * MIN),
       tier('EtcdHighFsyncDurations', fsync, 'critical', s.walFsyncCriticalSeconds, 'WAL fsync', 10 * MIN),
@@ -155,7 +155,7 @@ export function memberGroup(s: RuleSettings): GroupDef {
       },
       {
         alert: 'EtcdApplyLag',
-        expr: `${maxBy(CM, 'etcd_monitor_member_apply_lag_entries')} > ${num(s.applyLagEntries)}`,
+        expr: `${maxBy(BY_MEMBER, 'etcd_monitor_member_apply_lag_entries')} > ${num(s.applyLagEntries)}`,
         forMs: 5 * MIN,
         severity: 'warning',
         summary: 'etcd member applies committed entries too slowly.',
