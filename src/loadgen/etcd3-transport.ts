@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, GRPCGenericError } from 'etcd3';
 import { keyBytes } from '../protocol/protobuf/kv.js';
-import type { UnaryCallback } from '../protocol/h2/connection.js';
+import type { UnaryCallback } from '../protocol/h2/call.js';
 import {
   connectionIndices,
   type ClientHandle,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder } from './latency.js';
 import type { ClientHandle, Transport } from './transport.js';
-import type { UnaryCallback } from '../protocol/h2/connection.js';
+import type { UnaryCallback } from '../protocol/h2/call.js';
 
 /** Benchmark workloads: puts, point reads, or a 70/30 read/write mix. */
 export type Workload = 'write' | 'read' | 'mixed';

@@ -57,7 +57,7 @@ export interface BenchOptions {
 /**
  * Largest request the lean path sends: one HTTP/2 stream window (etcd's default is 64 KiB, 65,535
  * bytes) less gRPC's 5-byte message prefix. The lean connection does not split a message across window
- * updates, so a larger one would fail every call (protocol/h2/connection.ts `submit`).
+ * updates, so a larger one would fail every call (protocol/h2/streams.ts `submit`).
  */
 export const LEAN_MAX_MESSAGE = 65_535 - 5;
 

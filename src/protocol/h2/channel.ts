@@ -1,11 +1,6 @@
 import type { MemberRequestError } from '../../util/errors.js';
-import {
-  GrpcH2Connection,
-  H2Call,
-  type BodyWriter,
-  type H2ConnectOptions,
-  type UnaryCallback,
-} from './connection.js';
+import { H2Call, type BodyWriter, type UnaryCallback } from './call.js';
+import { GrpcH2Connection, type H2ConnectOptions } from './connection.js';
 import type { H2Target } from './dial.js';
 import { grpcStatusOf } from './errors.js';
 
