@@ -115,10 +115,10 @@ export class ClusterCollector {
    * deadline; `run` records its outcome. The statuses sources read are taken once, as the round starts.
    */
   private async runRound(round: RoundName): Promise<void> {
-    const status = new Map(
+    const statusOf = new Map(
       [...this.members].flatMap(([endpoint, m]) => (m.status?.ok ? [[endpoint, m.status.value]] : [])),
     );
-    const statuses = [...status.values()];
+    const statuses = [...statusOf.values()];
     const sources = this.schedule[round].filter(({ source }) => source.ready?.(statuses) ?? true);
     const picked = new Map(
       sources.map(({ source, fanOut }) => [
@@ -134,7 +134,7 @@ export class ClusterCollector {
           if (one !== undefined && one !== endpoint) return [];
           return [
             this.run(endpoint, source.name, () =>
-              source.run({ ...ctx, status: status.get(endpoint), statuses }),
+              source.run({ ...ctx, status: statusOf.get(endpoint), statuses }),
             ),
           ];
         });
@@ -151,13 +151,7 @@ export class ClusterCollector {
     const endpoints = [...this.clients.keys()];
     const leader = endpoints.find((endpoint) => {
       const member = this.members.get(endpoint);
-      const status = member?.status;
-      return (
-        status?.ok === true &&
-        status.value.leaderId !== '0' &&
-        status.value.leaderId === status.value.memberId &&
-        member?.[collector]?.ok !== false
-      );
+      return leads(member?.status) && member?.[collector]?.ok !== false;
     });
     if (leader !== undefined) return leader;
     const turn = ((this.turns.get(collector) ?? -1) + 1) % endpoints.length;
@@ -245,18 +239,7 @@ export class ClusterCollector {
 
   private listAnswers(): ListAnswer[] {
     return [...this.members.values()].flatMap((m) =>
-      m.members?.ok
-        ? [
-            {
-              at: m.members.at,
-              members: m.members.value,
-              fromLeader:
-                m.status?.ok === true &&
-                m.status.value.leaderId !== '0' &&
-                m.status.value.leaderId === m.status.value.memberId,
-            },
-          ]
-        : [],
+      m.members?.ok ? [{ at: m.members.at, members: m.members.value, fromLeader: leads(m.status) }] : [],
     );
   }
 
@@ -284,6 +267,10 @@ export class ClusterCollector {
     this.targets = [...next];
   }
 
+  /**
+   * One source against one member under the hard deadline (`timed`): its result, with success, duration
+   * and on failure the error's stable code, becomes the member's field of that name.
+   */
   private async run<T>(endpoint: string, collector: CollectorName, fn: () => Promise<T>): Promise<void> {
     const result: CollectorResult<T> = await timed(this.hardLimitMs, fn, { endpoint, what: collector });
     // The member may have been removed from the watch list while the call was under way.
@@ -298,4 +285,11 @@ export class ClusterCollector {
     }
     this.lastResultAt = Math.max(this.lastResultAt, result.at);
   }
+}
+
+/** True when the member's latest status succeeded and named the member itself as leader. */
+function leads(status: MemberSnapshot['status']): boolean {
+  return (
+    status?.ok === true && status.value.leaderId !== '0' && status.value.leaderId === status.value.memberId
+  );
 }

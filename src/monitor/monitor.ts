@@ -1,5 +1,6 @@
 import { ClusterCollector } from '../collect/cluster-collector.js';
 import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
+import type { RoundName } from '../collect/sources.js';
 import type { MonitorConfig } from '../config/types.js';
 import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
 import type { ClusterView } from '../derive/view.js';
@@ -182,7 +183,7 @@ export class Monitor {
     await Promise.all([...this.clusters.values()].map((c) => c.collector.close()));
   }
 
-  private async round(name: string, kind: 'metrics' | 'health' | 'hashkv'): Promise<void> {
+  private async round(name: string, kind: RoundName): Promise<void> {
     const runtime = this.clusters.get(name) as ClusterRuntime;
     const flag = `${kind}Running` as const;
     if (runtime[flag] || this.stopped) {
