@@ -1,10 +1,9 @@
 /*
- * Names and HELP of the exporter's /metrics are defined in this file, with two exceptions that are not
- * derived from a ClusterView: src/expose/registry.ts (series observed at run time — build info, the
- * probe's duration histogram and success gauge, and the cluster tags info series whose label names are
- * the configured tag keys) and prom-client's process series (prefix etcd_monitor_). The load generator's
- * sidecar, a separate process, defines its own in src/loadgen/metrics.ts. test/expose/metric-names.test.ts
- * fails when a name is defined in any other file, or twice.
+ * Names and HELP of the exporter's /metrics are defined in this file: the series derived from a
+ * ClusterView (ALL_METRICS) and those the process sets itself (RUNTIME_METRICS, REEXPOSE_METRICS,
+ * HTTP_SERVER_METRICS, HISTORY_METRICS). prom-client names its process series (prefix etcd_monitor_).
+ * The load generator's sidecar, a separate process, defines its own in src/loadgen/metrics.ts.
+ * test/expose/metric-names.test.ts fails when a name is defined in any other file, or twice.
  */
 import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView, MemberView } from '../derive/view.js';
@@ -25,13 +24,15 @@ export interface MetricDef {
 }
 
 const bool = (b: boolean) => (b ? 1 : 0);
-const cluster =
+/** One point per cluster from its view (none when `fn` has no value). */
+const clusterValue =
   (fn: (v: ClusterView) => number | undefined) =>
   (v: ClusterView): Point[] => {
     const value = fn(v);
     return value === undefined ? [] : [[{ cluster: v.cluster }, value]];
   };
-const member =
+/** One point per member with a value; booleans as 1/0. */
+const memberValues =
   (fn: (m: MemberView) => number | boolean | undefined) =>
   (v: ClusterView): Point[] =>
     v.members.flatMap((m): Point[] => {
@@ -67,91 +68,91 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Voting members the operator expects (--expected-members); absent when not configured.',
-    points: cluster((v) => v.expectedMembers),
+    points: clusterValue((v) => v.expectedMembers),
   },
   {
     name: 'etcd_monitor_cluster_reachable',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if the exporter reached at least one member this round (Maintenance.Status).',
-    points: cluster((v) => bool(v.membersReachable > 0)),
+    points: clusterValue((v) => bool(v.membersReachable > 0)),
   },
   {
     name: 'etcd_monitor_cluster_members_reachable',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Configured members whose Maintenance.Status answered in the last round.',
-    points: cluster((v) => v.membersReachable),
+    points: clusterValue((v) => v.membersReachable),
   },
   {
     name: 'etcd_monitor_cluster_members_healthy',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Members that answered Status and whose /health reported true (etcd 3.4 says false when a raft read takes over 1 s, so a slow cluster reads 0 here; see members_available).',
-    points: cluster((v) => v.membersHealthy),
+    points: clusterValue((v) => v.membersHealthy),
   },
   {
     name: 'etcd_monitor_cluster_members_available',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Voting members counted toward quorum: health state healthy, slow or unreachable (alive by its peers), or failing /health only because of an alarm.',
-    points: cluster((v) => v.membersAvailable),
+    points: clusterValue((v) => v.membersAvailable),
   },
   {
     name: 'etcd_monitor_cluster_quorum_size',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Voting members needed for quorum: floor(voting/2)+1 (learners excluded).',
-    points: cluster((v) => v.quorumSize),
+    points: clusterValue((v) => v.quorumSize),
   },
   {
     name: 'etcd_monitor_cluster_quorum_available',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: "1 if available voting members (members_available) >= quorum size, or a voter's /health answered true (a committed raft read proves quorum). A slow cluster keeps quorum.",
-    points: cluster((v) => bool(v.quorumAvailable)),
+    points: clusterValue((v) => bool(v.quorumAvailable)),
   },
   {
     name: 'etcd_monitor_cluster_failure_tolerance',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'How many more voting members may fail before quorum is lost: available voting − quorum size, at least 0.',
-    points: cluster((v) => v.failureTolerance),
+    points: clusterValue((v) => v.failureTolerance),
   },
   {
     name: 'etcd_monitor_cluster_below_min_available',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if available voting members (members_available) < --min-available-nodes.',
-    points: cluster((v) => bool(v.belowMinAvailable)),
+    points: clusterValue((v) => bool(v.belowMinAvailable)),
   },
   {
     name: 'etcd_monitor_cluster_has_leader',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if reachable members in the newest raft term name a leader (Maintenance.Status leader field).',
-    points: cluster((v) => bool(v.hasLeader)),
+    points: clusterValue((v) => bool(v.hasLeader)),
   },
   {
     name: 'etcd_monitor_cluster_leaders_claimed',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Distinct non-zero leader IDs named by reachable members; more than 1 means they disagree.',
-    points: cluster((v) => v.distinctLeadersClaimed),
+    points: clusterValue((v) => v.distinctLeadersClaimed),
   },
   {
     name: 'etcd_monitor_cluster_split_brain',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if two members claim leadership in the same raft term (Status leader == own ID).',
-    points: cluster((v) => bool(v.splitBrain)),
+    points: clusterValue((v) => bool(v.splitBrain)),
   },
   {
     name: 'etcd_monitor_cluster_stale_leader',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if a member still claims leadership in an older term than other members report.',
-    points: cluster((v) => bool(v.staleLeader)),
+    points: clusterValue((v) => bool(v.staleLeader)),
   },
   {
     name: 'etcd_monitor_cluster_partition_suspected',
@@ -169,63 +170,67 @@ export const CLUSTER_METRICS: readonly MetricDef[] = [
     type: 'counter',
     labels: PER_CLUSTER,
     help: 'Leader changes (new leader or new term) observed by this exporter since it started.',
-    points: cluster((v) => v.leaderChangesTotal),
+    points: clusterValue((v) => v.leaderChangesTotal),
   },
   {
     name: 'etcd_monitor_cluster_leader_changes_last_hour',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Leader changes observed by this exporter within the last hour (compare with --max-leader-changes).',
-    points: cluster((v) => v.leaderChangesLastHour),
+    points: clusterValue((v) => v.leaderChangesLastHour),
   },
   {
     name: 'etcd_monitor_cluster_leader_changes_above_max',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: '1 if leader changes within the last hour exceed --max-leader-changes.',
-    points: cluster((v) => bool(v.leaderChangesExceeded)),
+    points: clusterValue((v) => bool(v.leaderChangesExceeded)),
   },
   {
     name: 'etcd_monitor_cluster_probe_latency_above_max',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: "1 if the p99 of the latest health round's probe reads or writes (one through each member) exceeds --max-latency-ms; clears with the first health round after recovery.",
-    points: cluster((v) => bool(v.probe.aboveMaxLatency)),
+    points: clusterValue((v) => bool(v.probe.aboveMaxLatency)),
   },
   {
     name: 'etcd_monitor_cluster_last_leader_change_timestamp_seconds',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Unix time of the last leader change this exporter observed.',
-    points: cluster((v) => (v.lastLeaderChangeAt === undefined ? undefined : v.lastLeaderChangeAt / 1000)),
+    points: clusterValue((v) =>
+      v.lastLeaderChangeAt === undefined ? undefined : v.lastLeaderChangeAt / 1000,
+    ),
   },
   {
     name: 'etcd_monitor_cluster_distinct_versions',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Distinct server versions among reachable members (Status version); above 1 means version skew.',
-    points: cluster((v) => v.versions.length),
+    points: clusterValue((v) => v.versions.length),
   },
   {
     name: 'etcd_monitor_cluster_hash_consistent',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Result of the last HashKV comparison (members hashed at one revision with equal compact revision): 1 all equal, 0 a member diverges; absent until two members were compared.',
-    points: cluster((v) => (v.hashCheck.consistent === undefined ? undefined : bool(v.hashCheck.consistent))),
+    points: clusterValue((v) =>
+      v.hashCheck.consistent === undefined ? undefined : bool(v.hashCheck.consistent),
+    ),
   },
   {
     name: 'etcd_monitor_cluster_hash_check_revision',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Revision at which the last HashKV comparison hashed the members.',
-    points: cluster((v) => v.hashCheck.revision),
+    points: clusterValue((v) => v.hashCheck.revision),
   },
   {
     name: 'etcd_monitor_last_collection_timestamp_seconds',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Unix time when the newest collection result of this cluster arrived.',
-    points: cluster((v) => v.takenAt / 1000),
+    points: clusterValue((v) => v.takenAt / 1000),
   },
 ];
 
@@ -240,28 +245,28 @@ export const THRESHOLD_METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Probe p99 latency above which the cluster is reported as slow (--max-latency-ms or clusters[].max_latency_ms).',
-    points: cluster((v) => v.thresholds.maxLatencyMs / 1000),
+    points: clusterValue((v) => v.thresholds.maxLatencyMs / 1000),
   },
   {
     name: 'etcd_monitor_threshold_max_db_size_bytes',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Database size above which a member is reported as too large (--max-db-size-mb or clusters[].max_db_size_mb).',
-    points: cluster((v) => v.thresholds.maxDbSizeBytes),
+    points: clusterValue((v) => v.thresholds.maxDbSizeBytes),
   },
   {
     name: 'etcd_monitor_threshold_min_available_members',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'Fewer healthy voting members than this is reported (--min-available-nodes or clusters[].min_available_nodes).',
-    points: cluster((v) => v.thresholds.minAvailableNodes),
+    points: clusterValue((v) => v.thresholds.minAvailableNodes),
   },
   {
     name: 'etcd_monitor_threshold_max_leader_changes_per_hour',
     type: 'gauge',
     labels: PER_CLUSTER,
     help: 'More leader changes within one hour than this is reported (--max-leader-changes or clusters[].max_leader_changes).',
-    points: cluster((v) => v.thresholds.maxLeaderChangesPerHour),
+    points: clusterValue((v) => v.thresholds.maxLeaderChangesPerHour),
   },
 ];
 
@@ -289,14 +294,14 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: PER_MEMBER,
     help: "1 if the member's Maintenance.Status answered in the last round.",
-    points: member((m) => m.up),
+    points: memberValues((m) => m.up),
   },
   {
     name: 'etcd_monitor_member_healthy',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '1 if the member\'s /health answered {"health":"true"}.',
-    points: member((m) => m.healthy),
+    points: memberValues((m) => m.healthy),
   },
   {
     name: 'etcd_monitor_member_health_state',
@@ -316,105 +321,105 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: PER_MEMBER,
     help: '1 if this member is the leader the cluster agrees on.',
-    points: member((m) => m.isLeader),
+    points: memberValues((m) => m.isLeader),
   },
   {
     name: 'etcd_monitor_member_is_learner',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '1 if Status reports the member as a raft learner (non-voting).',
-    points: member((m) => m.isLearner),
+    points: memberValues((m) => m.isLearner),
   },
   {
     name: 'etcd_monitor_member_raft_term',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft term from Status.',
-    points: member((m) => m.raftTerm),
+    points: memberValues((m) => m.raftTerm),
   },
   {
     name: 'etcd_monitor_member_raft_index',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft committed index from Status.',
-    points: member((m) => m.raftIndex),
+    points: memberValues((m) => m.raftIndex),
   },
   {
     name: 'etcd_monitor_member_raft_applied_index',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft applied index from Status.',
-    points: member((m) => m.raftAppliedIndex),
+    points: memberValues((m) => m.raftAppliedIndex),
   },
   {
     name: 'etcd_monitor_member_apply_lag_entries',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Committed but not yet applied raft entries: Status raftIndex − raftAppliedIndex.',
-    points: member((m) => m.applyLagEntries),
+    points: memberValues((m) => m.applyLagEntries),
   },
   {
     name: 'etcd_monitor_member_revision',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'MVCC store revision from the Status header.',
-    points: member((m) => m.revision),
+    points: memberValues((m) => m.revision),
   },
   {
     name: 'etcd_monitor_member_db_size_bytes',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Physically allocated backend size from Status dbSize.',
-    points: member((m) => m.dbSizeBytes),
+    points: memberValues((m) => m.dbSizeBytes),
   },
   {
     name: 'etcd_monitor_member_db_size_in_use_bytes',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Logically used backend size from Status dbSizeInUse.',
-    points: member((m) => m.dbSizeInUseBytes),
+    points: memberValues((m) => m.dbSizeInUseBytes),
   },
   {
     name: 'etcd_monitor_member_db_fragmentation_ratio',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Share of the file a defragmentation would free: (dbSize − dbSizeInUse) / dbSize.',
-    points: member((m) => m.fragmentationRatio),
+    points: memberValues((m) => m.fragmentationRatio),
   },
   {
     name: 'etcd_monitor_member_db_quota_bytes',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Backend quota from the member metric etcd_server_quota_backend_bytes.',
-    points: member((m) => m.quotaBytes),
+    points: memberValues((m) => m.quotaBytes),
   },
   {
     name: 'etcd_monitor_member_db_quota_usage_ratio',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'dbSize / quota; etcd raises NOSPACE when it reaches 1.',
-    points: member((m) => m.quotaUsageRatio),
+    points: memberValues((m) => m.quotaUsageRatio),
   },
   {
     name: 'etcd_monitor_member_db_growth_bytes_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Least-squares slope of dbSize over up to the last hour, restarted whenever the DB shrinks (defragmentation).',
-    points: member((m) => m.dbGrowthBytesPerSecond),
+    points: memberValues((m) => m.dbGrowthBytesPerSecond),
   },
   {
     name: 'etcd_monitor_member_db_seconds_until_quota_full',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '(quota − dbSize) / growth rate; present only while the DB grows.',
-    points: member((m) => m.secondsUntilQuotaFull),
+    points: memberValues((m) => m.secondsUntilQuotaFull),
   },
   {
     name: 'etcd_monitor_member_db_above_max_size',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'dbSize from Status is above --max-db-size-mb.',
-    points: member((m) => m.dbAboveMaxSize),
+    points: memberValues((m) => m.dbAboveMaxSize),
   },
   {
     name: 'etcd_monitor_member_alarm',
@@ -436,161 +441,161 @@ export const MEMBER_METRICS: readonly MetricDef[] = [
     type: 'gauge',
     labels: PER_MEMBER,
     help: "1 if this member's HashKV differed from the majority in the last comparison (silent data divergence).",
-    points: member((m) => m.hashMismatch),
+    points: memberValues((m) => m.hashMismatch),
   },
   {
     name: 'etcd_monitor_member_cpu_cores_used',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'CPU seconds per second used by the member process: rate of process_cpu_seconds_total between scrapes.',
-    points: member((m) => m.cpuSecondsPerSecond),
+    points: memberValues((m) => m.cpuSecondsPerSecond),
   },
   {
     name: 'etcd_monitor_member_resident_memory_bytes',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Resident memory of the member process (process_resident_memory_bytes).',
-    points: member((m) => m.residentMemoryBytes),
+    points: memberValues((m) => m.residentMemoryBytes),
   },
   {
     name: 'etcd_monitor_member_open_fds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Open file descriptors of the member process (process_open_fds).',
-    points: member((m) => m.openFds),
+    points: memberValues((m) => m.openFds),
   },
   {
     name: 'etcd_monitor_member_max_fds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'File descriptor limit of the member process (process_max_fds).',
-    points: member((m) => m.maxFds),
+    points: memberValues((m) => m.maxFds),
   },
   {
     name: 'etcd_monitor_member_peer_sent_bytes_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft traffic sent to peers: rate of etcd_network_peer_sent_bytes_total summed over peers.',
-    points: member((m) => m.peerSentBytesPerSecond),
+    points: memberValues((m) => m.peerSentBytesPerSecond),
   },
   {
     name: 'etcd_monitor_member_peer_received_bytes_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft traffic received from peers: rate of etcd_network_peer_received_bytes_total.',
-    points: member((m) => m.peerReceivedBytesPerSecond),
+    points: memberValues((m) => m.peerReceivedBytesPerSecond),
   },
   {
     name: 'etcd_monitor_member_client_sent_bytes_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Bytes sent to gRPC clients: rate of etcd_network_client_grpc_sent_bytes_total.',
-    points: member((m) => m.clientSentBytesPerSecond),
+    points: memberValues((m) => m.clientSentBytesPerSecond),
   },
   {
     name: 'etcd_monitor_member_client_received_bytes_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Bytes received from gRPC clients: rate of etcd_network_client_grpc_received_bytes_total.',
-    points: member((m) => m.clientReceivedBytesPerSecond),
+    points: memberValues((m) => m.clientReceivedBytesPerSecond),
   },
   {
     name: 'etcd_monitor_member_requests_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Unary gRPC requests started per second (grpc_server_started_total, grpc_type="unary").',
-    points: member((m) => m.requestsPerSecond),
+    points: memberValues((m) => m.requestsPerSecond),
   },
   {
     name: 'etcd_monitor_member_request_errors_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Unary gRPC requests per second that ended in a server-side failure code; Canceled and Watch/Lease stream ends are not counted.',
-    points: member((m) => m.requestErrorsPerSecond),
+    points: memberValues((m) => m.requestErrorsPerSecond),
   },
   {
     name: 'etcd_monitor_member_proposals_committed_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft proposals committed per second: change of the etcd_server_proposals_committed_total gauge.',
-    points: member((m) => m.proposalsCommittedPerSecond),
+    points: memberValues((m) => m.proposalsCommittedPerSecond),
   },
   {
     name: 'etcd_monitor_member_proposals_applied_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Raft proposals applied per second: change of the etcd_server_proposals_applied_total gauge.',
-    points: member((m) => m.proposalsAppliedPerSecond),
+    points: memberValues((m) => m.proposalsAppliedPerSecond),
   },
   {
     name: 'etcd_monitor_member_proposals_pending',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Proposals queued and not yet committed (etcd_server_proposals_pending).',
-    points: member((m) => m.proposalsPending),
+    points: memberValues((m) => m.proposalsPending),
   },
   {
     name: 'etcd_monitor_member_proposals_failed_per_second',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Failed proposals per second: rate of etcd_server_proposals_failed_total.',
-    points: member((m) => m.proposalsFailedPerSecond),
+    points: memberValues((m) => m.proposalsFailedPerSecond),
   },
   {
     name: 'etcd_monitor_member_wal_fsync_p99_seconds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '99th percentile WAL fsync latency between the last two scrapes (etcd_disk_wal_fsync_duration_seconds); absent without new fsyncs.',
-    points: member((m) => m.walFsyncP99Seconds),
+    points: memberValues((m) => m.walFsyncP99Seconds),
   },
   {
     name: 'etcd_monitor_member_backend_commit_p99_seconds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '99th percentile backend commit latency between the last two scrapes (etcd_disk_backend_commit_duration_seconds).',
-    points: member((m) => m.backendCommitP99Seconds),
+    points: memberValues((m) => m.backendCommitP99Seconds),
   },
   {
     name: 'etcd_monitor_member_peer_round_trip_p99_seconds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Worst per-peer 99th percentile round trip between the last two scrapes (etcd_network_peer_round_trip_time_seconds).',
-    points: member((m) => m.peerRoundTripP99Seconds),
+    points: memberValues((m) => m.peerRoundTripP99Seconds),
   },
   {
     name: 'etcd_monitor_member_snapshot_save_p99_seconds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '99th percentile raft snapshot save time between the last two scrapes (etcd_debugging_snap_save_total_duration_seconds).',
-    points: member((m) => m.snapshotSaveP99Seconds),
+    points: memberValues((m) => m.snapshotSaveP99Seconds),
   },
   {
     name: 'etcd_monitor_member_compaction_p99_seconds',
     type: 'gauge',
     labels: PER_MEMBER,
     help: '99th percentile DB compaction time between the last two scrapes (etcd_debugging_mvcc_db_compaction_total_duration_milliseconds, converted).',
-    points: member((m) => m.compactionP99Seconds),
+    points: memberValues((m) => m.compactionP99Seconds),
   },
   {
     name: 'etcd_monitor_member_watchers',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Watchers on this member (etcd_debugging_mvcc_watcher_total).',
-    points: member((m) => m.watchers),
+    points: memberValues((m) => m.watchers),
   },
   {
     name: 'etcd_monitor_member_watch_streams',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Open Watch streams: grpc_server_started_total − grpc_server_handled_total for Watch.',
-    points: member((m) => m.watchStreams),
+    points: memberValues((m) => m.watchStreams),
   },
   {
     name: 'etcd_monitor_member_lease_streams',
     type: 'gauge',
     labels: PER_MEMBER,
     help: 'Open LeaseKeepAlive streams: started − handled for LeaseKeepAlive.',
-    points: member((m) => m.leaseStreams),
+    points: memberValues((m) => m.leaseStreams),
   },
 ];
 
@@ -650,13 +655,45 @@ export const ALL_METRICS: readonly MetricDef[] = [
   ...SELF_METRICS,
 ];
 
-/** A process-level series (no cluster label): the exporter's own alert and leader histories. */
+/** A series set by the process itself rather than derived from a view (no `points`). */
 export interface OwnMetricDef {
   readonly name: string;
   readonly help: string;
-  readonly type: 'gauge' | 'counter';
+  readonly type: 'gauge' | 'counter' | 'histogram';
   readonly labels: readonly string[];
 }
+
+/**
+ * Set at run time, not derived from a ClusterView (src/expose/registry.ts creates them): the version,
+ * the probe's own timings (observed by the monitor as each probe ends), and one info series whose label
+ * names are, besides `cluster`, the configured tag keys.
+ */
+export const RUNTIME_METRICS = {
+  buildInfo: {
+    name: 'etcd_monitor_build_info',
+    type: 'gauge',
+    labels: ['version', 'nodejs_version'],
+    help: 'Always 1; version of etcd-monitor and of the Node.js runtime it runs on.',
+  },
+  probeDuration: {
+    name: 'etcd_monitor_probe_duration_seconds',
+    type: 'histogram',
+    labels: ['cluster', 'member', 'operation'],
+    help: 'Client-seen latency of the active probe: a put (write) and a linearizable get (read) of a lease-bound key through each member.',
+  },
+  probeSuccess: {
+    name: 'etcd_monitor_probe_success',
+    type: 'gauge',
+    labels: ['cluster', 'member', 'operation'],
+    help: '1 if the last probe write and read through this member succeeded.',
+  },
+  clusterTagsInfo: {
+    name: 'etcd_monitor_cluster_tags_info',
+    type: 'gauge',
+    labels: ['cluster'],
+    help: 'Always 1; the tags configured for each cluster (clusters[].tags in the config file) as labels.',
+  },
+} as const satisfies Record<string, OwnMetricDef>;
 
 /** Re-exposure bounds (src/expose/reexpose.ts), set by the monitor after each metrics round. */
 export const REEXPOSE_METRICS = {

@@ -2,7 +2,20 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ClusterSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
 import { describeError } from '../util/errors.js';
-import { ALL_METRICS, REEXPOSE_METRICS, type MetricDef } from './metric-table.js';
+import {
+  ALL_METRICS,
+  REEXPOSE_METRICS,
+  RUNTIME_METRICS,
+  type MetricDef,
+  type OwnMetricDef,
+} from './metric-table.js';
+
+/** prom-client options for a series of the table that the process sets itself. */
+const own = <L extends string>(def: OwnMetricDef & { labels: readonly L[] }) => ({
+  name: def.name,
+  help: def.help,
+  labelNames: [...def.labels],
+});
 
 /** The latest derived state of every cluster, as the registry reads it at scrape time. */
 export interface ExposedState {
@@ -46,28 +59,15 @@ export function createExporterMetrics(
     runtime.removeSingleMetric(`etcd_monitor_nodejs_${name}`);
   }
   for (const def of ALL_METRICS) register(def, registry, getState, log);
-  new Gauge({
-    name: 'etcd_monitor_build_info',
-    help: 'Always 1; version of etcd-monitor and of the Node.js runtime it runs on.',
-    labelNames: ['version', 'nodejs_version'],
-    registers: [registry],
-  }).set({ version, nodejs_version: process.version }, 1);
+  const { buildInfo, probeDuration: duration, probeSuccess: success } = RUNTIME_METRICS;
+  new Gauge({ ...own(buildInfo), registers: [registry] }).set(
+    { version, nodejs_version: process.version },
+    1,
+  );
   registerClusterTags(registry, clusterTags);
-  const probeDuration = new Histogram({
-    name: 'etcd_monitor_probe_duration_seconds',
-    help: 'Client-seen latency of the active probe: a put (write) and a linearizable get (read) of a lease-bound key through each member.',
-    labelNames: ['cluster', 'member', 'operation'],
-    buckets: PROBE_BUCKETS,
-    registers: [registry],
-  });
-  const probeSuccess = new Gauge({
-    name: 'etcd_monitor_probe_success',
-    help: '1 if the last probe write and read through this member succeeded.',
-    labelNames: ['cluster', 'member', 'operation'],
-    registers: [registry],
-  });
-  const { name, help, labels } = REEXPOSE_METRICS.dropped;
-  const reexposeDropped = new Gauge({ name, help, labelNames: labels, registers: [registry] });
+  const probeDuration = new Histogram({ ...own(duration), buckets: PROBE_BUCKETS, registers: [registry] });
+  const probeSuccess = new Gauge({ ...own(success), registers: [registry] });
+  const reexposeDropped = new Gauge({ ...own(REEXPOSE_METRICS.dropped), registers: [registry] });
   return { registry, runtime, probeDuration, probeSuccess, reexposeDropped };
 }
 
@@ -79,12 +79,8 @@ function registerClusterTags(
   const keys = [...new Set(Object.values(clusterTags).flatMap((tags) => Object.keys(tags)))]
     .filter((k) => k !== 'cluster')
     .sort();
-  const gauge = new Gauge({
-    name: 'etcd_monitor_cluster_tags_info',
-    help: 'Always 1; the tags configured for each cluster (clusters[].tags in the config file) as labels.',
-    labelNames: ['cluster', ...keys],
-    registers: [registry],
-  });
+  const { name, help, labels } = RUNTIME_METRICS.clusterTagsInfo;
+  const gauge = new Gauge({ name, help, labelNames: [...labels, ...keys], registers: [registry] });
   for (const [cluster, tags] of Object.entries(clusterTags)) {
     gauge.set({ cluster, ...Object.fromEntries(keys.map((k) => [k, tags[k] ?? ''])) }, 1);
   }
