@@ -1,6 +1,6 @@
 import { ClusterCollector } from '../src/collect/cluster-collector.js';
 import type { MonitorConfig } from '../src/config/types.js';
-import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../src/derive/derive-cluster.js';
 import { MemberHttpClient } from '../src/etcd/http-client.js';
 import { ALL_METRICS } from '../src/expose/metric-table.js';
 import { ExpositionCache } from '../src/expose/exposition-cache.js';

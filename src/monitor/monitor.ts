@@ -2,7 +2,7 @@ import { ClusterCollector } from '../collect/cluster-collector.js';
 import { COLLECTORS, type ClusterSnapshot } from '../collect/snapshot.js';
 import type { RoundName } from '../collect/sources.js';
 import type { MonitorConfig } from '../config/types.js';
-import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../derive/derive-cluster.js';
 import type { ClusterView } from '../derive/view.js';
 import { leaderChangeBetween, type LeaderChange } from '../derive/leader-changes.js';
 import { ALL_METRICS } from '../expose/metric-table.js';

@@ -4,7 +4,7 @@
 // (test/exporter/fault-suite-3.test.ts) saw it reported slow and tolerance 1 where etcd had 0.
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
-import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../../src/derive/derive-cluster.js';
 import { deriveHealthStates } from '../../src/derive/health-state.js';
 import {
   fixtureHealth,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
-import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE, type DeriveState } from '../../src/derive/derive-cluster.js';
 import { activeStreams } from '../../src/derive/health-state.js';
 import { partitionSignals } from '../../src/derive/partition.js';
 import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { carryPeerRoundTrip, PEER_RTT_HOLD_MS } from '../../src/derive/cluster-view.js';
+import { carryPeerRoundTrip, PEER_RTT_HOLD_MS } from '../../src/derive/derive-cluster.js';
 
 describe('carryPeerRoundTrip', () => {
   const seen = { rates: { peerRoundTripP99Seconds: 0.0004 }, peerRttAt: 1_000 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import type { Thresholds } from '../../src/config/types.js';
-import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { latestRoundAboveMax, PROBE_WINDOW_SIZE } from '../../src/derive/probe-window.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import { failed, healthyCluster, memberSnapshot, ok } from '../etcd/fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
-import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import { ALL_METRICS, THRESHOLD_METRICS, type Point } from '../../src/expose/metric-table.js';
 import { failed, healthyCluster, memberSnapshot, ok } from '../etcd/fixtures.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { FIELDS } from '../../src/config/fields.js';
-import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { parsePromText } from '../../src/protocol/prom-text/index.js';
 import type { MetricFamily } from '../../src/protocol/prom-text/types.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';

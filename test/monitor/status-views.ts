@@ -3,7 +3,7 @@
 // view with the fields whose other branch the captures do not reach (no leader id, a leader change, an
 // alarm, no partition).
 import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
-import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/cluster-view.js';
+import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import { healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
 

@@ -6,7 +6,7 @@ import {
   INITIAL_DERIVE_STATE,
   PARTITION_PERSIST_ROUNDS,
   type DeriveState,
-} from '../../src/derive/cluster-view.js';
+} from '../../src/derive/derive-cluster.js';
 import { deriveMemberRates } from '../../src/derive/member-rates.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import type { AlarmEntry, MemberStatus } from '../../src/etcd/types.js';
