@@ -1,4 +1,5 @@
 import type { MemberListEntry } from '../etcd/types.js';
+import { parseEndpoint } from '../util/endpoint.js';
 
 /**
  * Which URL the exporter talks to for each member. The configured endpoints are seeds: a seed may be
@@ -22,15 +23,13 @@ export interface ListAnswer {
   readonly fromLeader: boolean;
 }
 
-/** `scheme://host:port` in lower case, the form `--endpoints` is normalised to. */
+/**
+ * `scheme://host:port` in lower case, the form `--endpoints` is normalised to (src/util/endpoint.ts);
+ * undefined for what is no http(s) URL (a member may advertise unix:// client URLs).
+ */
 export function normaliseEndpoint(url: string): string | undefined {
   try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    if (!parsed.port) {
-      return `${parsed.protocol}//${parsed.hostname}:${parsed.protocol === 'https:' ? 443 : 80}`.toLowerCase();
-    }
-    return `${parsed.protocol}//${parsed.host}`.toLowerCase();
+    return parseEndpoint(url).url;
   } catch {
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { parseDurationMs } from '../util/duration.js';
+import { parseEndpoint } from '../util/endpoint.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../util/logger.js';
 
 /** Turns one raw value (flag string, env string or YAML scalar) into a typed value, or throws a message. */
@@ -63,20 +64,8 @@ const list: Parser<string[]> = (raw) => {
 const endpoints: Parser<string[]> = (raw) => {
   const items = list(raw);
   if (items.length === 0) throw new Error('needs at least one endpoint');
-  return items.map((item) => {
-    const withScheme = /^[a-z]+:\/\//i.test(item) ? item : `http://${item}`;
-    let url: URL;
-    try {
-      url = new URL(withScheme);
-    } catch {
-      throw new Error(`"${item}" is not a URL or host:port`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`"${item}" must use http or https`);
-    }
-    if (!url.port) throw new Error(`"${item}" needs a port (etcd's client port is usually 2379)`);
-    return `${url.protocol}//${url.host}`;
-  });
+  // Bare host:port is http (as documented on the flag), TLS files or not: the scheme says what is dialled.
+  return items.map((item) => parseEndpoint(item, { scheme: 'http', requirePort: true }).url);
 };
 
 const oneOf =

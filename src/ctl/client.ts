@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 import type { TlsFiles } from '../config/types.js';
+import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { CtlError } from './errors.js';
 
 /** How to reach and authenticate to one etcd cluster. Secrets are given as file paths and read at connect time. */
@@ -89,10 +90,15 @@ export function clientOptions(conn: EtcdConnection, hosts: readonly string[] = c
     if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
       throw new CtlError('USAGE', 'a client certificate needs both --cert and --key');
     }
+    const material = loadTlsMaterial(
+      tls,
+      undefined,
+      (_, message, cause) => new CtlError('USAGE', message, { cause }),
+    );
     options.credentials = {
-      rootCertificate: tls.caFile ? readSecret(tls.caFile, 'CA') : (undefined as unknown as Buffer),
-      ...(tls.keyFile ? { privateKey: readSecret(tls.keyFile, 'key') } : {}),
-      ...(tls.certFile ? { certChain: readSecret(tls.certFile, 'certificate') } : {}),
+      rootCertificate: material?.ca ?? (undefined as unknown as Buffer),
+      ...(material?.key ? { privateKey: material.key } : {}),
+      ...(material?.cert ? { certChain: material.cert } : {}),
     };
   }
   if (conn.auth) {

@@ -1,5 +1,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hasTlsFiles } from '../etcd/tls-material.js';
 import { parseDurationMs } from '../util/duration.js';
+import { parseEndpoint } from '../util/endpoint.js';
 import { actions, type Action, type Args, type CtlIo } from './actions.js';
 import type { EtcdConnection } from './client.js';
 import { CtlError, EXIT_CODES, toCtlError } from './errors.js';
@@ -18,12 +20,18 @@ export function connectionFromArgs(a: Args): EtcdConnection {
     ...(a.key ? { keyFile: String(a.key) } : {}),
     ...(a.cacert ? { caFile: String(a.cacert) } : {}),
   };
-  const secure = Object.keys(tls).length > 0;
+  const secure = hasTlsFiles(tls);
   const endpoints = String(a.endpoints)
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean)
-    .map((e) => (/^[a-z]+:\/\//i.test(e) ? e : `${secure ? 'https' : 'http'}://${e}`));
+    .map((e) => {
+      try {
+        return parseEndpoint(e, { scheme: secure ? 'https' : 'http' }).url;
+      } catch (err) {
+        throw new CtlError('USAGE', `--endpoints: ${(err as Error).message}`, { cause: err });
+      }
+    });
   let timeoutMs: number;
   try {
     timeoutMs = parseDurationMs(String(a['command-timeout']));

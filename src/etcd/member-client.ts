@@ -41,6 +41,7 @@ import {
   STATUS_REQUEST,
 } from '../protocol/protobuf/maintenance.js';
 import { AuthFailedError, BadResponseError, GrpcStatusError } from '../util/errors.js';
+import { parseEndpoint } from '../util/endpoint.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from './normalise.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { AlarmEntry, MemberHashKv, MemberListEntry, MemberStatus, ProbeResult } from './types.js';
@@ -98,14 +99,9 @@ export class MemberClient {
     tls: TlsMaterial | undefined,
     private readonly options: MemberClientOptions,
   ) {
-    const url = new URL(endpoint);
-    const secure = url.protocol === 'https:';
+    const { host, port, secure } = parseEndpoint(endpoint);
     this.grpc = new GrpcUnaryClient(
-      {
-        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: Number(url.port || (secure ? 443 : 80)),
-        ...(secure ? { tls: { ...(tls ?? {}) } } : {}),
-      },
+      { host, port, ...(secure ? { tls: { ...(tls ?? {}) } } : {}) },
       { dialTimeoutMs: options.dialTimeoutMs, requestTimeoutMs: options.requestTimeoutMs },
     );
   }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { parseEndpoint } from '../util/endpoint.js';
 import type { TlsMaterial } from './tls-material.js';
 
 /** What one extra handshake with the member found out: its TLS error, and its certificate's dates. */
@@ -49,12 +50,11 @@ function handshake(
   timeoutMs: number,
   verify: boolean,
 ): Promise<TlsDiagnosis> {
-  const url = new URL(endpoint);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const { host, port } = parseEndpoint(endpoint, { scheme: 'https' });
   return new Promise((resolve) => {
     const socket = tls.connect({
       host,
-      port: Number(url.port || 443),
+      port,
       ...(net.isIP(host) ? {} : { servername: host }),
       ...(material?.ca ? { ca: material.ca } : {}),
       ...(material?.cert ? { cert: material.cert } : {}),

@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { noop } from 'cockatiel';
 import { Etcd3, GRPCGenericError } from 'etcd3';
+import type { TlsFiles } from '../config/types.js';
+import { hasTlsFiles, loadTlsMaterial } from '../etcd/tls-material.js';
 import { keyBytes } from '../protocol/protobuf/kv.js';
-import type { UnaryCallback } from '../protocol/h2/call.js';
+import { parseEndpoint } from '../util/endpoint.js';
+import { ConfigError } from '../util/errors.js';
+import type { UnaryCallback } from '../protocol/h2/connection.js';
 import {
   connectionIndices,
   type ClientHandle,
@@ -31,24 +34,31 @@ export function etcd3Options(
   spec: Pick<ConnectSpec, 'tls' | 'dialTimeoutMs' | 'requestTimeoutMs'>,
   measured = true,
 ) {
-  const secure = endpoints.some((e) => e.startsWith('https://'));
-  const hosts = endpoints.map((e) =>
-    /^[a-z]+:\/\//i.test(e) ? e : `${spec.tls?.caFile ? 'https' : 'http'}://${e}`,
-  );
+  const parsed = endpoints.map((e) => {
+    try {
+      return parseEndpoint(e, { scheme: hasTlsFiles(spec.tls) ? 'https' : 'http' });
+    } catch (err) {
+      throw new ConfigError('endpoints', (err as Error).message, { cause: err });
+    }
+  });
+  // etcd3 puts TLS on every host once credentials are given: any https endpoint, or a CA file.
+  const secure = parsed.some((e) => e.secure) || Boolean(spec.tls?.caFile);
   return {
-    hosts,
+    hosts: parsed.map((e) => e.url),
     dialTimeout: spec.dialTimeoutMs,
     defaultCallOptions: () => ({ deadline: new Date(Date.now() + spec.requestTimeoutMs) }),
     ...(measured ? { faultHandling: { host: () => noop, global: noop } } : {}),
-    ...(secure || spec.tls?.caFile
-      ? {
-          credentials: {
-            rootCertificate: spec.tls?.caFile ? readFileSync(spec.tls.caFile) : Buffer.alloc(0),
-            ...(spec.tls?.certFile ? { certChain: readFileSync(spec.tls.certFile) } : {}),
-            ...(spec.tls?.keyFile ? { privateKey: readFileSync(spec.tls.keyFile) } : {}),
-          },
-        }
-      : {}),
+    ...(secure ? { credentials: etcd3Credentials(spec.tls) } : {}),
+  };
+}
+
+/** etcd3's TLS credentials from the TLS files (etcd3 requires a root certificate: empty without a CA file). */
+function etcd3Credentials(files: TlsFiles | undefined) {
+  const tls = loadTlsMaterial(files);
+  return {
+    rootCertificate: tls?.ca ?? Buffer.alloc(0),
+    ...(tls?.cert ? { certChain: tls.cert } : {}),
+    ...(tls?.key ? { privateKey: tls.key } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { TlsFiles } from '../config/types.js';
+import { hasTlsFiles, loadTlsMaterial } from '../etcd/tls-material.js';
+import { parseEndpoint, type Endpoint } from '../util/endpoint.js';
 import { ConfigError } from '../util/errors.js';
 import {
   KV_PUT,
@@ -10,8 +11,7 @@ import {
   type BodyTemplate,
 } from '../protocol/protobuf/kv.js';
 import { H2Channel } from '../protocol/h2/channel.js';
-import type { UnaryCallback } from '../protocol/h2/call.js';
-import type { H2Target } from '../protocol/h2/dial.js';
+import type { H2Target, UnaryCallback } from '../protocol/h2/connection.js';
 
 /** What one benchmark client can do; `n` is the key number (see writeKeyNumber). Callbacks never run synchronously. */
 export interface ClientHandle {
@@ -45,27 +45,20 @@ export interface ConnectSpec {
   requestTimeoutMs: number;
 }
 
-/** Parses `http://host:port`, `https://host:port` or `host:port` into a dial target. */
-export function parseEndpoint(endpoint: string, tlsFiles?: TlsFiles): H2Target {
-  const withScheme = /^[a-z]+:\/\//i.test(endpoint)
-    ? endpoint
-    : `${tlsFiles?.caFile || tlsFiles?.certFile ? 'https' : 'http'}://${endpoint}`;
-  let url: URL;
+/**
+ * The dial target of an endpoint (src/util/endpoint.ts): bare `host:port` is https when TLS files are
+ * given; the TLS files are read only for an https endpoint.
+ */
+export function dialTarget(endpoint: string, tlsFiles?: TlsFiles): H2Target {
+  let parsed: Endpoint;
   try {
-    url = new URL(withScheme);
+    parsed = parseEndpoint(endpoint, { scheme: hasTlsFiles(tlsFiles) ? 'https' : 'http' });
   } catch (err) {
-    throw new ConfigError('endpoints', `not a URL or host:port: ${endpoint}`, { cause: err });
+    throw new ConfigError('endpoints', (err as Error).message, { cause: err });
   }
-  const secure = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || (secure ? 443 : 2379));
+  const { host, port, secure } = parsed;
   if (!secure) return { host, port };
-  const read = (f?: string): Buffer | undefined => (f ? readFileSync(f) : undefined);
-  return {
-    host,
-    port,
-    tls: { ca: read(tlsFiles?.caFile), cert: read(tlsFiles?.certFile), key: read(tlsFiles?.keyFile) },
-  };
+  return { host, port, tls: { ...loadTlsMaterial(tlsFiles ?? {}) } };
 }
 
 /** Connection indices to open: `spec.only`, or all of 0..conns-1. */
@@ -79,7 +72,7 @@ export function connectionIndices(spec: Pick<ConnectSpec, 'conns' | 'only'>): nu
  * H2Channel: a connection that dies mid-run (GOAWAY, protocol error, no PING ACK) is dialled again.
  */
 export async function connectLean(spec: ConnectSpec, payload: PayloadSpec): Promise<Transport> {
-  const targets = spec.endpoints.map((e) => parseEndpoint(e, spec.tls));
+  const targets = spec.endpoints.map((e) => dialTarget(e, spec.tls));
   const indices = connectionIndices(spec);
   const conns = indices.map(
     (k) =>

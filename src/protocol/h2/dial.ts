@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { classifyTransportError } from '../../util/classify-transport.js';
+import { formatAuthority } from '../../util/endpoint.js';
 import { ConnectionResetError, ConnectTimeoutError, ProtocolError } from '../../util/errors.js';
 
 export interface H2Target {
@@ -11,8 +12,7 @@ export interface H2Target {
 
 /** `http(s)://host:port` of a target, as errors name it. */
 export function targetEndpoint(target: H2Target): string {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
+  return `${target.tls ? 'https' : 'http'}://${formatAuthority(target.host, target.port)}`;
 }
 
 /** The TLS server did not select `h2` by ALPN (RFC 7540 §3.3): it is not an HTTP/2 server we can use. */

@@ -1,29 +1,26 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { RequestListener } from 'node:http';
-import { ConfigError } from '../../util/errors.js';
+import { loadTlsMaterial } from '../../etcd/tls-material.js';
 import type { TlsServerConfig } from './web-config.js';
 
-function read(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new ConfigError(
-      `web config tls_server_config.${what}`,
-      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
-}
+/** Settings of the web config each file comes from, as errors name them. */
+const WEB_TLS_FIELDS = {
+  certFile: 'web config tls_server_config.cert_file',
+  keyFile: 'web config tls_server_config.key_file',
+  caFile: 'web config tls_server_config.client_ca_file',
+} as const;
 
 /** Node https options for an exporter-toolkit tls_server_config (cert, key, client CA, client_auth_type). */
 export function createHttpsServerOptions(tls: TlsServerConfig): https.ServerOptions {
   const requestCert = tls.clientAuthType !== 'NoClientCert';
+  const files = { certFile: tls.certFile, keyFile: tls.keyFile, caFile: tls.clientCaFile };
+  const { cert, key, ca } = loadTlsMaterial(files, WEB_TLS_FIELDS) ?? {};
   return {
-    cert: read(tls.certFile, 'cert_file'),
-    key: read(tls.keyFile, 'key_file'),
-    ...(tls.clientCaFile ? { ca: read(tls.clientCaFile, 'client_ca_file') } : {}),
+    cert,
+    key,
+    ...(ca ? { ca } : {}),
     requestCert,
     // Only the strict mode lets OpenSSL refuse the handshake; the softer modes are checked per connection below.
     rejectUnauthorized: tls.clientAuthType === 'RequireAndVerifyClientCert',
