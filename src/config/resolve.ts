@@ -30,9 +30,8 @@ type ThresholdValues = Pick<FieldValues, (typeof THRESHOLD_FIELDS)[number]>;
 
 /** Keys a `clusters[]` entry may have: its name, its tags and the YAML keys of the perCluster fields. */
 const CLUSTER_KEYS = new Set<string>([
-  CLUSTER_ONLY_KEYS[0],
+  ...CLUSTER_ONLY_KEYS,
   ...PER_CLUSTER_FIELDS.map((name) => yamlKey(FIELDS[name].flag)),
-  ...CLUSTER_ONLY_KEYS.slice(1),
 ]);
 const FIELD_BY_YAML_KEY = new Map(
   (Object.entries(FIELDS) as [FieldName, FieldSpec][]).map(([name, spec]) => [yamlKey(spec.flag), name]),
