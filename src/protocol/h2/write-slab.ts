@@ -25,6 +25,7 @@ export class WriteSlab {
   private flushScheduled = false;
   /** Set once the connection gives its socket up: nothing more is written. */
   private stopped = false;
+  private backlogged = false;
   private readonly flushBound = (): void => this.flush();
 
   constructor(
@@ -100,7 +101,12 @@ export class WriteSlab {
       this.socket.write(this.slab.subarray(this.slabStart, this.slabEnd));
       if (this.socket.writableLength > MAX_WRITE_BACKLOG) {
         this.slabStart = this.slabEnd;
-        this.onBacklog(this.socket.writableLength);
+        // Reported once: the handler ends the connection, and the GOAWAY it sends comes back through
+        // here with the backlog still there (reporting it again recursed until the stack overflowed).
+        if (!this.backlogged) {
+          this.backlogged = true;
+          this.onBacklog(this.socket.writableLength);
+        }
         return;
       }
     }
