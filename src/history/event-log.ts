@@ -10,7 +10,7 @@ export interface LoggedEvent {
   readonly seq: number;
 }
 
-/** Events kept in memory and on disk after compaction, as the original design's alert history. */
+/** How many events a log keeps, in memory and on disk after compaction, unless given a capacity: the newest 1,000. */
 export const DEFAULT_EVENT_CAPACITY = 1000;
 // Corrupt lines are logged one by one up to this many per start-up, then only counted.
 const CORRUPT_LINES_LOGGED = 10;

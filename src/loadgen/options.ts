@@ -57,7 +57,7 @@ export interface BenchFlags {
   'slo-p99-ms'?: number;
 }
 
-/** Parses a workload name; the original design's "write"/"read"/"mixed". */
+/** Parses a workload name (`--type`, `--benchmark-type`, the API's `type`): one of WORKLOADS. */
 export function parseWorkload(raw: unknown): Workload {
   if (typeof raw === 'string' && (WORKLOADS as readonly string[]).includes(raw)) return raw as Workload;
   throw new ConfigError('type', `must be one of ${WORKLOADS.join(', ')}, got ${JSON.stringify(raw)}`);

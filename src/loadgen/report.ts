@@ -3,7 +3,10 @@ import type { BenchmarkResult } from './result.js';
 const f1 = (n: number): string => n.toFixed(1);
 const ms = (n: number): string => `${n.toFixed(3)} ms`;
 
-/** The original design's text block ("=== Benchmark Results ===") followed by conditions and the SLO verdict. */
+/**
+ * The text report: the "=== Benchmark Results ===" block (counts, throughput, latency percentiles), then the
+ * conditions the numbers hold for and the SLO verdict. `--output json` prints the BenchmarkResult instead.
+ */
 export function formatResult(r: BenchmarkResult): string {
   const c = r.conditions;
   const lines = [

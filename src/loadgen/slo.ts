@@ -1,6 +1,9 @@
 import type { Workload } from './load.js';
 
-/** Targets a run is judged against; defaults are the original design's SLO. */
+/**
+ * Targets a run is judged against: `--slo-read-ops`, `--slo-write-ops`, `--slo-p99-ms` (API: the same
+ * fields), DEFAULT_SLO where not given.
+ */
 export interface SloTargets {
   readOpsPerSec: number;
   writeOpsPerSec: number;
@@ -9,6 +12,7 @@ export interface SloTargets {
   maxErrorRatio: number;
 }
 
+/** The load generator's default SLO: 40,000 reads/s, 20,000 writes/s, p99 at most 100 ms, no failed call. */
 export const DEFAULT_SLO: SloTargets = {
   readOpsPerSec: 40_000,
   writeOpsPerSec: 20_000,
