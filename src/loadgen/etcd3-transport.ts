@@ -5,7 +5,7 @@ import { hasTlsFiles, loadTlsMaterial } from '../etcd/tls-material.js';
 import { keyBytes } from '../protocol/protobuf/kv.js';
 import { parseEndpoint } from '../util/endpoint.js';
 import { ConfigError } from '../util/errors.js';
-import type { UnaryCallback } from '../protocol/h2/connection.js';
+import type { UnaryCallback } from '../protocol/h2/call.js';
 import {
   connectionIndices,
   type ClientHandle,

@@ -11,7 +11,8 @@ import {
   type BodyTemplate,
 } from '../protocol/protobuf/kv.js';
 import { H2Channel } from '../protocol/h2/channel.js';
-import type { H2Target, UnaryCallback } from '../protocol/h2/connection.js';
+import type { UnaryCallback } from '../protocol/h2/call.js';
+import type { H2Target } from '../protocol/h2/dial.js';
 
 /** What one benchmark client can do; `n` is the key number (see writeKeyNumber). Callbacks never run synchronously. */
 export interface ClientHandle {
