@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { classifyTransportError } from '../../util/classify-transport.js';
+import { formatAuthority } from '../../util/endpoint.js';
 import { ConnectTimeoutError, RequestTimeoutError, type MemberRequestError } from '../../util/errors.js';
 import { dialH2Socket, targetEndpoint, type H2Target } from './dial.js';
 import { H2ConnectionLostError, H2ProtocolError, KeepaliveTimeoutError } from './errors.js';
@@ -74,7 +75,7 @@ export class GrpcH2Connection extends H2Streams implements FrameSink {
       targetEndpoint(target),
       new RequestHeaders(
         target.tls ? STATIC_SCHEME_HTTPS : STATIC_SCHEME_HTTP,
-        `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
+        formatAuthority(target.host, target.port),
         extraHeaders,
       ),
       opts.maxMessageBytes ?? 4 * 1024 * 1024,
