@@ -15,7 +15,7 @@ import type { BenchOptions } from './spec.js';
 import { startSidecar } from './sidecar.js';
 import { BenchmarkStore } from './store.js';
 
-// Subcommands `bench`, `disk-check` and `check`, plus the original design's `--run-benchmark` form of
+// Subcommands `bench`, `disk-check` and `check`, plus `--run-benchmark`: one benchmark run as flags of
 // the default command (see runSeedBenchmark).
 
 function withBenchFlags<T>(y: Argv<T>) {
@@ -308,12 +308,12 @@ export const checkCommand: CommandModule = {
   },
 };
 
-/** Flags of the original design's seed form, added to the default `serve` command. */
+/** Flags of `--run-benchmark` (one run with the default conditions), added to the default `serve` command. */
 export function withSeedBenchmarkFlags<T>(y: Argv<T>) {
   return y
     .option('run-benchmark', {
       type: 'boolean',
-      describe: 'Run one benchmark and exit (original design; see `bench`)',
+      describe: 'Run one benchmark with the default conditions and exit (every option: see `bench`)',
       group: 'Benchmark:',
     })
     .option('benchmark-type', {
@@ -335,8 +335,8 @@ export function withSeedBenchmarkFlags<T>(y: Argv<T>) {
 }
 
 /**
- * The original design's `etcd-monitor --run-benchmark --benchmark-type=mixed --benchmark-ops=10000
- * --endpoints=...`: one run with the default conditions, printing "=== Benchmark Results ===" or JSON.
+ * `etcd-monitor --run-benchmark --benchmark-type=mixed --benchmark-ops=10000 --endpoints=...`: one run with
+ * the default conditions (BENCH_DEFAULTS), printing "=== Benchmark Results ===" or JSON.
  */
 export async function runSeedBenchmark(
   flags: Record<string, unknown>,
