@@ -13,10 +13,10 @@ function serveCommand(bench: BenchModule | undefined): CommandModule {
     command: ['serve', '$0'],
     describe:
       'Run the exporter: collect from every member, derive cluster health, serve /metrics and the REST API',
-    builder: (y) => (bench ? bench.withSeedBenchmarkFlags(withConfigFlags(y)) : withConfigFlags(y)),
+    builder: (y) => (bench ? bench.withRunBenchmarkFlags(withConfigFlags(y)) : withConfigFlags(y)),
     handler: async (argv) => {
       if (argv['run-benchmark'] && bench)
-        return bench.runSeedBenchmark(givenFlags(argv as Record<string, unknown>));
+        return bench.runBenchmarkFlag(givenFlags(argv as Record<string, unknown>));
       const { runExporter } = await import('./server/run-exporter.js');
       await runExporter(givenFlags(argv as Record<string, unknown>), process.env);
     },
@@ -32,11 +32,11 @@ const BENCH_COMMANDS = new Set(['bench', 'disk-check', 'check']);
 async function commandsFor(args: readonly string[]): Promise<CommandModule[]> {
   const help = args.includes('--help') || args.includes('-h') || args[0] === 'help';
   const first = args[0] ?? '';
-  const seedBenchmark = args.some(
+  const benchmarkFlags = args.some(
     (a) => a === '--run-benchmark' || a.startsWith('--run-benchmark=') || a.startsWith('--benchmark-'),
   );
   const bench =
-    help || BENCH_COMMANDS.has(first) || seedBenchmark ? await import('./loadgen/commands.js') : undefined;
+    help || BENCH_COMMANDS.has(first) || benchmarkFlags ? await import('./loadgen/commands.js') : undefined;
   const ctl = help || first === 'ctl' ? await import('./ctl/commands.js') : undefined;
   return [
     serveCommand(bench),

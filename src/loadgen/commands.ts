@@ -16,7 +16,7 @@ import { startSidecar } from './sidecar.js';
 import { BenchmarkStore } from './store.js';
 
 // Subcommands `bench`, `disk-check` and `check`, plus `--run-benchmark`: one benchmark run as flags of
-// the default command (see runSeedBenchmark).
+// the default command (see runBenchmarkFlag).
 
 function withBenchFlags<T>(y: Argv<T>) {
   const g = 'Benchmark:';
@@ -309,7 +309,7 @@ export const checkCommand: CommandModule = {
 };
 
 /** Flags of `--run-benchmark` (one run with the default conditions), added to the default `serve` command. */
-export function withSeedBenchmarkFlags<T>(y: Argv<T>) {
+export function withRunBenchmarkFlags<T>(y: Argv<T>) {
   return y
     .option('run-benchmark', {
       type: 'boolean',
@@ -338,7 +338,7 @@ export function withSeedBenchmarkFlags<T>(y: Argv<T>) {
  * `etcd-monitor --run-benchmark --benchmark-type=mixed --benchmark-ops=10000 --endpoints=...`: one run with
  * the default conditions (BENCH_DEFAULTS), printing "=== Benchmark Results ===" or JSON.
  */
-export async function runSeedBenchmark(
+export async function runBenchmarkFlag(
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {

@@ -184,7 +184,7 @@ describe('benchmark against a real 3-member cluster', () => {
     expect(r.slo.checks.find((c) => c.name === 'error_ratio')?.passed).toBe(false);
   });
 
-  it('seed form: --run-benchmark prints the "=== Benchmark Results ===" block, and JSON with --output json', async () => {
+  it('--run-benchmark (flags of the default command) prints the "=== Benchmark Results ===" block, and JSON with --output json', async () => {
     const base = [
       '--import',
       'tsx',
