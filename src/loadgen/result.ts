@@ -27,17 +27,12 @@ export interface BenchmarkResult {
   startedAt: string;
   finishedAt: string;
   /** The conditions the numbers hold for. */
-  conditions: {
+  conditions: Pick<
+    BenchOptions,
+    'client' | 'clients' | 'conns' | 'keySize' | 'valSize' | 'keySpace' | 'sequentialKeys' | 'consistency'
+  > & {
     endpoints: string[];
-    client: 'lean' | 'etcd3';
     workers: number;
-    clients: number;
-    conns: number;
-    keySize: number;
-    valSize: number;
-    keySpace: number;
-    sequentialKeys: boolean;
-    consistency: 'l' | 's';
     rate: number | null;
     readRatio: number;
     prefix: string;
