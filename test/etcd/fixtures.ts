@@ -149,6 +149,29 @@ export function healthyCluster() {
   };
 }
 
+/**
+ * The captured cluster as one round saw it: leader and follower answer everything (their real captures),
+ * the third member answers nothing.
+ */
+export function capturedClusterSnapshot(cluster: string, at: number): ClusterSnapshot {
+  const h = healthyCluster();
+  const answers = { members: h.list, alarms: h.alarms, health: h.health };
+  return {
+    cluster,
+    takenAt: at,
+    expectedMembers: 3,
+    members: [
+      memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
+      memberSnapshot(h.endpoints.follower, at, {
+        ...answers,
+        status: h.follower,
+        metrics: h.followerMetrics,
+      }),
+      memberSnapshot(h.endpoints.third, at, {}),
+    ],
+  };
+}
+
 /** One configured endpoint and what it answered this round. */
 export interface EndpointAnswers {
   readonly endpoint: string;

@@ -8,13 +8,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
-import { healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot } from '../etcd/fixtures.js';
 
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'exposition.prom');
 const AT = 1_795_441_262_015;
@@ -25,25 +24,7 @@ const THRESHOLDS = {
   maxLeaderChangesPerHour: 3,
 };
 
-/** Leader and follower answer everything; the third member answers nothing (down). */
-function snapshot(at: number): ClusterSnapshot {
-  const h = healthyCluster();
-  const answers = { members: h.list, alarms: h.alarms, health: h.health };
-  return {
-    cluster: 'prod',
-    takenAt: at,
-    expectedMembers: 3,
-    members: [
-      memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
-      memberSnapshot(h.endpoints.follower, at, {
-        ...answers,
-        status: h.follower,
-        metrics: h.followerMetrics,
-      }),
-      memberSnapshot(h.endpoints.third, at, {}),
-    ],
-  };
-}
+const snapshot = (at: number) => capturedClusterSnapshot('prod', at);
 
 async function render(): Promise<string> {
   const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);

@@ -3,7 +3,7 @@ import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import { ALL_METRICS, THRESHOLD_METRICS, type Point } from '../../src/expose/metric-table.js';
-import { failed, healthyCluster, memberSnapshot, ok } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot, failed, healthyCluster, ok } from '../etcd/fixtures.js';
 
 const h = healthyCluster();
 const AT = 1_795_441_262_015;
@@ -20,21 +20,7 @@ const THRESHOLDS = {
  * it, so it is "down" (health-state.test.ts covers "unreachable").
  */
 function snapshot(alarms: 'answered' | 'failed' = 'answered'): ClusterSnapshot {
-  const answers = { members: h.list, alarms: h.alarms, health: h.health };
-  const s: ClusterSnapshot = {
-    cluster: 'prod',
-    takenAt: AT,
-    expectedMembers: 3,
-    members: [
-      memberSnapshot(h.endpoints.leader, AT, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
-      memberSnapshot(h.endpoints.follower, AT, {
-        ...answers,
-        status: h.follower,
-        metrics: h.followerMetrics,
-      }),
-      memberSnapshot(h.endpoints.third, AT, {}),
-    ],
-  };
+  const s = capturedClusterSnapshot('prod', AT);
   if (alarms === 'answered') return s;
   // Neither an alarm list nor a status that could vouch for the alarms: the statuses failed too.
   return { ...s, members: s.members.map((m) => ({ ...m, alarms: failed(AT), status: failed(AT) })) };

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { FIELDS } from '../../src/config/fields.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { parsePromText } from '../../src/protocol/prom-text/index.js';
@@ -13,7 +12,7 @@ import {
   renderReexposed,
   type ReexposeSource,
 } from '../../src/expose/reexpose.js';
-import { fixtureMetrics, healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot, fixtureMetrics } from '../etcd/fixtures.js';
 import { promtoolCheckMetrics } from './promtool.js';
 
 const ALLOW = FIELDS.reexposeAllow.defaultValue.map((p) => new RegExp(p));
@@ -243,23 +242,7 @@ describe('exposedType', () => {
 
 describe('the whole /metrics page', () => {
   it('registry output for a derived cluster plus the re-exposed series passes promtool', async () => {
-    const h = healthyCluster();
-    const at = 1_795_441_262_015;
-    const answers = { members: h.list, alarms: h.alarms, health: h.health };
-    const snapshot: ClusterSnapshot = {
-      cluster: 'prod-east',
-      takenAt: at,
-      expectedMembers: 3,
-      members: [
-        memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
-        memberSnapshot(h.endpoints.follower, at, {
-          ...answers,
-          status: h.follower,
-          metrics: h.followerMetrics,
-        }),
-        memberSnapshot(h.endpoints.third, at, {}),
-      ],
-    };
+    const snapshot = capturedClusterSnapshot('prod-east', 1_795_441_262_015);
     const { view } = deriveCluster(INITIAL_DERIVE_STATE, snapshot, {
       maxLatencyMs: 100,
       maxDbSizeBytes: 8 * 1024 ** 3,

@@ -2,10 +2,9 @@
 // answer, the third member is down, so the view reports `unreachable_but_peers_connected`), and the same
 // view with the fields whose other branch the captures do not reach (no leader id, a leader change, an
 // alarm, no partition).
-import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
-import { healthyCluster, memberSnapshot } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot } from '../etcd/fixtures.js';
 
 export const AT = 1_795_441_262_015;
 const THRESHOLDS = {
@@ -15,24 +14,7 @@ const THRESHOLDS = {
   maxLeaderChangesPerHour: 3,
 };
 
-function snapshot(at: number): ClusterSnapshot {
-  const h = healthyCluster();
-  const answers = { members: h.list, alarms: h.alarms, health: h.health };
-  return {
-    cluster: 'prod',
-    takenAt: at,
-    expectedMembers: 3,
-    members: [
-      memberSnapshot(h.endpoints.leader, at, { ...answers, status: h.leader, metrics: h.leaderMetrics }),
-      memberSnapshot(h.endpoints.follower, at, {
-        ...answers,
-        status: h.follower,
-        metrics: h.followerMetrics,
-      }),
-      memberSnapshot(h.endpoints.third, at, {}),
-    ],
-  };
-}
+const snapshot = (at: number) => capturedClusterSnapshot('prod', at);
 
 /** The captures' view, second round (15 s after the first). */
 export function capturedView(): ClusterView {
