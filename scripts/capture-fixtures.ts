@@ -106,13 +106,14 @@ async function captureNospace(cluster: EtcdCluster, outDir: string): Promise<voi
 }
 
 function readme(etcdVersion: string, versionJson: string, capturedAt: string): string {
-  return `# etcd 3.4 fixtures
+  const minor = /etcd Version: (\d+\.\d+)/.exec(etcdVersion)?.[1] ?? 'unknown';
+  return `# etcd ${minor} fixtures
 
 Raw responses captured from real etcd processes by \`scripts/capture-fixtures.ts\`. **They are unedited**:
 each file holds the response body byte for byte as etcd returned it. Regenerate them rather than editing.
 
 - Captured: ${capturedAt}
-- Command: \`npx tsx scripts/capture-fixtures.ts\` (from the repository root)
+- Command: \`ETCD_BIN=<etcd ${minor}> npx tsx scripts/capture-fixtures.ts test/fixtures/etcd-${minor}\` (from the repository root)
 - Binary (\`etcd --version\`):
 
 \`\`\`
@@ -146,7 +147,7 @@ puts failed with \`mvcc: database space exceeded\`:
 | \`nospace-alarm-list.json\` | \`POST /v3/maintenance/alarm\` body \`{"action":"GET"}\` |
 | \`nospace-status.json\` | \`POST /v3/maintenance/status\` body \`{}\` |
 
-Note the gRPC-gateway JSON of etcd 3.4: 64-bit integers are strings, response headers use snake_case
+Note the gRPC-gateway JSON of etcd ${minor}: 64-bit integers are strings, response headers use snake_case
 (\`cluster_id\`, \`member_id\`, \`raft_term\`) while top-level fields are camelCase (\`dbSize\`, \`raftTerm\`), zero
 values are omitted (an empty alarm list is \`{}\`), and alarm types are enum names (\`"NOSPACE"\`).
 `;

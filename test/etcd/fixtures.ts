@@ -11,40 +11,46 @@ import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
 import type { AlarmEntry, MemberHealth, MemberListEntry, MemberStatus } from '../../src/etcd/types.js';
 
-/** Directory of the etcd 3.4 captures. */
-export const FIXTURE_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  'fixtures',
-  'etcd-3.4',
-);
+/** etcd minor versions with captures in test/fixtures/etcd-<version> (each README says how they were taken). */
+export const ETCD_FIXTURE_VERSIONS = ['3.4', '3.5'] as const;
+export type EtcdFixtureVersion = (typeof ETCD_FIXTURE_VERSIONS)[number];
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/** Directory of the etcd 3.4 captures (the default of every loader below). */
+export const FIXTURE_DIR = path.join(FIXTURES, 'etcd-3.4');
 
 /** Raw text of one capture, e.g. `leader-metrics.txt` or `load/leader-metrics-0.txt`. */
-export const fixtureText = (file: string): string => readFileSync(path.join(FIXTURE_DIR, file), 'utf8');
+export const fixtureText = (file: string, version: EtcdFixtureVersion = '3.4'): string =>
+  readFileSync(path.join(FIXTURES, `etcd-${version}`, file), 'utf8');
 
 /** Parsed JSON body of one gateway capture. */
-export const fixtureJson = (file: string): Record<string, unknown> =>
-  JSON.parse(fixtureText(file)) as Record<string, unknown>;
+export const fixtureJson = (file: string, version: EtcdFixtureVersion = '3.4'): Record<string, unknown> =>
+  JSON.parse(fixtureText(file, version)) as Record<string, unknown>;
 
 const parsedCache = new Map<string, ParsedMetrics>();
 
 /** A /metrics capture parsed by the exporter's parser (cached: the files are ~150 kB). */
-export function fixtureMetrics(file: string): ParsedMetrics {
-  let parsed = parsedCache.get(file);
+export function fixtureMetrics(file: string, version: EtcdFixtureVersion = '3.4'): ParsedMetrics {
+  const key = `${version}/${file}`;
+  let parsed = parsedCache.get(key);
   if (!parsed) {
-    parsed = parsePromText(fixtureText(file));
-    parsedCache.set(file, parsed);
+    parsed = parsePromText(fixtureText(file, version));
+    parsedCache.set(key, parsed);
   }
   return parsed;
 }
 
-export const fixtureStatus = (file: string): MemberStatus => normaliseStatus(fixtureJson(file));
-export const fixtureMemberList = (file: string): MemberListEntry[] => normaliseMemberList(fixtureJson(file));
-export const fixtureAlarms = (file: string): AlarmEntry[] => normaliseAlarms(fixtureJson(file));
+export const fixtureStatus = (file: string, version: EtcdFixtureVersion = '3.4'): MemberStatus =>
+  normaliseStatus(fixtureJson(file, version));
+export const fixtureMemberList = (file: string, version: EtcdFixtureVersion = '3.4'): MemberListEntry[] =>
+  normaliseMemberList(fixtureJson(file, version));
+export const fixtureAlarms = (file: string, version: EtcdFixtureVersion = '3.4'): AlarmEntry[] =>
+  normaliseAlarms(fixtureJson(file, version));
 
 /** A /health capture normalised as src/etcd/http-client.ts does (`{"health":"true"}` → healthy). */
-export function fixtureHealth(file = 'health.json'): MemberHealth {
-  const body = fixtureJson(file);
+export function fixtureHealth(file = 'health.json', version: EtcdFixtureVersion = '3.4'): MemberHealth {
+  const body = fixtureJson(file, version);
   return { healthy: body['health'] === 'true', reason: String(body['reason'] ?? '') };
 }
 
@@ -124,12 +130,12 @@ export function clientUrlOf(list: readonly MemberListEntry[], id: string): strin
  * were captured; the third member (fixtures-2) gets the follower's Status with its own member ID put in
  * the header — a transformation, not a capture — wherever a test needs all three to answer.
  */
-export function healthyCluster() {
-  const list = fixtureMemberList('member-list.json');
-  const leader = fixtureStatus('status-leader.json');
-  const follower = fixtureStatus('status-follower.json');
+export function healthyCluster(version: EtcdFixtureVersion = '3.4') {
+  const list = fixtureMemberList('member-list.json', version);
+  const leader = fixtureStatus('status-leader.json', version);
+  const follower = fixtureStatus('status-follower.json', version);
   const third = list.find((m) => m.id !== leader.memberId && m.id !== follower.memberId);
-  if (!third) throw new Error('member-list.json has no third member');
+  if (!third) throw new Error(`etcd-${version}/member-list.json has no third member`);
   const thirdStatus: MemberStatus = { ...follower, memberId: third.id };
   return {
     list,
@@ -137,10 +143,10 @@ export function healthyCluster() {
     follower,
     third,
     thirdStatus,
-    leaderMetrics: fixtureMetrics('leader-metrics.txt'),
-    followerMetrics: fixtureMetrics('follower-metrics.txt'),
-    alarms: fixtureAlarms('alarm-list.json'),
-    health: fixtureHealth(),
+    leaderMetrics: fixtureMetrics('leader-metrics.txt', version),
+    followerMetrics: fixtureMetrics('follower-metrics.txt', version),
+    alarms: fixtureAlarms('alarm-list.json', version),
+    health: fixtureHealth('health.json', version),
     endpoints: {
       leader: clientUrlOf(list, leader.memberId),
       follower: clientUrlOf(list, follower.memberId),
@@ -153,8 +159,12 @@ export function healthyCluster() {
  * The captured cluster as one round saw it: leader and follower answer everything (their real captures),
  * the third member answers nothing.
  */
-export function capturedClusterSnapshot(cluster: string, at: number): ClusterSnapshot {
-  const h = healthyCluster();
+export function capturedClusterSnapshot(
+  cluster: string,
+  at: number,
+  version: EtcdFixtureVersion = '3.4',
+): ClusterSnapshot {
+  const h = healthyCluster(version);
   const answers = { members: h.list, alarms: h.alarms, health: h.health };
   return {
     cluster,

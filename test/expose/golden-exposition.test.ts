@@ -1,9 +1,9 @@
-// Golden exposition: a fixed snapshot of the real etcd 3.4 captures, derived twice (15 s apart, so rate
+// Golden exposition: a fixed snapshot of the real etcd captures (3.4, and 3.5 in its own file), derived twice (15 s apart, so rate
 // series exist) and rendered as /metrics would serve it — the derived registry, then members' re-exposed
 // series with the default allow list. Any change to a metric's name, HELP, TYPE, labels or value shows
 // here, not only where some other test happens to look. After an intended change, regenerate with
 //   UPDATE_GOLDEN=1 npx vitest run test/expose/golden-exposition.test.ts
-// and review the diff of test/expose/golden/exposition.prom like code.
+// and review the diff of test/expose/golden/exposition*.prom like code.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,12 @@ import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-clu
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
-import { capturedClusterSnapshot } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot, ETCD_FIXTURE_VERSIONS, type EtcdFixtureVersion } from '../etcd/fixtures.js';
 
-const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'exposition.prom');
+const GOLDEN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
+/** The 3.4 file keeps its first name: it is the one the architecture refactor was checked against. */
+const goldenFile = (version: EtcdFixtureVersion) =>
+  path.join(GOLDEN_DIR, version === '3.4' ? 'exposition.prom' : `exposition-${version}.prom`);
 const AT = 1_795_441_262_015;
 const THRESHOLDS = {
   maxLatencyMs: 100,
@@ -24,9 +27,8 @@ const THRESHOLDS = {
   maxLeaderChangesPerHour: 3,
 };
 
-const snapshot = (at: number) => capturedClusterSnapshot('prod', at);
-
-async function render(): Promise<string> {
+async function render(version: EtcdFixtureVersion): Promise<string> {
+  const snapshot = (at: number) => capturedClusterSnapshot('prod', at, version);
   const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);
   const s = snapshot(AT + 15_000);
   const { view } = deriveCluster(first.state, s, THRESHOLDS);
@@ -52,12 +54,13 @@ async function render(): Promise<string> {
   return page.replaceAll(`nodejs_version="${process.version}"`, 'nodejs_version="vX"');
 }
 
-describe('golden exposition', () => {
+describe.each(ETCD_FIXTURE_VERSIONS)('golden exposition, etcd %s captures', (version) => {
   it('renders the fixed snapshot exactly as the committed file', async () => {
-    const page = await render();
+    const GOLDEN = goldenFile(version);
+    const page = await render(version);
     if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(GOLDEN)) {
       if (process.env['CI'] && !existsSync(GOLDEN)) throw new Error(`${GOLDEN} is missing: commit it`);
-      mkdirSync(path.dirname(GOLDEN), { recursive: true });
+      mkdirSync(GOLDEN_DIR, { recursive: true });
       writeFileSync(GOLDEN, page);
     }
     expect(page.length).toBeGreaterThan(10_000);
