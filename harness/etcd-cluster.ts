@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +11,21 @@ import { generateTlsMaterial, type TlsMaterial } from './tls.js';
 
 /** The etcd binary the harness runs (Debian's etcd-server package installs it on PATH). */
 export const ETCD_BIN = process.env.ETCD_BIN ?? 'etcd';
+
+let binVersion: string | undefined;
+/**
+ * Version of ETCD_BIN (`3.4.23`, `3.5.30`): `make test` runs the live suites once per etcd version
+ * (PATH decides which `etcd`), and a few facts differ between them (see README, compatibility).
+ */
+export function etcdVersion(): string {
+  if (binVersion === undefined) {
+    const out = execFileSync(ETCD_BIN, ['--version'], { encoding: 'utf8' });
+    const found = /etcd Version: (\S+)/.exec(out)?.[1];
+    if (!found) throw new Error(`cannot read the version of ${ETCD_BIN} from:\n${out}`);
+    binVersion = found;
+  }
+  return binVersion;
+}
 
 export interface ClusterOptions {
   size?: number;

@@ -90,4 +90,18 @@ done
 
 printf '%s\n' "${env_lines[@]}" >"$TOOLS/versions.env.tmp"
 mv "$TOOLS/versions.env.tmp" "$TOOLS/versions.env"
+
+# One directory of links per version leg, named as Debian names the commands: a leg puts it first on
+# PATH, so every test, harness and script that runs `etcd`, `promtool`, `amtool`… runs the newer one.
+# shellcheck disable=SC1091
+. "$TOOLS/versions.env"
+leg() {
+  local dir="$TOOLS/leg-$1"
+  shift
+  rm -rf "$dir" && mkdir -p "$dir"
+  while [ $# -gt 0 ]; do ln -s "$2" "$dir/$1" && shift 2; done
+}
+leg etcd-3.5 etcd "$ETCD_3_5_BIN" etcdctl "$ETCDCTL_3_5_BIN"
+leg prometheus-3 prometheus "$PROMETHEUS_3_BIN" promtool "$PROMTOOL_3_BIN"
+leg alertmanager-0.3 prometheus-alertmanager "$ALERTMANAGER_0_3_BIN" amtool "$AMTOOL_0_3_BIN"
 cat "$TOOLS/versions.env"

@@ -14,7 +14,7 @@ import type {
 import type { MemberListEntry } from '../../src/etcd/types.js';
 import { CtlError } from '../../src/ctl/errors.js';
 import { EtcdOperations } from '../../src/ctl/operations.js';
-import { ETCD_BIN, startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { ETCD_BIN, etcdVersion, startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { freePorts } from '../../harness/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import { ctl, ctlError, ctlJson } from './helpers.js';
@@ -67,7 +67,7 @@ describe('ctl endpoint / member / alarm', () => {
     expect(status.statuses).toHaveLength(3);
     expect(status.statuses.filter((s) => s.isLeader)).toHaveLength(1);
     expect(new Set(status.statuses.map((s) => s.clusterId)).size).toBe(1);
-    expect(status.statuses.every((s) => s.version === '3.4.23' && s.dbSizeBytes > 0)).toBe(true);
+    expect(status.statuses.every((s) => s.version === etcdVersion() && s.dbSizeBytes > 0)).toBe(true);
     const leaderIndex = await cluster.leaderIndex();
     expect(status.statuses.find((s) => s.isLeader)?.endpoint).toBe(ep[leaderIndex]);
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +16,18 @@ import {
 } from '../../harness/processes.js';
 
 export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? 'prometheus-alertmanager';
+
+let binVersion: string | undefined;
+/** `major.minor` of ALERTMANAGER_BIN (`0.25`, `0.33`): `make test` runs the routing suites on both. */
+export function alertmanagerVersion(): string {
+  if (binVersion === undefined) {
+    const out = execFileSync(ALERTMANAGER_BIN, ['--version'], { encoding: 'utf8' });
+    const found = /version (\d+\.\d+)\./.exec(out)?.[1];
+    if (!found) throw new Error(`cannot read the version of ${ALERTMANAGER_BIN} from:\n${out}`);
+    binVersion = found;
+  }
+  return binVersion;
+}
 /** The shipped routing config and templates, never edited by tests. */
 export const SHIPPED_ALERTMANAGER_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

@@ -16,6 +16,8 @@ export interface RecordedRequest {
 export interface SinkReply {
   status: number;
   body?: unknown;
+  /** application/json unless given: Slack's incoming webhooks answer `ok` as text/html. */
+  contentType?: string;
 }
 
 export interface HttpSinkOptions {
@@ -63,7 +65,7 @@ export async function startHttpSink(opts: HttpSinkOptions): Promise<HttpSink> {
       };
       requests.push(recorded);
       const reply = opts.reply?.(recorded) ?? { status: 200, body: {} };
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
+      res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' });
       res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {}));
     });
   });

@@ -26,7 +26,13 @@ export interface NotificationSinks {
 
 /** Starts all sinks on free loopback ports. */
 export async function startNotificationSinks(): Promise<NotificationSinks> {
-  const slack = await startHttpSink({ name: 'slack', reply: () => ({ status: 200, body: 'ok' }) });
+  // As Slack's incoming webhooks answer: the text `ok` as text/html. Alertmanager 0.33 (not 0.25) checks
+  // the body by its content type (JSON must be {"ok":true}); otherwise it retries and, the firing never
+  // having been delivered, never sends the resolve.
+  const slack = await startHttpSink({
+    name: 'slack',
+    reply: () => ({ status: 200, body: 'ok', contentType: 'text/html; charset=utf-8' }),
+  });
   const pagerduty = await startHttpSink({
     name: 'pagerduty',
     reply: (req) => ({
