@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test/fixtures/', 'perf/results/', 'coverage/', '.tmp/', 'data/'] },
+  { ignores: ['dist/', 'node_modules/', 'test/fixtures/', 'perf/results/', 'coverage/', '.tmp/', '.tools/', 'data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

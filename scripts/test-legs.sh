@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The version legs of `make test`: after the whole suite has run on Debian bookworm's etcd 3.4.23,
+# Prometheus 2.42 and Alertmanager 0.25, the suites where a version can make a difference run again with
+# the newer one first on PATH (scripts/fetch-tools.sh unpacks them into .tools/leg-*). Each leg writes
+# .tmp/vitest-<leg>.json; scripts/test-summary.mjs prints a line per leg and the total.
+# Legs run one after another: they are live tests with deadlines, on 2 cores.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# leg name | PATH directory | test files
+LEGS=(
+  "etcd-3.5|.tools/leg-etcd-3.5|test/harness/etcd-cluster.test.ts test/etcd/member-client.test.ts test/etcd/probe-lease.test.ts test/collect/cluster-collector.test.ts test/exporter/cluster-faults.test.ts test/exporter/unreachable-member.test.ts test/exporter/error-codes.test.ts test/exporter/multi-cluster.test.ts test/alerts/e2e-alerting.test.ts test/dashboards/queries.test.ts test/ctl/kv.test.ts test/ctl/cluster-ops.test.ts test/loadgen/bench-cluster.test.ts test/loadgen/readiness-slo.test.ts"
+  "prometheus-3|.tools/leg-prometheus-3|test/expose/reexpose.test.ts test/alerts/rules-promtool.test.ts test/alerts/rules-live.test.ts test/alerts/rules-thresholds-live.test.ts test/dashboards/queries.test.ts test/dashboards/multi-cluster.test.ts test/alerts/e2e-alerting.test.ts"
+  "alertmanager-0.3|.tools/leg-alertmanager-0.3|test/alerts/alertmanager-config.test.ts test/alerts/alertmanager-delivery.test.ts test/stack/alertmanager-sink.test.ts test/alerts/e2e-alerting.test.ts"
+)
+
+rc=0
+for entry in "${LEGS[@]}"; do
+  IFS='|' read -r name dir files <<<"$entry"
+  if [ ! -d "$dir" ]; then
+    echo "test-legs: $dir is missing (scripts/fetch-tools.sh makes it)" >&2
+    exit 1
+  fi
+  echo "=== version leg $name: $(ls "$dir" | tr '\n' ' ')"
+  for bin in "$dir"/*; do echo "    $("$bin" --version 2>&1 | head -1)"; done
+  # shellcheck disable=SC2086
+  PATH="$PWD/$dir:$PATH" npx vitest run $files --reporter=default --reporter=json \
+    --outputFile.json=".tmp/vitest-$name.json" || rc=1
+done
+exit $rc
