@@ -4,21 +4,24 @@
 import { describe, expect, it } from 'vitest';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
-import { capturedClusterSnapshot, ETCD_FIXTURE_VERSIONS, healthyCluster } from '../etcd/fixtures.js';
+import {
+  capturedClusterSnapshot,
+  DEFAULT_THRESHOLDS,
+  ETCD_FIXTURE_VERSIONS,
+  healthyCluster,
+} from '../etcd/fixtures.js';
 
 const AT = 1_795_441_262_015;
-const THRESHOLDS = {
-  maxLatencyMs: 100,
-  maxDbSizeBytes: 8 * 1024 ** 3,
-  minAvailableNodes: 2,
-  maxLeaderChangesPerHour: 3,
-};
 
 describe.each(ETCD_FIXTURE_VERSIONS)('etcd %s captures', (version) => {
   const h = healthyCluster(version);
-  const first = deriveCluster(INITIAL_DERIVE_STATE, capturedClusterSnapshot('prod', AT, version), THRESHOLDS);
+  const first = deriveCluster(
+    INITIAL_DERIVE_STATE,
+    capturedClusterSnapshot('prod', AT, version),
+    DEFAULT_THRESHOLDS,
+  );
   const snapshot = capturedClusterSnapshot('prod', AT + 15_000, version);
-  const { view } = deriveCluster(first.state, snapshot, THRESHOLDS);
+  const { view } = deriveCluster(first.state, snapshot, DEFAULT_THRESHOLDS);
   const byId = (id: string) => view.members.find((m) => m.memberId === id);
 
   it('the captures are of this version', () => {

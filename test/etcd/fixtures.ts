@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterSnapshot, CollectorResult, MemberSnapshot } from '../../src/collect/snapshot.js';
+import type { Thresholds } from '../../src/config/types.js';
 import { latestMemberList, resolveMembers } from '../../src/derive/identity.js';
 import { parsePromText } from '../../src/protocol/prom-text/index.js';
 import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
@@ -154,6 +155,14 @@ export function healthyCluster(version: EtcdFixtureVersion = '3.4') {
     },
   };
 }
+
+/** The exporter's default thresholds (100 ms, 8 GiB, 2 members, 3 leader changes an hour), as derive takes them. */
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  maxLatencyMs: 100,
+  maxDbSizeBytes: 8 * 1024 ** 3,
+  minAvailableNodes: 2,
+  maxLeaderChangesPerHour: 3,
+};
 
 /**
  * The captured cluster as one round saw it: leader and follower answer everything (their real captures),

@@ -13,25 +13,24 @@ import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-clu
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
-import { capturedClusterSnapshot, ETCD_FIXTURE_VERSIONS, type EtcdFixtureVersion } from '../etcd/fixtures.js';
+import {
+  capturedClusterSnapshot,
+  DEFAULT_THRESHOLDS,
+  ETCD_FIXTURE_VERSIONS,
+  type EtcdFixtureVersion,
+} from '../etcd/fixtures.js';
 
 const GOLDEN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
 /** The 3.4 file keeps its first name: it is the one the architecture refactor was checked against. */
 const goldenFile = (version: EtcdFixtureVersion) =>
   path.join(GOLDEN_DIR, version === '3.4' ? 'exposition.prom' : `exposition-${version}.prom`);
 const AT = 1_795_441_262_015;
-const THRESHOLDS = {
-  maxLatencyMs: 100,
-  maxDbSizeBytes: 8 * 1024 ** 3,
-  minAvailableNodes: 2,
-  maxLeaderChangesPerHour: 3,
-};
 
 async function render(version: EtcdFixtureVersion): Promise<string> {
   const snapshot = (at: number) => capturedClusterSnapshot('prod', at, version);
-  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);
+  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), DEFAULT_THRESHOLDS);
   const s = snapshot(AT + 15_000);
-  const { view } = deriveCluster(first.state, s, THRESHOLDS);
+  const { view } = deriveCluster(first.state, s, DEFAULT_THRESHOLDS);
   const metrics = createExporterMetrics(
     () => [{ view, snapshot: s }],
     { warn: () => undefined },

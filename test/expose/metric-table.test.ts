@@ -3,16 +3,10 @@ import type { ClusterSnapshot } from '../../src/collect/snapshot.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
 import { ALL_METRICS, THRESHOLD_METRICS, type Point } from '../../src/expose/metric-table.js';
-import { capturedClusterSnapshot, failed, healthyCluster, ok } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot, DEFAULT_THRESHOLDS, failed, healthyCluster, ok } from '../etcd/fixtures.js';
 
 const h = healthyCluster();
 const AT = 1_795_441_262_015;
-const THRESHOLDS = {
-  maxLatencyMs: 100,
-  maxDbSizeBytes: 8 * 1024 ** 3,
-  minAvailableNodes: 2,
-  maxLeaderChangesPerHour: 3,
-};
 
 /**
  * Leader and follower answer everything (captures); the third member does not answer the exporter. Both
@@ -26,7 +20,8 @@ function snapshot(alarms: 'answered' | 'failed' = 'answered'): ClusterSnapshot {
   return { ...s, members: s.members.map((m) => ({ ...m, alarms: failed(AT), status: failed(AT) })) };
 }
 
-const derive = (s: ClusterSnapshot): ClusterView => deriveCluster(INITIAL_DERIVE_STATE, s, THRESHOLDS).view;
+const derive = (s: ClusterSnapshot): ClusterView =>
+  deriveCluster(INITIAL_DERIVE_STATE, s, DEFAULT_THRESHOLDS).view;
 const pointsOf = (name: string, s: ClusterSnapshot): Point[] => {
   const def = ALL_METRICS.find((d) => d.name === name);
   if (!def) throw new Error(`no metric ${name}`);
@@ -150,7 +145,7 @@ describe('etcd_monitor_threshold_* (what the alert rules compare against)', () =
   it.each([
     [
       'the defaults',
-      THRESHOLDS,
+      DEFAULT_THRESHOLDS,
       [0.1, 8 * 1024 ** 3, 2, 3],
       // The captured DB is 20480 bytes: far below 8 GiB.
       false,
@@ -163,7 +158,7 @@ describe('etcd_monitor_threshold_* (what the alert rules compare against)', () =
     ],
     [
       'a size limit below the captured DB',
-      { ...THRESHOLDS, maxDbSizeBytes: 20479 },
+      { ...DEFAULT_THRESHOLDS, maxDbSizeBytes: 20479 },
       [0.1, 20479, 2, 3],
       true,
     ],

@@ -4,22 +4,16 @@
 // alarm, no partition).
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import type { ClusterView } from '../../src/derive/view.js';
-import { capturedClusterSnapshot } from '../etcd/fixtures.js';
+import { capturedClusterSnapshot, DEFAULT_THRESHOLDS } from '../etcd/fixtures.js';
 
 export const AT = 1_795_441_262_015;
-const THRESHOLDS = {
-  maxLatencyMs: 100,
-  maxDbSizeBytes: 8 * 1024 ** 3,
-  minAvailableNodes: 2,
-  maxLeaderChangesPerHour: 3,
-};
 
 const snapshot = (at: number) => capturedClusterSnapshot('prod', at);
 
 /** The captures' view, second round (15 s after the first). */
 export function capturedView(): ClusterView {
-  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), THRESHOLDS);
-  return deriveCluster(first.state, snapshot(AT + 15_000), THRESHOLDS).view;
+  const first = deriveCluster(INITIAL_DERIVE_STATE, snapshot(AT), DEFAULT_THRESHOLDS);
+  return deriveCluster(first.state, snapshot(AT + 15_000), DEFAULT_THRESHOLDS).view;
 }
 
 /** The captures' view with the other branches: no leader id, a leader change a minute ago, an alarm. */
