@@ -22,7 +22,11 @@ for entry in "${LEGS[@]}"; do
     exit 1
   fi
   echo "=== version leg $name: $(ls "$dir" | tr '\n' ' ')"
-  for bin in "$dir"/*; do echo "    $("$bin" --version 2>&1 | head -1)"; done
+  # etcdctl has no --version (it is `etcdctl version`); the others have no `version` command.
+  for bin in "$dir"/*; do
+    out=$("$bin" --version 2>&1) || out=$("$bin" version 2>&1) || out="$(basename "$bin"): no version"
+    echo "    ${out%%$'\n'*}"
+  done
   # shellcheck disable=SC2086
   PATH="$PWD/$dir:$PATH" npx vitest run $files --reporter=default --reporter=json \
     --outputFile.json=".tmp/vitest-$name.json" || rc=1
