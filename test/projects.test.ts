@@ -1,6 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLive, testProjects } from './projects.js';
+import { importsOf, isLive, testProjects } from './projects.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -31,5 +33,25 @@ describe('test projects (vitest.config.ts)', () => {
     const derive = [...pure, ...live].filter((f) => f.startsWith('test/derive/'));
     expect(derive.length).toBeGreaterThan(10);
     expect(derive.filter((f) => live.includes(f))).toEqual([]);
+  });
+
+  it('reads every import form, side-effect imports included', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'projects-'));
+    try {
+      const file = path.join(dir, 'sample.ts');
+      writeFileSync(
+        file,
+        [
+          "import 'node:http';",
+          "import type { A } from './types.js';",
+          "export { b } from './b.js';",
+          "const c = await import('./c.js');",
+          "// import './commented-out.js';",
+        ].join('\n'),
+      );
+      expect(importsOf(file).sort()).toEqual(['./b.js', './c.js', './types.js', 'node:http']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,8 +8,8 @@
 // not followed (production modules import node:net and friends without opening anything at import time).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 
-const IMPORT = /(?:import|export)[^'";]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 /** Node modules whose use means a process or a socket. */
 const LIVE_MODULES = /^(node:)?(child_process|net|http|http2|https|tls|dgram)$|^(undici|express)$/;
 
@@ -21,8 +21,13 @@ function testFiles(dir: string): string[] {
   });
 }
 
-function importsOf(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => (m[1] ?? m[2]) as string);
+/**
+ * Every module specifier `file` names: static and dynamic imports, re-exports and side-effect imports
+ * (`import 'node:http'`), read by TypeScript's own pre-processor — the one test/architecture/layers.test.ts
+ * uses, so both agree on what a file imports.
+ */
+export function importsOf(file: string): string[] {
+  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((i) => i.fileName);
 }
 
 /** True when `file` (relative to `root`) or a test/harness module it imports reaches a process or socket. */

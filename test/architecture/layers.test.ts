@@ -6,10 +6,10 @@
 //   - inside src/, folders form the layers below: a folder imports only folders in lower layers, never one
 //     above it or beside it;
 //   - no two files of src/ import each other, directly or through others.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { importsOf as specifiersOf } from '../projects.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -63,9 +63,7 @@ interface Import {
 
 /** Every relative import of `file`, resolved against its folder; packages and node: modules are left out. */
 function importsOf(file: string): Import[] {
-  const info = ts.preProcessFile(readFileSync(path.join(ROOT, file), 'utf8'), true, true);
-  return info.importedFiles
-    .map((i) => i.fileName)
+  return specifiersOf(path.join(ROOT, file))
     .filter((spec) => spec.startsWith('.'))
     .map((spec) => ({ from: file, to: path.normalize(path.join(path.dirname(file), spec)) }));
 }
