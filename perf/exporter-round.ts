@@ -5,6 +5,7 @@ import { MemberHttpClient } from '../src/etcd/http-client.js';
 import { ALL_METRICS } from '../src/expose/metric-table.js';
 import { ExpositionCache } from '../src/expose/exposition-cache.js';
 import { assembleReexposed, renderFamilyChunks, type ReexposeSource } from '../src/expose/reexpose.js';
+import { parseEndpoint } from '../src/util/endpoint.js';
 import { median } from './exporter-stats.js';
 
 /** Medians (ms) of the interleaved raw-fetch vs collection-round comparison. */
@@ -102,7 +103,10 @@ export async function measureRounds(
                 throw new Error(`${name} ${m.endpoint} ${source} failed: ${JSON.stringify(result)}`);
             }
             const member = view.members.find((mv) => mv.endpoint === m.endpoint)?.member ?? m.endpoint;
-            if (m.metrics?.ok) sources.push({ cluster: name, member, metrics: m.metrics.value });
+            if (m.metrics?.ok) {
+              const instance = parseEndpoint(m.endpoint).authority;
+              sources.push({ cluster: name, member, instance, metrics: m.metrics.value });
+            }
           }
           const c2 = performance.now();
           const rendered = renderFamilyChunks(sources, config.reexpose.allow, OWN_NAMES);

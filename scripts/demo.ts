@@ -132,6 +132,8 @@ async function main(): Promise<void> {
         `    - static_configs: [{ targets: ['127.0.0.1:${alertmanagerPort}'] }]`,
         'scrape_configs:',
         '  - job_name: etcd-monitor',
+        // As prometheus/prometheus.yml: relayed member series keep instance = the member's host:port.
+        '    honor_labels: true',
         `    static_configs: [{ targets: ['127.0.0.1:${exporterPort}'] }]`,
         '',
       ].join('\n'),

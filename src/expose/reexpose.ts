@@ -6,6 +6,13 @@ import type { MetricFamily, ParsedMetrics, Sample } from '../protocol/prom-text/
 export interface ReexposeSource {
   readonly cluster: string;
   readonly member: string;
+  /**
+   * `host:port` of the client URL the exporter watches for this member: the `instance` Prometheus gives
+   * a directly scraped member. With `honor_labels: true` on the exporter's scrape job it survives, so the
+   * upstream etcd mixin's `by (instance)` queries and `{{instance}}` legends show one line per member
+   * instead of merging all members under the exporter's own address.
+   */
+  readonly instance: string;
   readonly metrics: ParsedMetrics;
 }
 
@@ -16,7 +23,7 @@ export type FamilyHeader = Pick<MetricFamily, 'name' | 'help' | 'type'>;
 export type FamilyChunks = ReadonlyMap<string, { readonly family: FamilyHeader; readonly text: string }>;
 
 /**
- * Renders members' own series in the text format with `cluster` and `member` added, HELP/TYPE once per
+ * Renders members' own series in the text format with `cluster`, `member` and `instance` added, HELP/TYPE once per
  * family. Done once per collection round (not per scrape): proxying text is far cheaper than feeding
  * ~1,300 samples per member through prom-client objects.
  */
@@ -36,8 +43,8 @@ export interface RenderedCluster {
 }
 
 /**
- * Default of --reexpose-max-series. A real etcd 3.4 member exposes 1,291 sample lines, of which 365-384
- * are re-exposed with the default allow list (≈590 with every family allowed; test/fixtures/etcd-3.4).
+ * Default of --reexpose-max-series. A real etcd 3.4 member exposes 1,291 sample lines, of which 385-404
+ * are re-exposed with the default allow list (592-611 with every family allowed; test/fixtures/etcd-3.4).
  * Even all 41 gRPC methods served leave it under 1,300: 10,000 is far above any real member while one
  * hostile member (150,000 series: exporter /metrics 0.14 -> 17.8 MB, perf/hostile-member.ts) stays out.
  */
@@ -48,7 +55,8 @@ export const DEFAULT_REEXPOSE_MAX_SERIES = 10_000;
  * only re-renders the cluster whose round finished: re-rendering all 30 members after each of 10
  * clusters' rounds cost ≈1 s of event-loop time per interval in perf/exporter-bench.ts.
  * Members' lines are copied as text with our labels spliced in; parsed samples are used only to pick
- * the gRPC lines of methods served and for the rare line with a `cluster` or `member` label of its own.
+ * the gRPC lines of methods kept and for the rare line with a `cluster`, `member` or `instance` label of
+ * its own.
  */
 export function renderFamilyChunks(
   sources: readonly ReexposeSource[],
@@ -74,7 +82,7 @@ export function renderCluster(
   const allowed = new Map<string, boolean>();
   const overCap = new Set<string>();
   for (const source of sources) {
-    const extra = `cluster="${escapeLabel(source.cluster)}",member="${escapeLabel(source.member)}"`;
+    const extra = `cluster="${escapeLabel(source.cluster)}",member="${escapeLabel(source.member)}",instance="${escapeLabel(source.instance)}"`;
     const used = grpcMethodsServed(source.metrics);
     const metrics = source.metrics;
     // Where this member's lines start in each family it touched, to take them back when over the cap.
@@ -126,7 +134,7 @@ export function renderCluster(
  * Appends a family's lines as the member wrote them, with `extra` spliced in as the first labels, until
  * `out` holds `limit` lines.
  * Falls back to rendering parsed samples when the block holds anything but plain sample lines, and
- * for a line that carries a label named cluster or member (ours must win).
+ * for a line that may carry a label named cluster, member or instance (ours must win).
  */
 function copyLines(
   metrics: MetricsText,
@@ -153,7 +161,7 @@ function copyLines(
     if (!samples || (sample && isUsed(onlyUsed as UsedMethods, sample.labels))) {
       const line = block.slice(pos, nl);
       // Checked per line kept: scanning every member's whole block for them cost more than the copy.
-      if (line.includes('cluster="') || line.includes('member="')) {
+      if (line.includes('cluster="') || line.includes('member="') || line.includes('instance="')) {
         out.push(renderSample(metrics.get(name)?.samples[i] as Sample, extra));
       } else out.push(withLabels(line, extra));
     }
@@ -176,15 +184,18 @@ function withLabels(line: string, extra: string): string {
   return `${line.slice(0, nameEnd)}{${extra}}${line.slice(nameEnd)}`;
 }
 
-/** One sample with `extra` first; the member's own `cluster`/`member` labels give way to ours. */
+/** One sample with `extra` first; the member's own `cluster`/`member`/`instance` labels give way to ours. */
 function renderSample(sample: Sample, extra: string): string {
   let labels = extra;
   for (const name in sample.labels) {
-    if (name === 'cluster' || name === 'member') continue;
+    if (OUR_LABELS.has(name)) continue;
     labels += `,${name}="${escapeLabel(sample.labels[name] as string)}"`;
   }
   return `${sample.name}{${labels}} ${formatValue(sample.value)}`;
 }
+
+/** Labels the exporter sets on every relayed series; a member's own label of that name is dropped. */
+const OUR_LABELS = new Set(['cluster', 'member', 'instance']);
 
 /** gRPC families etcd pre-creates for every method (41) and, for handled, every code (17). */
 const GRPC_PER_METHOD = new Set([
@@ -196,18 +207,35 @@ const GRPC_PER_METHOD = new Set([
 ]);
 
 /**
- * Methods this member has served at least once. etcd pre-creates ≈700 all-zero gRPC series per member,
- * 68% of the re-exposed bytes; those of methods never called are left out. The cost: the very first call
- * of a method is seen as the series appearing at 1, so a rate over that first increment reads 0.
+ * The two streaming methods kept even before their first call: the upstream etcd mixin's "Active
+ * streams" panel charts `sum(grpc_server_started_total) - sum(grpc_server_handled_total)` of Watch and
+ * Lease bidi streams, and has no data at all (not 0) until a client opens one if their series are
+ * dropped. A long-lived stream may also be opened before the exporter starts and never again. The cost
+ * is 20 lines per method per member (started, handled for 17 codes, msg received, msg sent; counted on
+ * test/fixtures/etcd-3.4 and etcd-3.5), 40 at most per member.
+ */
+const STREAMS_ALWAYS_KEPT: readonly (readonly [service: string, method: string])[] = [
+  ['etcdserverpb.Watch', 'Watch'],
+  ['etcdserverpb.Lease', 'LeaseKeepAlive'],
+];
+
+/**
+ * Methods this member has served at least once, plus STREAMS_ALWAYS_KEPT. etcd pre-creates ≈700 all-zero
+ * gRPC series per member, 68% of the re-exposed bytes; those of other methods never called are left out.
+ * The cost: the very first call of such a method is seen as the series appearing at 1, so a rate over
+ * that first increment reads 0.
  */
 function grpcMethodsServed(metrics: ParsedMetrics): UsedMethods {
   const used: UsedMethods = new Map();
-  for (const sample of metrics.get('grpc_server_started_total')?.samples ?? []) {
-    if (sample.value <= 0) continue;
-    const service = sample.labels['grpc_service'] ?? '';
+  const add = (service: string, method: string) => {
     let methods = used.get(service);
     if (!methods) used.set(service, (methods = new Set()));
-    methods.add(sample.labels['grpc_method'] ?? '');
+    methods.add(method);
+  };
+  for (const [service, method] of STREAMS_ALWAYS_KEPT) add(service, method);
+  for (const sample of metrics.get('grpc_server_started_total')?.samples ?? []) {
+    if (sample.value <= 0) continue;
+    add(sample.labels['grpc_service'] ?? '', sample.labels['grpc_method'] ?? '');
   }
   return used;
 }

@@ -9,8 +9,22 @@ import { ALL_METRICS } from '../expose/metric-table.js';
 import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
 import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
 import { assembleReexposed, renderCluster, type FamilyChunks } from '../expose/reexpose.js';
+import { parseEndpoint } from '../util/endpoint.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../util/version.js';
+
+/**
+ * The `instance` of a member's relayed series: `host:port` of the client URL watched, as Prometheus
+ * names a directly scraped target (IPv6 in brackets). Endpoints here are already normalised URLs; one
+ * that is not keeps its text rather than failing the round.
+ */
+function instanceOf(endpoint: string): string {
+  try {
+    return parseEndpoint(endpoint).authority;
+  } catch {
+    return endpoint;
+  }
+}
 
 interface ClusterRuntime {
   readonly collector: ClusterCollector;
@@ -266,7 +280,16 @@ export class Monitor {
     const nameOf = (endpoint: string) =>
       view.members.find((mv) => mv.endpoint === endpoint)?.member ?? endpoint;
     const sources = snapshot.members.flatMap((m) =>
-      m.metrics?.ok ? [{ cluster: view.cluster, member: nameOf(m.endpoint), metrics: m.metrics.value }] : [],
+      m.metrics?.ok
+        ? [
+            {
+              cluster: view.cluster,
+              member: nameOf(m.endpoint),
+              instance: instanceOf(m.endpoint),
+              metrics: m.metrics.value,
+            },
+          ]
+        : [],
     );
     const maxSeries = runtime.collector.cluster.reexposeMaxSeries ?? this.config.reexpose.maxSeries;
     const rendered = renderCluster(sources, this.config.reexpose.allow, OWN_NAMES, maxSeries);

@@ -63,7 +63,30 @@ describe('several clusters from one YAML file', () => {
     const text = await exporter.metricsText();
     expect(text).toContain('etcd_monitor_cluster_tags_info{cluster="east",env="prod",region="eu"} 1');
     expect(text).toContain('etcd_monitor_cluster_tags_info{cluster="west",env="staging",region=""} 1');
-    expect(text).toMatch(/^etcd_server_has_leader\{cluster="west",member="west-\d"\} 1$/m);
+    expect(text).toMatch(/^etcd_server_has_leader\{cluster="west",member="west-\d",instance="[^"]+"\} 1$/m);
+    // Relayed series carry instance = the watched client URL's host:port, as a direct scrape would name
+    // each member; the Watch and LeaseKeepAlive stream series are there whether or not a client opened one.
+    for (const [name, c] of [['east', east] as const, ['west', west] as const]) {
+      const instances = [
+        ...text.matchAll(
+          new RegExp(
+            `^etcd_server_has_leader\\{cluster="${name}",member="[^"]+",instance="([^"]+)"\\}`,
+            'gm',
+          ),
+        ),
+      ].map((m) => m[1]);
+      expect(instances.sort()).toEqual(c.endpoints.map((e) => new URL(e).host).sort());
+      for (const method of ['Watch', 'LeaseKeepAlive'])
+        expect(
+          text.match(
+            new RegExp(
+              `^grpc_server_started_total\\{cluster="${name}",[^}]*grpc_method="${method}",grpc_service="etcdserverpb\\.`,
+              'gm',
+            ),
+          ),
+          `${name} ${method}`,
+        ).toHaveLength(c.endpoints.length);
+    }
   });
 
   it('selects a cluster in the REST API with ?cluster=', async () => {

@@ -13,6 +13,7 @@ import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-clu
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics } from '../../src/expose/registry.js';
 import { renderReexposed } from '../../src/expose/reexpose.js';
+import { parseEndpoint } from '../../src/util/endpoint.js';
 import {
   capturedClusterSnapshot,
   DEFAULT_THRESHOLDS,
@@ -44,7 +45,16 @@ async function render(version: EtcdFixtureVersion): Promise<string> {
   const allow = resolveConfig({}).reexpose.allow;
   const nameOf = (endpoint: string) => view.members.find((m) => m.endpoint === endpoint)?.member ?? endpoint;
   const sources = s.members.flatMap((m) =>
-    m.metrics?.ok ? [{ cluster: 'prod', member: nameOf(m.endpoint), metrics: m.metrics.value }] : [],
+    m.metrics?.ok
+      ? [
+          {
+            cluster: 'prod',
+            member: nameOf(m.endpoint),
+            instance: parseEndpoint(m.endpoint).authority,
+            metrics: m.metrics.value,
+          },
+        ]
+      : [],
   );
   // The runtime registry (CPU, memory, GC) is left out: it is the one part not fixed by the inputs.
   const own = await metrics.registry.metrics();

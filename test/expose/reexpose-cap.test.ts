@@ -30,6 +30,7 @@ const CAPTURES = ['', 'load', 'nospace', 'no-leader'].flatMap((dir) =>
 const source = (member: string, text: string): ReexposeSource => ({
   cluster: 'c',
   member,
+  instance: `${member}.example:2379`,
   metrics: parsePromText(text),
 });
 const lineCount = (text: string) => text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
@@ -56,7 +57,7 @@ describe('--reexpose-max-series against real etcd 3.4 captures', () => {
     const capped = render([source('m', text)], DEFAULT_REEXPOSE_MAX_SERIES);
     expect(capped.overCap.size).toBe(0);
     expect(capped.text).toBe(alone.text);
-    // Re-exposed lines (≈380) and even every sample line the member serves (≈1,300) are far below it.
+    // Re-exposed lines (≈400) and even every sample line the member serves (≈1,300) are far below it.
     expect(lineCount(alone.text) * 20).toBeLessThan(DEFAULT_REEXPOSE_MAX_SERIES);
     expect(lineCount(text) * 5).toBeLessThan(DEFAULT_REEXPOSE_MAX_SERIES);
   });
@@ -186,9 +187,14 @@ describe('--reexpose-max-series against real etcd 3.4 captures', () => {
     const plain: ParsedMetrics = new Map<string, MetricFamily>(
       [...parsed.keys()].map((k) => [k, parsed.get(k) as MetricFamily]),
     );
-    const keep = { cluster: 'c', member: 'ok', metrics: parsePromText(FOLLOWER) };
+    const keep = {
+      cluster: 'c',
+      member: 'ok',
+      instance: 'ok.example:2379',
+      metrics: parsePromText(FOLLOWER),
+    };
     const { chunks, overCap } = renderCluster(
-      [{ cluster: 'c', member: 'bad', metrics: plain }, keep],
+      [{ cluster: 'c', member: 'bad', instance: 'bad.example:2379', metrics: plain }, keep],
       ALLOW,
       OWN,
       10_000,

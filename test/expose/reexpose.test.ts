@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FIELDS } from '../../src/config/fields.js';
 import { deriveCluster, INITIAL_DERIVE_STATE } from '../../src/derive/derive-cluster.js';
 import { parsePromText } from '../../src/protocol/prom-text/index.js';
-import type { MetricFamily } from '../../src/protocol/prom-text/types.js';
+import { MetricsText } from '../../src/protocol/prom-text/metrics-text.js';
+import type { MetricFamily, ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import { ALL_METRICS } from '../../src/expose/metric-table.js';
 import { createExporterMetrics, renderAll } from '../../src/expose/registry.js';
 import {
@@ -18,10 +19,22 @@ import { promtoolCheckMetrics } from './promtool.js';
 const ALLOW = FIELDS.reexposeAllow.defaultValue.map((p) => new RegExp(p));
 const OWN = new Set(ALL_METRICS.map((d) => d.name));
 const allowed = (name: string) => ALLOW.some((re) => re.test(name));
+/** The gRPC streams kept before first use (service/method). */
+const STREAMS = ['etcdserverpb.Watch/Watch', 'etcdserverpb.Lease/LeaseKeepAlive'];
 
 const SOURCES: ReexposeSource[] = [
-  { cluster: 'prod-east', member: 'fixtures-1', metrics: fixtureMetrics('leader-metrics.txt') },
-  { cluster: 'prod-east', member: 'fixtures-0', metrics: fixtureMetrics('follower-metrics.txt') },
+  {
+    cluster: 'prod-east',
+    member: 'fixtures-1',
+    instance: '127.0.0.1:2379',
+    metrics: fixtureMetrics('leader-metrics.txt'),
+  },
+  {
+    cluster: 'prod-east',
+    member: 'fixtures-0',
+    instance: '127.0.0.1:22379',
+    metrics: fixtureMetrics('follower-metrics.txt'),
+  },
 ];
 const text = renderReexposed(SOURCES, ALLOW, OWN);
 const lines = text.split('\n').filter((l) => l !== '');
@@ -82,15 +95,17 @@ describe('renderReexposed on the leader and follower captures', () => {
     expect([...help.keys()].sort()).toEqual([...type.keys()].sort());
   });
 
-  it('every sample of both members is there, with cluster and member labels first', () => {
+  it('every sample of both members is there, with cluster, member and instance labels first', () => {
     const samples = lines.filter((l) => !l.startsWith('#'));
-    // gRPC series of methods a member never served are left out (see the next test).
+    // gRPC series of methods a member never served are left out, but for the Watch and LeaseKeepAlive
+    // streams (see the next tests).
     const served = (s: (typeof SOURCES)[number]) =>
-      new Set(
-        (s.metrics.get('grpc_server_started_total')?.samples ?? [])
+      new Set([
+        ...STREAMS,
+        ...(s.metrics.get('grpc_server_started_total')?.samples ?? [])
           .filter((x) => x.value > 0)
           .map((x) => `${x.labels['grpc_service']}/${x.labels['grpc_method']}`),
-      );
+      ]);
     const kept = (
       s: (typeof SOURCES)[number],
       f: { name: string; samples: readonly { labels: Record<string, string> }[] },
@@ -106,20 +121,24 @@ describe('renderReexposed on the leader and follower captures', () => {
     );
     expect(samples).toHaveLength(expected);
     for (const l of samples)
-      expect(l).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*\{cluster="prod-east",member="fixtures-[01]"/);
+      expect(l).toMatch(
+        /^[a-zA-Z_:][a-zA-Z0-9_:]*\{cluster="prod-east",member="fixtures-(1",instance="127\.0\.0\.1:2379"|0",instance="127\.0\.0\.1:22379")[,}]/,
+      );
     expect(samples.filter((l) => l.includes('member="fixtures-1"')).length).toBeGreaterThan(300);
     expect(samples.filter((l) => l.includes('member="fixtures-0"')).length).toBeGreaterThan(300);
   });
 
-  it('leaves out the all-zero gRPC series of methods a member never served, keeps the served ones', () => {
+  it('leaves out the all-zero gRPC series of methods a member never served (but the two streams), keeps the served ones', () => {
     const grpc = lines.filter((l) => l.startsWith('grpc_server_handled_total{'));
     // Every member serves Range and Status (the fixtures were captured while the harness polled them).
     expect(grpc.some((l) => l.includes('grpc_method="Range"') && l.includes('grpc_code="OK"'))).toBe(true);
     for (const source of SOURCES) {
       const started = source.metrics.get('grpc_server_started_total')?.samples ?? [];
       const needle = (x: (typeof started)[number]) =>
-        `member="${source.member}",grpc_code="OK",grpc_method="${x.labels['grpc_method']}",grpc_service="${x.labels['grpc_service']}"`;
-      const unused = started.filter((x) => x.value === 0);
+        `member="${source.member}",instance="${source.instance}",grpc_code="OK",grpc_method="${x.labels['grpc_method']}",grpc_service="${x.labels['grpc_service']}"`;
+      const stream = (x: (typeof started)[number]) =>
+        STREAMS.includes(`${x.labels['grpc_service']}/${x.labels['grpc_method']}`);
+      const unused = started.filter((x) => x.value === 0 && !stream(x));
       const used = started.filter((x) => x.value > 0);
       expect(unused.length).toBeGreaterThan(10);
       expect(used.length).toBeGreaterThan(0);
@@ -142,31 +161,35 @@ describe('renderReexposed on the leader and follower captures', () => {
     const original = SOURCES.flatMap((s) =>
       (s.metrics.get('etcd_network_active_peers')?.samples ?? []).map((x) => ({
         ...x,
-        labels: { cluster: s.cluster, member: s.member, ...x.labels },
+        labels: { cluster: s.cluster, member: s.member, instance: s.instance, ...x.labels },
       })),
     );
     expect(family?.samples).toEqual(original);
     expect(reparsed.get('etcd_disk_wal_fsync_duration_seconds')?.type).toBe('histogram');
   });
 
-  it('escapes label values and replaces labels named cluster or member', () => {
+  it('escapes label values and replaces labels named cluster, member or instance', () => {
     // Transformation: one captured family with label values that need escaping and a clashing label.
     const base = fixtureMetrics('leader-metrics.txt').get('etcd_server_has_leader') as MetricFamily;
     const tricky: MetricFamily = {
       ...base,
-      samples: base.samples.map((s) => ({ ...s, labels: { member: 'spoofed', path: 'C:\\etcd "x"\nnext' } })),
+      samples: base.samples.map((s) => ({
+        ...s,
+        labels: { member: 'spoofed', instance: 'spoofed:1', path: 'C:\\etcd "x"\nnext' },
+      })),
     };
     const out = renderReexposed(
-      [{ cluster: 'a"b', member: 'm\\1', metrics: new Map([[base.name, tricky]]) }],
+      [{ cluster: 'a"b', member: 'm\\1', instance: '[::1]:2379', metrics: new Map([[base.name, tricky]]) }],
       ALLOW,
       new Set(),
     );
     expect(out).toContain(
-      'etcd_server_has_leader{cluster="a\\"b",member="m\\\\1",path="C:\\\\etcd \\"x\\"\\nnext"} 1',
+      'etcd_server_has_leader{cluster="a\\"b",member="m\\\\1",instance="[::1]:2379",path="C:\\\\etcd \\"x\\"\\nnext"} 1',
     );
     expect(parsePromText(out).get(base.name)?.samples[0]?.labels).toEqual({
       cluster: 'a"b',
       member: 'm\\1',
+      instance: '[::1]:2379',
       path: 'C:\\etcd "x"\nnext',
     });
     expect(promtoolCheckMetrics(out).status).toBe(0);
@@ -177,31 +200,77 @@ describe('renderReexposed on the leader and follower captures', () => {
     const member = parsePromText(
       '# HELP x_info Test.\n# TYPE x_info gauge\nx_info{path="C:\\\\data \\"q\\"\\nz",empty=""} 1\nx_info 2\n',
     );
-    const out = renderReexposed([{ cluster: 'c', member: 'm', metrics: member }], [/^x_/], new Set());
-    expect(out).toContain('x_info{cluster="c",member="m",path="C:\\\\data \\"q\\"\\nz",empty=""} 1\n');
-    expect(out).toContain('x_info{cluster="c",member="m"} 2\n');
+    const out = renderReexposed(
+      [{ cluster: 'c', member: 'm', instance: 'h:2379', metrics: member }],
+      [/^x_/],
+      new Set(),
+    );
+    expect(out).toContain(
+      'x_info{cluster="c",member="m",instance="h:2379",path="C:\\\\data \\"q\\"\\nz",empty=""} 1\n',
+    );
+    expect(out).toContain('x_info{cluster="c",member="m",instance="h:2379"} 2\n');
     expect(
       parsePromText(out)
         .get('x_info')
         ?.samples.map((x) => x.labels),
     ).toEqual([
-      { cluster: 'c', member: 'm', path: 'C:\\data "q"\nz', empty: '' },
-      { cluster: 'c', member: 'm' },
+      { cluster: 'c', member: 'm', instance: 'h:2379', path: 'C:\\data "q"\nz', empty: '' },
+      { cluster: 'c', member: 'm', instance: 'h:2379' },
     ]);
     expect(promtoolCheckMetrics(out)).toEqual({ status: 0, output: '' });
   });
 
-  it('a member series that has its own cluster or member label gets ours instead', () => {
-    const member = parsePromText('# TYPE y gauge\ny{member="self",cluster="other",zone="a"} 1\n');
-    const out = renderReexposed([{ cluster: 'c', member: 'm', metrics: member }], [/^y$/], new Set());
-    expect(parsePromText(out).get('y')?.samples[0]?.labels).toEqual({ cluster: 'c', member: 'm', zone: 'a' });
-    expect(promtoolCheckMetrics(out)).toEqual({ status: 0, output: '' });
+  // A member line may carry labels we set (a relabelling proxy in front of etcd, a hostile member):
+  // ours win on both paths — lines copied as text (MetricsText) and samples rendered (a plain Map).
+  describe.each([
+    ['lines copied as text', (t: string): ParsedMetrics => new MetricsText(t)],
+    ['parsed samples', (t: string): ParsedMetrics => new Map(parsePromText(t))],
+  ])('a member series with its own cluster, member or instance label gets ours instead (%s)', (_, parse) => {
+    it.each([
+      ['instance only', 'y{instance="10.0.0.9:9100",zone="a"} 1'],
+      ['instance first', 'y{instance="x",cluster="other",member="self",zone="a"} 1'],
+      ['instance last', 'y{member="self",cluster="other",zone="a",instance="x"} 1'],
+      ['empty instance', 'y{zone="a",instance=""} 1'],
+      ['escapes in the spoofed value', 'y{instance="a\\"b\\\\c\\nd",zone="a"} 1'],
+      ['cluster and member only', 'y{member="self",cluster="other",zone="a"} 1'],
+      // A label whose name only ends in `instance` is the member's own and stays.
+      ['a label named like ours', 'y{zone="a",db_instance="x",instance="y"} 1'],
+    ])('%s', (_case, line) => {
+      const out = renderReexposed(
+        [
+          {
+            cluster: 'c',
+            member: 'm',
+            instance: '127.0.0.1:2379',
+            metrics: parse(`# TYPE y gauge\n${line}\n`),
+          },
+        ],
+        [/^y$/],
+        new Set(),
+      );
+      const labels = parsePromText(out).get('y')?.samples[0]?.labels ?? {};
+      expect(labels['cluster']).toBe('c');
+      expect(labels['member']).toBe('m');
+      expect(labels['instance']).toBe('127.0.0.1:2379');
+      expect(labels['zone']).toBe('a');
+      if (line.includes('db_instance')) expect(labels['db_instance']).toBe('x');
+      expect(Object.keys(labels)).toHaveLength(line.includes('db_instance') ? 5 : 4);
+      expect(out.match(/instance="/g)?.length).toBe(line.includes('db_instance') ? 2 : 1);
+      expect(promtoolCheckMetrics(out)).toEqual({ status: 0, output: '' });
+    });
   });
 
   it('two clusters rendered apart and assembled: each family once, all samples under it', () => {
     const east = renderFamilyChunks([SOURCES[0] as ReexposeSource], ALLOW, OWN);
     const west = renderFamilyChunks(
-      [{ cluster: 'prod-west', member: 'fixtures-0', metrics: fixtureMetrics('follower-metrics.txt') }],
+      [
+        {
+          cluster: 'prod-west',
+          member: 'fixtures-0',
+          instance: '127.0.0.1:22379',
+          metrics: fixtureMetrics('follower-metrics.txt'),
+        },
+      ],
       ALLOW,
       OWN,
     );
@@ -218,7 +287,7 @@ describe('renderReexposed on the leader and follower captures', () => {
   it('skips families named like our own metrics', () => {
     const base = fixtureMetrics('leader-metrics.txt').get('etcd_server_has_leader') as MetricFamily;
     const out = renderReexposed(
-      [{ cluster: 'a', member: 'm', metrics: new Map([[base.name, base]]) }],
+      [{ cluster: 'a', member: 'm', instance: 'h:2379', metrics: new Map([[base.name, base]]) }],
       ALLOW,
       new Set([base.name]),
     );

@@ -145,13 +145,17 @@ describe('MetricsText parses families lazily, exactly as a line-by-line parse wo
 
 describe('re-exposure copies lines as written, or falls back to rendering parsed samples', () => {
   const reexpose = (text: string) =>
-    renderReexposed([{ cluster: 'c', member: 'm', metrics: new MetricsText(text) }], [/^x/], new Set());
+    renderReexposed(
+      [{ cluster: 'c', member: 'm', instance: 'h:2379', metrics: new MetricsText(text) }],
+      [/^x/],
+      new Set(),
+    );
 
   it('splices our labels into plain lines and keeps values and timestamps as written', () => {
     const out = reexpose('# TYPE x gauge\nx{a="1"} 1.50e+01\nx 2 1700000000000\nx{} 3\n');
-    expect(out).toContain('x{cluster="c",member="m",a="1"} 1.50e+01\n');
-    expect(out).toContain('x{cluster="c",member="m"} 2 1700000000000\n');
-    expect(out).toContain('x{cluster="c",member="m"} 3\n');
+    expect(out).toContain('x{cluster="c",member="m",instance="h:2379",a="1"} 1.50e+01\n');
+    expect(out).toContain('x{cluster="c",member="m",instance="h:2379"} 2 1700000000000\n');
+    expect(out).toContain('x{cluster="c",member="m",instance="h:2379"} 3\n');
   });
 
   it.each([
@@ -160,8 +164,8 @@ describe('re-exposure copies lines as written, or falls back to rendering parsed
     ['CRLF line ends', '# TYPE x gauge\r\nx{a="1"} 1\r\nx{a="2"} 2\r\n'],
   ])('%s: rendered from parsed samples, every line still well-formed', (_, text) => {
     const out = reexpose(text);
-    expect(out).toContain('x{cluster="c",member="m",a="1"} 1\n');
-    expect(out).toContain('x{cluster="c",member="m",a="2"} 2\n');
+    expect(out).toContain('x{cluster="c",member="m",instance="h:2379",a="1"} 1\n');
+    expect(out).toContain('x{cluster="c",member="m",instance="h:2379",a="2"} 2\n');
     expect(out).not.toContain('\r');
     expect(out).not.toContain('# a comment');
   });

@@ -19,6 +19,11 @@ export interface PrometheusOptions {
   /** host:port targets of the one scrape job. */
   scrapeTargets: string[];
   jobName?: string;
+  /**
+   * `honor_labels` of the scrape job; true unless said otherwise, as the shipped prometheus.yml and README
+   * tell users: relayed member series keep their own `instance` (the member's host:port).
+   */
+  honorLabels?: boolean;
   /** Scrape and rule evaluation interval, e.g. "1s". */
   interval?: string;
   /** Rule files by name (written into the temp dir). */
@@ -68,7 +73,11 @@ export function renderPrometheusConfig(opts: PrometheusOptions, ruleFilePaths: s
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
     rule_files: ruleFilePaths,
     scrape_configs: [
-      { job_name: opts.jobName ?? 'etcd-monitor', static_configs: [{ targets: opts.scrapeTargets }] },
+      {
+        job_name: opts.jobName ?? 'etcd-monitor',
+        honor_labels: opts.honorLabels ?? true,
+        static_configs: [{ targets: opts.scrapeTargets }],
+      },
     ],
     ...(opts.alertmanagers?.length
       ? {
