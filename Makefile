@@ -1,6 +1,6 @@
 # The README's quick start is `make demo` and `make test`; each installs what is missing first.
 SHELL := /bin/bash
-.PHONY: deps tools build demo test typecheck lint rules
+.PHONY: deps tools build demo test typecheck lint rules kubernetes
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,3 +33,7 @@ test: deps tools typecheck lint
 
 rules: deps
 	@npm run -s rules
+
+# deploy/kubernetes/ from scripts/kubernetes/ (after `make rules` or a dashboard change: they are embedded).
+kubernetes: deps
+	@npm run -s kubernetes
