@@ -2,13 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot, MemberSnapshot } from '../../src/collect/snapshot.js';
 import { latestAlarmList } from '../../src/derive/alarm-list.js';
 import type { AlarmEntry, MemberStatus } from '../../src/etcd/types.js';
-import { failed, fixtureAlarms, fixtureStatus, ok } from '../etcd/fixtures.js';
+import { ETCD_FIXTURE_VERSIONS, failed, fixtureAlarms, fixtureStatus, ok } from '../etcd/fixtures.js';
 
 const T0 = 1_795_441_262_015;
-// Real captures: a member whose quota filled (its status lists the NOSPACE alarm) and a healthy leader.
-const nospaceStatus = fixtureStatus('nospace/status.json');
-const nospaceList = fixtureAlarms('nospace/alarm-list.json');
-const cleanStatus = fixtureStatus('status-leader.json');
 const leaderless = (s: MemberStatus): MemberStatus => ({ ...s, leaderId: '0' });
 
 type Answers = {
@@ -34,7 +30,17 @@ const snapshot = (...members: Answers[]): ClusterSnapshot => ({
   members: members.map((a, i) => member(i, a)),
 });
 
-describe('latestAlarmList', () => {
+describe.each(ETCD_FIXTURE_VERSIONS)('latestAlarmList on etcd %s captures', (version) => {
+  // Real captures: a member whose quota filled (its status lists the NOSPACE alarm) and a healthy leader.
+  const nospaceStatus = fixtureStatus('nospace/status.json', version);
+  const nospaceList = fixtureAlarms('nospace/alarm-list.json', version);
+  const cleanStatus = fixtureStatus('status-leader.json', version);
+
+  it('the NOSPACE captures hold one alarm, the healthy leader none', () => {
+    expect(nospaceList).toEqual([{ memberId: nospaceStatus.memberId, alarm: 'NOSPACE' }]);
+    expect(cleanStatus.errors).toEqual([]);
+  });
+
   it.each<[string, ClusterSnapshot, readonly AlarmEntry[] | undefined]>([
     ['nobody answered', snapshot({ status: 'failed', alarms: 'failed' }, {}), undefined],
     ["a status' errors alone", snapshot({ status: [nospaceStatus, T0] }), nospaceList],

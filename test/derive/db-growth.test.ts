@@ -6,7 +6,7 @@ import {
   type SizeSamples,
 } from '../../src/derive/db-growth.js';
 import { sumOf } from '../../src/protocol/prom-text/index.js';
-import { capturedAt, fixtureMetrics, fixtureStatus } from '../etcd/fixtures.js';
+import { capturedAt, ETCD_FIXTURE_VERSIONS, fixtureMetrics, fixtureStatus } from '../etcd/fixtures.js';
 
 /** Slope by the mean-centred least-squares formula (a different route than the implementation's). */
 function slope(points: readonly { at: number; bytes: number }[]): number {
@@ -23,16 +23,16 @@ function slope(points: readonly { at: number; bytes: number }[]): number {
   return num / den;
 }
 
-/** dbSize of the leader in the three rounds captured under load, at the times they arrived. */
-const realSamples = [0, 1, 2].map((round) => {
-  const file = `load/status-leader-${round}.json`;
-  return { at: capturedAt(file), bytes: fixtureStatus(file).dbSizeBytes };
-});
-
 const series = (points: readonly { at: number; bytes: number }[]): SizeSamples =>
   points.reduce<SizeSamples>((s, p) => addSizeSample(s, p.at, p.bytes), []);
 
-describe('DB growth on the leader captured under load', () => {
+describe.each(ETCD_FIXTURE_VERSIONS)('DB growth on the etcd %s leader captured under load', (version) => {
+  /** dbSize of the leader in the three rounds captured under load, at the times they arrived. */
+  const realSamples = [0, 1, 2].map((round) => {
+    const file = `load/status-leader-${round}.json`;
+    return { at: capturedAt(file, version), bytes: fixtureStatus(file, version).dbSizeBytes };
+  });
+
   it('the captures grow and span more than 10 s', () => {
     expect(realSamples.map((s) => s.bytes)).toEqual(
       [...realSamples.map((s) => s.bytes)].sort((a, b) => a - b),
@@ -47,7 +47,10 @@ describe('DB growth on the leader captured under load', () => {
   });
 
   it('seconds until the 2 GiB quota of the metrics capture is full, at that slope', () => {
-    const quota = sumOf(fixtureMetrics('load/leader-metrics-2.txt'), 'etcd_server_quota_backend_bytes');
+    const quota = sumOf(
+      fixtureMetrics('load/leader-metrics-2.txt', version),
+      'etcd_server_quota_backend_bytes',
+    );
     expect(quota).toBe(2 * 1024 ** 3);
     const size = realSamples[2]?.bytes as number;
     const growth = growthBytesPerSecond(series(realSamples));

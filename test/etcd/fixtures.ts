@@ -1,4 +1,4 @@
-// Loads the real etcd 3.4 captures in test/fixtures/etcd-3.4 (see its README files) through the
+// Loads the real etcd captures in test/fixtures/etcd-3.4 and etcd-3.5 (see their README files) through the
 // exporter's own parsing code, and builds snapshots from them. Captures are never edited: tests that
 // need a variation (another term, a missing member) transform the parsed objects and say so.
 import { readFileSync } from 'node:fs';
@@ -59,12 +59,12 @@ interface CaptureLog {
   readonly captured: readonly { readonly file: string; readonly receivedAt: number }[];
 }
 
-/** Unix ms when a capture of `load/` or `nospace/` arrived, as recorded by its capture script. */
-export function capturedAt(file: string): number {
+/** Unix ms when a capture of `load/`, `nospace/` or `no-leader/` arrived, as recorded by its capture script. */
+export function capturedAt(file: string, version: EtcdFixtureVersion = '3.4'): number {
   const [dir, name] = file.split('/');
-  const log = fixtureJson(`${dir}/captures.json`) as unknown as CaptureLog;
+  const log = fixtureJson(`${dir}/captures.json`, version) as unknown as CaptureLog;
   const entry = log.captured.find((c) => c.file === name);
-  if (!entry) throw new Error(`${dir}/captures.json has no entry for ${name}`);
+  if (!entry) throw new Error(`etcd-${version}/${dir}/captures.json has no entry for ${name}`);
   return entry.receivedAt;
 }
 
@@ -126,6 +126,13 @@ export function clientUrlOf(list: readonly MemberListEntry[], id: string): strin
   return url;
 }
 
+/** Name of a member in a member list, by hex ID. */
+export function nameOf(list: readonly MemberListEntry[], id: string): string {
+  const name = list.find((m) => m.id === id)?.name;
+  if (!name) throw new Error(`member ${id} has no name in the member list`);
+  return name;
+}
+
 /**
  * The healthy 3-member cluster of the top-level captures. Only the leader's and one follower's Status
  * were captured; the third member (fixtures-2) gets the follower's Status with its own member ID put in
@@ -148,6 +155,12 @@ export function healthyCluster(version: EtcdFixtureVersion = '3.4') {
     followerMetrics: fixtureMetrics('follower-metrics.txt', version),
     alarms: fixtureAlarms('alarm-list.json', version),
     health: fixtureHealth('health.json', version),
+    /** Member names as the member list gives them (which of fixtures-0..2 led differs per capture). */
+    names: {
+      leader: nameOf(list, leader.memberId),
+      follower: nameOf(list, follower.memberId),
+      third: third.name,
+    },
     endpoints: {
       leader: clientUrlOf(list, leader.memberId),
       follower: clientUrlOf(list, follower.memberId),
