@@ -123,6 +123,17 @@ describe('shipped rules on a real cluster', () => {
     expect(fsync.map((s) => s.metric.member).sort()).toHaveLength(3);
     const probe = await prom.query('cluster_member_operation:etcd_monitor_probe_duration_seconds:p99_5m');
     expect(new Set(probe.map((s) => s.metric.operation))).toEqual(new Set(['read', 'write']));
+    // Scraped with honor_labels: true as users are told: relayed series keep instance = each member's
+    // client host:port (one per member), the exporter's own series keep the exporter's address.
+    const relayed = await prom.query(`etcd_server_has_leader{cluster="${CLUSTER}"}`);
+    expect(relayed.map((s) => s.metric.instance).sort()).toEqual(
+      etcd.endpoints.map((e) => new URL(e).host).sort(),
+    );
+    expect(relayed.every((s) => s.metric.job === 'etcd-monitor' && !('exported_instance' in s.metric))).toBe(
+      true,
+    );
+    const own = await prom.query(`etcd_monitor_cluster_quorum_available{cluster="${CLUSTER}"}`);
+    expect(own.map((s) => s.metric.instance)).toEqual([new URL(exporter.url).host]);
   });
 
   it('evaluates every rule without errors', async () => {
