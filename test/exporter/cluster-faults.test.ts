@@ -89,7 +89,9 @@ describe('exporter against a real 3-member cluster', () => {
     if (result.error) throw new Error(`promtool could not run: ${result.error.message}`);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(text).toMatch(/^etcd_server_has_leader\{cluster="main",member="[^"]+"\} 1$/m);
+    expect(text).toMatch(
+      /^etcd_server_has_leader\{cluster="main",member="[^"]+",instance="127\.0\.0\.1:\d+"\} 1$/m,
+    );
     expect(text).toMatch(
       /^etcd_monitor_collector_success\{cluster="main",member="[^"]+",collector="metrics"\} 1$/m,
     );

@@ -146,7 +146,9 @@ describe('the image, replayed without Docker', () => {
     );
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('etcd_monitor_cluster_quorum_available{cluster="demo"} 1');
-    expect(metrics).toMatch(/^etcd_server_has_leader\{cluster="demo",member="[^"]+"\} 1$/m);
+    expect(metrics).toMatch(
+      /^etcd_server_has_leader\{cluster="demo",member="[^"]+",instance="127\.0\.0\.1:\d+"\} 1$/m,
+    );
 
     const check = () =>
       run(healthcheck[0]!, healthcheck.slice(1), { cwd: app, env }).then(
