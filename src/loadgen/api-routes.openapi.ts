@@ -116,6 +116,8 @@ export const benchmarkApi: ApiDescription = {
               comparison: arr(
                 obj({
                   id: str,
+                  // The cluster the run went to (the first configured one when the request named none).
+                  cluster: orNull(str),
                   type: str,
                   finishedAt: time,
                   throughput: num,

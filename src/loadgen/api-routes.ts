@@ -201,9 +201,17 @@ export function createBenchmarkRoutes(deps: { config: MonitorConfig; log: Logger
 
   router.get('/performance/benchmark', async (_req, res) => {
     const runs = await store.all();
+    // The cluster each run went to (a request without one ran against the first configured cluster), so the
+    // status page can show each cluster its own last result.
+    const clusterOf = new Map(
+      runs.map((r) => {
+        const asked = (r.request as { cluster?: unknown } | undefined)?.cluster;
+        return [r.id, typeof asked === 'string' ? asked : (deps.config.clusters[0]?.name ?? null)];
+      }),
+    );
     res.json({
       running: running ? { id: running.id, startedAt: running.startedAt } : null,
-      comparison: compareRuns(runs),
+      comparison: compareRuns(runs).map((c) => ({ ...c, cluster: clusterOf.get(c.id) ?? null })),
     });
   });
 

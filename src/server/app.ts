@@ -4,7 +4,7 @@ import type { Monitor } from '../monitor/monitor.js';
 import type { Logger } from '../util/logger.js';
 import { createClusterRoutes } from './cluster-routes.js';
 import { errorHandler, sendError } from '../http/errors.js';
-import { landingPage } from './landing-page.js';
+import { statusPageRoute } from './status-page/route.js';
 
 /** What the HTTP layer needs; extra API routers (alerts, benchmark, ...) are mounted under /api/v1. */
 export interface AppDeps {
@@ -20,7 +20,7 @@ export interface AppDeps {
 /** How long one render of the exporter's runtime series (CPU, memory, GC) is shared between scrapes. */
 const RUNTIME_METRICS_MAX_AGE_MS = 1000;
 
-/** Builds the express app: /metrics, /health, /ready, a landing page, and the REST API. */
+/** Builds the express app: /metrics, /health, /ready, the status page at /, and the REST API. */
 export function createApp({
   monitor,
   log,
@@ -33,9 +33,8 @@ export function createApp({
   app.set('etag', false);
   for (const handler of middleware) app.use(handler);
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(monitor));
-  });
+  // The live status page (src/server/status-page): cards rendered here, kept current by polling /api/v1.
+  app.get('/', statusPageRoute(monitor, enableBenchmarkApi));
 
   const runtimeMetrics = shareRecent(
     async () => prepareOwn(await monitor.metrics.runtime.metrics()),

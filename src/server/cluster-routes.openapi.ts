@@ -90,6 +90,9 @@ const schemas: Record<string, Schema> = {
         revision: orNull(int),
         db_size: orNull(int),
         db_size_in_use: orNull(int),
+        // etcd_server_quota_backend_bytes and db_size / quota (NOSPACE at 1); null until metrics were read.
+        db_quota: orNull(int),
+        db_quota_usage_ratio: orNull(num),
         alarms: arr(alarm),
         last_error: orNull(
           obj({ collector: { enum: [...COLLECTORS] }, code: errorCode, message: str, at: time }),

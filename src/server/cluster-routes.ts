@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { COLLECTORS, type MemberSnapshot } from '../collect/snapshot.js';
+import { COLLECTORS, type ClusterSnapshot, type MemberSnapshot } from '../collect/snapshot.js';
 import type { ClusterView } from '../derive/view.js';
 import { clusterStatusJson } from '../monitor/cluster-status.js';
 import type { Monitor } from '../monitor/monitor.js';
@@ -46,6 +46,35 @@ function collectorErrors(member: MemberSnapshot | undefined) {
   return { last_error: last ? { ...last, at: iso(last.at) } : null, collectors };
 }
 
+/** The body of GET /cluster/members (also what the status page at / renders first). */
+export function membersJson(v: ClusterView, snapshot: ClusterSnapshot | undefined) {
+  return {
+    cluster: v.cluster,
+    members: v.members.map((m) => ({
+      ...collectorErrors(snapshot?.members.find((sm) => sm.endpoint === m.endpoint)),
+      id: m.memberId ?? null,
+      name: m.member,
+      endpoint: m.endpoint,
+      up: m.up,
+      healthy: m.healthy,
+      health_state: m.healthState,
+      health_reason: m.healthReason,
+      is_leader: m.isLeader ?? false,
+      is_learner: m.isLearner ?? false,
+      version: m.version ?? null,
+      raft_term: m.raftTerm ?? null,
+      raft_index: m.raftIndex ?? null,
+      raft_applied_index: m.raftAppliedIndex ?? null,
+      revision: m.revision ?? null,
+      db_size: m.dbSizeBytes ?? null,
+      db_size_in_use: m.dbSizeInUseBytes ?? null,
+      db_quota: m.quotaBytes ?? null,
+      db_quota_usage_ratio: m.quotaUsageRatio ?? null,
+      alarms: m.alarms,
+    })),
+  };
+}
+
 /** Read-only cluster endpoints: the cluster list, status, leader, members, current metrics and latency of one cluster. */
 export function createClusterRoutes(monitor: Monitor): Router {
   const router = Router();
@@ -86,30 +115,7 @@ export function createClusterRoutes(monitor: Monitor): Router {
 
   router.get('/cluster/members', (req, res) => {
     const v = selectView(monitor, req);
-    const snapshot = monitor.states().find((s) => s.view === v)?.snapshot;
-    res.json({
-      cluster: v.cluster,
-      members: v.members.map((m) => ({
-        ...collectorErrors(snapshot?.members.find((sm) => sm.endpoint === m.endpoint)),
-        id: m.memberId ?? null,
-        name: m.member,
-        endpoint: m.endpoint,
-        up: m.up,
-        healthy: m.healthy,
-        health_state: m.healthState,
-        health_reason: m.healthReason,
-        is_leader: m.isLeader ?? false,
-        is_learner: m.isLearner ?? false,
-        version: m.version ?? null,
-        raft_term: m.raftTerm ?? null,
-        raft_index: m.raftIndex ?? null,
-        raft_applied_index: m.raftAppliedIndex ?? null,
-        revision: m.revision ?? null,
-        db_size: m.dbSizeBytes ?? null,
-        db_size_in_use: m.dbSizeInUseBytes ?? null,
-        alarms: m.alarms,
-      })),
-    });
+    res.json(membersJson(v, monitor.states().find((s) => s.view === v)?.snapshot));
   });
 
   router.get('/metrics/current', (req, res) => {

@@ -37,7 +37,7 @@ describe('exporter HTTP surface and lifecycle', () => {
     expect(landing.headers.get('content-type')).toMatch(/text\/html/);
     const html = await landing.text();
     expect(html).toContain('href="/metrics"');
-    expect(html).toContain('<td>solo</td>');
+    expect(html).toContain('Cluster solo: <span class="badge');
   });
 
   it('answers the REST endpoints in the original JSON shapes', async () => {
