@@ -26,6 +26,7 @@ const promConfig = () =>
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
     scrape_configs: Array<{
       job_name: string;
+      honor_labels?: boolean;
       static_configs: Array<{ targets: string[]; labels?: Record<string, string> }>;
     }>;
   };
@@ -182,6 +183,8 @@ describe('Prometheus, Alertmanager and Grafana wiring', () => {
     const targets = (job: string) =>
       p.scrape_configs.find((s) => s.job_name === job)?.static_configs.flatMap((c) => c.targets);
     expect(targets('etcd-monitor')).toEqual(['exporter:8080']);
+    // Relayed member series keep their instance (the member's host:port), as the README tells users.
+    expect(p.scrape_configs.find((s) => s.job_name === 'etcd-monitor')?.honor_labels).toBe(true);
     expect(p.alerting.alertmanagers[0]?.static_configs[0]?.targets).toEqual(['alertmanager:9093']);
     expect(service('alertmanager').ports).toContain('127.0.0.1:9093:9093/tcp');
   });
