@@ -12,6 +12,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v ip >/dev/null || need_apt+=(iproute2)
 # Only `docker-compose config` is used (CI validates docker-compose.yml); Docker itself need not run.
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+# Renders the upstream etcd mixin for test/compat/etcd-mixin.test.ts (deploy/etcd-mixin/).
+command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
