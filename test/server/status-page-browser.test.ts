@@ -8,7 +8,7 @@ import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { FAST_INTERVALS, startExporter, type ExporterProcess } from '../../harness/exporter.js';
 import { waitFor } from '../../harness/processes.js';
 import { statusPage } from '../../src/server/status-page/page.js';
-import type { ClusterData, MemberJson } from '../../src/server/status-page/render.js';
+import type { ClusterData, MemberJson } from '../../src/server/status-page/types.js';
 
 // The status page at / in a real browser (Debian's chromium driven by playwright-core, no browser download)
 // against the real exporter process watching a real 3-member cluster: a killed member shows as down with its

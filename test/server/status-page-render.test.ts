@@ -1,16 +1,10 @@
+import { createHash } from 'node:crypto';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_SCRIPT } from '../../src/server/status-page/client.js';
 import { STATUS_PAGE_CSP, statusPage } from '../../src/server/status-page/page.js';
-import {
-  clusterVerdict,
-  describeChanges,
-  renderClusters,
-  type ClusterData,
-  type MemberJson,
-  type StatusJson,
-} from '../../src/server/status-page/render.js';
-import { createHash } from 'node:crypto';
+import { clusterVerdict, describeChanges, renderClusters } from '../../src/server/status-page/render.js';
+import type { ClusterData, MemberJson, StatusJson } from '../../src/server/status-page/types.js';
 
 // The status page's HTML, without a browser: escaping of untrusted values, states in words (never colour
 // alone), the table's semantics, and that the browser gets the very render functions the server uses.

@@ -7,7 +7,7 @@ import type {
   MemberJson,
   Part,
   StatusJson,
-} from './render.js';
+} from './types.js';
 
 /*
  * The page's script: the render functions of ./render.ts (their source text, so the browser renders exactly what

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CLIENT_SCRIPT } from './client.js';
-import { esc, renderClusters, type ClusterData } from './render.js';
+import { esc, renderClusters } from './render.js';
+import type { ClusterData } from './types.js';
 
 /*
  * The status page at `/`: server-rendered cards (./render.ts) plus one inline script (./client.ts) that polls

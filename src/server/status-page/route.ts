@@ -5,7 +5,7 @@ import { VERSION } from '../../util/version.js';
 import { membersJson } from '../cluster-routes.js';
 import { principalOf, roleAllows } from '../security/auth.js';
 import { STATUS_PAGE_CSP, statusPage } from './page.js';
-import type { ClusterData, StatusJson } from './render.js';
+import type { ClusterData, StatusJson } from './types.js';
 
 /** What the first paint says for the parts only the browser's first poll fills in. */
 const LOADING = { unavailable: 'loading (needs JavaScript)' };
