@@ -102,7 +102,7 @@ export function deriveCluster(
       : undefined,
     snapshot.takenAt,
   );
-  const signals = partitionSignals(members);
+  const signals = partitionSignals(members, health.traffic);
   const newScrape = members.some(
     (m) => m.snapshot.metrics?.ok && state.metrics.get(m.endpoint)?.current.at !== m.snapshot.metrics.at,
   );

@@ -95,6 +95,8 @@ export interface PeerTraffic {
   readonly receivedFrom: ReadonlyMap<string, number>;
   /** Peers (hex IDs) whose etcd_network_peer_received_bytes_total grew since this member's scrape before. */
   readonly grewFrom: ReadonlySet<string>;
+  /** Time of the scrape before, when there was one: only then does a peer missing from `grewFrom` mean silence. */
+  readonly previousAt?: number;
 }
 
 /** Next traffic record of one member from its newest /metrics; the same scrape seen again changes nothing. */
@@ -112,7 +114,28 @@ export function nextTraffic(known: PeerTraffic | undefined, member: ResolvedMemb
       .filter(([from, bytes]) => bytes > (known?.receivedFrom.get(from) ?? Infinity))
       .map(([f]) => f),
   );
-  return { at: result.at, receivedFrom, grewFrom };
+  return { at: result.at, receivedFrom, grewFrom, ...(known ? { previousAt: known.at } : {}) };
+}
+
+/**
+ * The leader's last two scrapes show raft bytes arriving from other peers but none from `memberId`
+ * (etcd_network_peer_received_bytes_total{From=<id>} unchanged): the follower's heartbeat responses and
+ * append acknowledgements, sent every heartbeat (100 ms by default), no longer reach it. etcd 3.5 keeps
+ * reporting the leader's stream to such a follower active (its writes still succeed): in the peer-faults
+ * captures of 3.5.30 with follower → leader dropped, active_peers read 1 on both sides while the bytes from
+ * the follower stayed at 8977 over 2 s and those from the third member grew 16430 → 17350; 3.4.23 dropped
+ * the stream (active_peers 0).
+ */
+export function leaderHearsNothingFrom(
+  leader: ResolvedMember,
+  memberId: string,
+  traffic: ReadonlyMap<string, PeerTraffic>,
+): boolean {
+  const t = traffic.get(leader.endpoint);
+  if (!t || t.previousAt === undefined || !t.receivedFrom.has(memberId)) return false;
+  // From="0" counts bytes etcd could not attribute to a member; only another member's growth shows the
+  // leader was hearing its peers at all.
+  return !t.grewFrom.has(memberId) && [...t.grewFrom].some((id) => id !== '0');
 }
 
 /**
@@ -173,7 +196,7 @@ export function classifyHealth(
       : `/health failed (${health.error})`;
   if (alarmed) return { state: 'unhealthy', reason: `${healthWhy}; an alarm is active` };
   if (status.leaderId === '0') return { state: 'unhealthy', reason: `${healthWhy}; Status names no leader` };
-  const cut = streamCutWithLeader(member, members);
+  const cut = streamCutWithLeader(member, members, traffic);
   if (cut) return { state: 'unhealthy', reason: `${healthWhy}; ${cut}` };
   const recent =
     progress?.advancedAt !== undefined && progress.at - progress.advancedAt <= SLOW_PROGRESS_WINDOW_MS;
@@ -198,13 +221,18 @@ export function classifyHealth(
 
 /**
  * A follower whose raft stream with the leader it names is down on either side (etcd_network_active_peers
- * 0 in the follower's or the leader's /metrics): traffic flows one way at most. With follower → leader
+ * 0 in the follower's or the leader's /metrics), or whose bytes no longer reach the leader (etcd 3.5 keeps
+ * the stream "active": see leaderHearsNothingFrom): traffic flows one way at most. With follower → leader
  * lost, the follower keeps hearing heartbeats and appends, so Status names the leader and the raft index
  * advances — it looks slow — yet the leader never gets its acknowledgements: it does not count toward
  * quorum (the network-fault suite saw tolerance 1 reported where etcd had 0 on 3 members). Checked only
  * once /health failed, so a stream reconnecting under a healthy member changes nothing.
  */
-function streamCutWithLeader(member: ResolvedMember, members: readonly ResolvedMember[]): string | undefined {
+function streamCutWithLeader(
+  member: ResolvedMember,
+  members: readonly ResolvedMember[],
+  traffic: ReadonlyMap<string, PeerTraffic>,
+): string | undefined {
   const leaderId = member.status?.leaderId;
   if (!member.id || !leaderId || leaderId === '0' || leaderId === member.id) return undefined;
   const leader = members.find((m) => m.id === leaderId && m.status !== undefined);
@@ -212,6 +240,8 @@ function streamCutWithLeader(member: ResolvedMember, members: readonly ResolvedM
   if (activeStreams(member, leaderId) === 0) return `no active raft stream to leader ${leader.name}`;
   if (activeStreams(leader, member.id) === 0)
     return `leader ${leader.name} has no active raft stream to it (one-way partition)`;
+  if (leaderHearsNothingFrom(leader, member.id, traffic))
+    return `leader ${leader.name} received no raft traffic from it between its last two scrapes (one-way partition)`;
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { activeStreams, peersStreamingTo } from './health-state.js';
+import { activeStreams, leaderHearsNothingFrom, peersStreamingTo, type PeerTraffic } from './health-state.js';
 import type { PartitionReason } from './view.js';
 import type { ResolvedMember } from './identity.js';
 
@@ -14,7 +14,10 @@ export const PARTITION_REASONS: readonly PartitionReason[] = [
  * Signs, in this round alone, that members do not see the same cluster. Elections make the first
  * three briefly true, so the caller only reports a reason that persists over consecutive rounds.
  */
-export function partitionSignals(members: readonly ResolvedMember[]): Set<PartitionReason> {
+export function partitionSignals(
+  members: readonly ResolvedMember[],
+  traffic: ReadonlyMap<string, PeerTraffic> = new Map(),
+): Set<PartitionReason> {
   const reasons = new Set<PartitionReason>();
   const reachable = members.filter((m) => m.status);
   const leaders = new Set(reachable.map((m) => m.status?.leaderId).filter((id) => id !== '0'));
@@ -28,24 +31,32 @@ export function partitionSignals(members: readonly ResolvedMember[]): Set<Partit
     if (member.status || !member.id) continue;
     if (peersStreamingTo(member, members).length > 0) reasons.add('unreachable_but_peers_connected');
   }
-  if (peerStreamDown(reachable)) reasons.add('peer_stream_down');
+  if (peerStreamDown(reachable, traffic)) reasons.add('peer_stream_down');
   return reasons;
 }
 
 /**
  * A member and the leader it names both answer Status, yet one of them has no active raft stream to the
- * other (etcd_network_active_peers{Local=<self>,Remote=<other>} 0 or never created): traffic flows at
- * most one way between them — a one-way partition that Status alone never shows (the follower keeps
- * hearing the leader's heartbeats, so it names the leader and never campaigns). Judged only from
- * /metrics that answered this round; a member whose scrape failed is no evidence either way.
+ * other (etcd_network_active_peers{Local=<self>,Remote=<other>} 0 or never created), or the leader's last
+ * two scrapes show no bytes from it (etcd 3.5 keeps such a stream "active": leaderHearsNothingFrom):
+ * traffic flows at most one way between them — a one-way partition that Status alone never shows (the
+ * follower keeps hearing the leader's heartbeats, so it names the leader and never campaigns). Judged
+ * only from /metrics that answered; a member whose scrape failed is no evidence either way.
  */
-function peerStreamDown(reachable: readonly ResolvedMember[]): boolean {
+function peerStreamDown(
+  reachable: readonly ResolvedMember[],
+  traffic: ReadonlyMap<string, PeerTraffic>,
+): boolean {
   return reachable.some((member) => {
     const leaderId = member.status?.leaderId;
     if (!member.id || !leaderId || leaderId === '0' || leaderId === member.id) return false;
     const leader = reachable.find((m) => m.id === leaderId);
     if (!leader) return false;
-    return activeStreams(member, leaderId) === 0 || activeStreams(leader, member.id) === 0;
+    return (
+      activeStreams(member, leaderId) === 0 ||
+      activeStreams(leader, member.id) === 0 ||
+      leaderHearsNothingFrom(leader, member.id, traffic)
+    );
   });
 }
 

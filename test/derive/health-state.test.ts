@@ -12,6 +12,7 @@ import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import type { MemberHealth, MemberStatus } from '../../src/etcd/types.js';
 import {
   capturedAt,
+  ETCD_FIXTURE_VERSIONS,
   failed,
   fixtureJson,
   ok,
@@ -88,11 +89,7 @@ function statesAfter(rounds: readonly { at: number; members: EndpointAnswers[] }
   return out;
 }
 
-const h = healthyCluster();
-const noLeaderList = fixtureMemberList('no-leader/member-list.json');
-const noLeaderStatus = fixtureStatus('no-leader/status.json');
-
-describe('health state of one member, from captures', () => {
+describe('health state of one member, from the etcd 3.4 peer-faults/slow captures', () => {
   it.each<[string, () => ReturnType<typeof statesAfter>, string, HealthState, RegExp]>([
     [
       'slow: /health 503 after 1 s, Status names the same leader and term, raft index 13 → 15',
@@ -208,6 +205,19 @@ describe('health state of one member, from captures', () => {
       'unhealthy',
       /has not advanced under this leader and term/,
     ],
+  ])('%s', (_, run, endpoint, state, reason) => {
+    const got = run().byEndpoint.get(endpoint);
+    expect(got?.state).toBe(state);
+    expect(got?.reason).toMatch(reason);
+  });
+});
+
+describe.each(ETCD_FIXTURE_VERSIONS)('health state of one member, from the etcd %s captures', (version) => {
+  const h = healthyCluster(version);
+  const noLeaderList = fixtureMemberList('no-leader/member-list.json', version);
+  const noLeaderStatus = fixtureStatus('no-leader/status.json', version);
+
+  it.each<[string, () => ReturnType<typeof statesAfter>, string, HealthState, RegExp]>([
     [
       'healthy: /health true (top-level captures)',
       () =>
@@ -229,11 +239,11 @@ describe('health state of one member, from captures', () => {
     [
       'the no-leader survivor: Status without a leader and /health false → unhealthy',
       () => {
-        const at = capturedAt('no-leader/status.json');
+        const at = capturedAt('no-leader/status.json', version);
         const survivor: MemberAnswers = {
           status: noLeaderStatus,
-          health: fixtureHealth('no-leader/health.json'),
-          metrics: fixtureMetrics('no-leader/metrics.txt'),
+          health: fixtureHealth('no-leader/health.json', version),
+          metrics: fixtureMetrics('no-leader/metrics.txt', version),
           members: noLeaderList,
         };
         const endpoint = noLeaderList.find((m) => m.id === noLeaderStatus.memberId)?.clientUrls[0] as string;
@@ -257,7 +267,7 @@ describe('health state of one member, from captures', () => {
                 answers: {
                   // Transformation: the survivor as if it still knew a leader, so only the streams decide.
                   status: { ...noLeaderStatus, leaderId: noLeaderStatus.memberId },
-                  metrics: fixtureMetrics('no-leader/metrics.txt'),
+                  metrics: fixtureMetrics('no-leader/metrics.txt', version),
                   members: noLeaderList,
                 },
               }
@@ -272,9 +282,9 @@ describe('health state of one member, from captures', () => {
     [
       'NOSPACE: /health false because of the alarm, raft index advancing → unhealthy (alarm), not slow',
       () => {
-        const status = fixtureStatus('nospace/status.json');
-        const health = fixtureHealth('nospace/health.json');
-        const alarms = fixtureAlarms('nospace/alarm-list.json');
+        const status = fixtureStatus('nospace/status.json', version);
+        const health = fixtureHealth('nospace/health.json', version);
+        const alarms = fixtureAlarms('nospace/alarm-list.json', version);
         const answers = (raftIndex: number): EndpointAnswers[] => [
           {
             endpoint: 'http://127.0.0.1:2379',
@@ -297,6 +307,53 @@ describe('health state of one member, from captures', () => {
     const got = run().byEndpoint.get(endpoint);
     expect(got?.state).toBe(state);
     expect(got?.reason).toMatch(reason);
+  });
+});
+
+describe('the etcd 3.5 peer-faults/slow captures: /health stays true under 600 ms on the leader links', () => {
+  // etcd 3.5.30 answered /health true after 2408 ms (follower) and 1204 ms (leader) where 3.4.23 gave up
+  // after 1 s (see test/fixtures/etcd-3.5/peer-faults/README.md), so the slow-member rows above, built on a
+  // failing /health, have no 3.5 counterpart: 3.5 calls these members healthy, and so does the exporter.
+  const q = peerFaultCluster('3.5');
+  const at = (file: string) => peerFaultAt(file, '3.5');
+  const round = (n: 0 | 1): EndpointAnswers[] => {
+    const common = { members: q.list, alarms: [] };
+    const answers = (who: 'leader' | 'follower'): MemberAnswers => ({
+      ...common,
+      status: fixtureStatus(peerFault(`slow/status-${who}-${n}.json`), '3.5'),
+      health: fixtureHealth(peerFault(`slow/health-${who}.json`), '3.5'),
+      ...(who === 'leader'
+        ? { metrics: fixtureMetrics(peerFault(`slow/leader-metrics-${n}.txt`), '3.5') }
+        : {}),
+    });
+    return [
+      { endpoint: q.endpoints.leader, answers: answers('leader') },
+      { endpoint: q.endpoints.follower, answers: answers('follower') },
+      { endpoint: q.endpoints.third, answers: {} },
+    ];
+  };
+  const result = () =>
+    statesAfter([
+      { at: at('slow/status-follower-0.json'), members: round(0) },
+      { at: at('slow/status-follower-1.json'), members: round(1) },
+    ]);
+
+  it('leader and follower healthy; the silent third unreachable (the leader keeps receiving from it)', () => {
+    const { byEndpoint } = result();
+    expect(byEndpoint.get(q.endpoints.leader)?.state).toBe('healthy');
+    expect(byEndpoint.get(q.endpoints.follower)?.state).toBe('healthy');
+    expect(byEndpoint.get(q.endpoints.third)?.state).toBe('unreachable');
+  });
+
+  it('quorum: all 3 voters available, 2 healthy, tolerance 1', () => {
+    expect(result().quorum).toMatchObject({
+      votingMembers: 3,
+      membersReachable: 2,
+      membersHealthy: 2,
+      membersAvailable: 3,
+      quorumAvailable: true,
+      failureTolerance: 1,
+    });
   });
 });
 
