@@ -25,6 +25,7 @@ import type {
 import { sumOf } from '../../src/protocol/prom-text/index.js';
 import type { ParsedMetrics } from '../../src/protocol/prom-text/types.js';
 import {
+  ETCD_FIXTURE_VERSIONS,
   fixtureAlarms,
   fixtureHealth,
   fixtureMemberList,
@@ -91,76 +92,79 @@ describe('SOURCES: one entry per collector, scheduled as documented', () => {
   });
 });
 
-describe("each source's run asks its member the right thing (real 3.4 captures as answers)", () => {
-  const leader = fixtureStatus('status-leader.json');
-  const follower = fixtureStatus('status-follower.json');
-  const endpoint = 'http://127.0.0.1:2379';
-  const cfg = config(true);
-  const cluster = cfg.clusters[0] as (typeof cfg.clusters)[number];
+describe.each(ETCD_FIXTURE_VERSIONS)(
+  "each source's run asks its member the right thing (real etcd %s captures as answers)",
+  (version) => {
+    const leader = fixtureStatus('status-leader.json', version);
+    const follower = fixtureStatus('status-follower.json', version);
+    const endpoint = 'http://127.0.0.1:2379';
+    const cfg = config(true);
+    const cluster = cfg.clusters[0] as (typeof cfg.clusters)[number];
 
-  /** A member that answers every call with a capture and records what it was asked. */
-  function member(statuses: readonly MemberStatus[]) {
-    const calls: unknown[][] = [];
-    const answer =
-      (name: string, value: unknown) =>
-      async (...args: unknown[]) => {
-        calls.push([name, ...args]);
-        return value;
+    /** A member that answers every call with a capture and records what it was asked. */
+    function member(statuses: readonly MemberStatus[]) {
+      const calls: unknown[][] = [];
+      const answer =
+        (name: string, value: unknown) =>
+        async (...args: unknown[]) => {
+          calls.push([name, ...args]);
+          return value;
+        };
+      const client = {
+        status: answer('status', leader),
+        memberList: answer('memberList', fixtureMemberList('member-list.json', version)),
+        alarms: answer('alarms', fixtureAlarms('alarm-list.json', version)),
+        probe: answer('probe', { writeSeconds: 0.002, readSeconds: 0.001 }),
+        hashKv: answer('hashKv', { revision: 1, hash: 2, compactRevision: 0 }),
+      } as unknown as MemberClient;
+      const http = {
+        fetchMetricsText: answer('fetchMetricsText', fixtureText('leader-metrics.txt', version)),
+        health: answer('health', fixtureHealth('health.json', version)),
+      } as unknown as MemberHttpClient;
+      const ctx: SourceContext = {
+        endpoint,
+        client,
+        http,
+        config: cfg,
+        cluster,
+        status: statuses[0],
+        statuses,
       };
-    const client = {
-      status: answer('status', leader),
-      memberList: answer('memberList', fixtureMemberList('member-list.json')),
-      alarms: answer('alarms', fixtureAlarms('alarm-list.json')),
-      probe: answer('probe', { writeSeconds: 0.002, readSeconds: 0.001 }),
-      hashKv: answer('hashKv', { revision: 1, hash: 2, compactRevision: 0 }),
-    } as unknown as MemberClient;
-    const http = {
-      fetchMetricsText: answer('fetchMetricsText', fixtureText('leader-metrics.txt')),
-      health: answer('health', fixtureHealth()),
-    } as unknown as MemberHttpClient;
-    const ctx: SourceContext = {
-      endpoint,
-      client,
-      http,
-      config: cfg,
-      cluster,
-      status: statuses[0],
-      statuses,
-    };
-    return { ctx, calls };
-  }
-  const byName = (name: CollectorName) => SOURCES.find((s) => s.name === name) as (typeof SOURCES)[number];
+      return { ctx, calls };
+    }
+    const byName = (name: CollectorName) => SOURCES.find((s) => s.name === name) as (typeof SOURCES)[number];
 
-  const cases: { name: CollectorName; asked: unknown[] }[] = [
-    { name: 'metrics', asked: ['fetchMetricsText', endpoint] },
-    { name: 'status', asked: ['status'] },
-    { name: 'members', asked: ['memberList'] },
-    { name: 'alarms', asked: ['alarms'] },
-    { name: 'health', asked: ['health', endpoint] },
-    {
-      name: 'probe',
-      asked: ['probe', `/etcd-monitor/probe/${cluster.name}/${leader.memberId}`, cfg.probe.leaseTtlSeconds],
-    },
-    // A follower three revisions behind (the capture transformed): HashKV is asked at the lowest.
-    { name: 'hashkv', asked: ['hashKv', leader.revision - 3] },
-  ];
-  it.each(cases)('$name asks $asked', async ({ name, asked }) => {
-    const { ctx, calls } = member([leader, { ...follower, revision: leader.revision - 3 }]);
-    await byName(name).run(ctx);
-    expect(calls).toEqual([asked]);
-  });
+    const cases: { name: CollectorName; asked: unknown[] }[] = [
+      { name: 'metrics', asked: ['fetchMetricsText', endpoint] },
+      { name: 'status', asked: ['status'] },
+      { name: 'members', asked: ['memberList'] },
+      { name: 'alarms', asked: ['alarms'] },
+      { name: 'health', asked: ['health', endpoint] },
+      {
+        name: 'probe',
+        asked: ['probe', `/etcd-monitor/probe/${cluster.name}/${leader.memberId}`, cfg.probe.leaseTtlSeconds],
+      },
+      // A follower three revisions behind (the capture transformed): HashKV is asked at the lowest.
+      { name: 'hashkv', asked: ['hashKv', leader.revision - 3] },
+    ];
+    it.each(cases)('$name asks $asked', async ({ name, asked }) => {
+      const { ctx, calls } = member([leader, { ...follower, revision: leader.revision - 3 }]);
+      await byName(name).run(ctx);
+      expect(calls).toEqual([asked]);
+    });
 
-  it('metrics parses the body it fetched', async () => {
-    const value = (await byName('metrics').run(member([]).ctx)) as ParsedMetrics;
-    expect(sumOf(value, 'etcd_server_has_leader')).toBe(1);
-  });
+    it('metrics parses the body it fetched', async () => {
+      const value = (await byName('metrics').run(member([]).ctx)) as ParsedMetrics;
+      expect(sumOf(value, 'etcd_server_has_leader')).toBe(1);
+    });
 
-  it('hashkv is skipped for the round while no member has a status, every other source never is', () => {
-    expect(byName('hashkv').ready?.([])).toBe(false);
-    expect(byName('hashkv').ready?.([follower])).toBe(true);
-    expect(SOURCES.filter((s) => 'ready' in s).map((s) => s.name)).toEqual(['hashkv']);
-  });
-});
+    it('hashkv is skipped for the round while no member has a status, every other source never is', () => {
+      expect(byName('hashkv').ready?.([])).toBe(false);
+      expect(byName('hashkv').ready?.([follower])).toBe(true);
+      expect(SOURCES.filter((s) => 'ready' in s).map((s) => s.name)).toEqual(['hashkv']);
+    });
+  },
+);
 
 describe('probeKey: one key per member under its cluster', () => {
   const cfg = config(true);

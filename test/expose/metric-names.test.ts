@@ -7,15 +7,19 @@ import { createExporterMetrics } from '../../src/expose/registry.js';
 import { registerHistoryMetrics } from '../../src/history/history-metrics.js';
 import { BenchmarkMetrics } from '../../src/loadgen/metrics.js';
 import { registerConnectionMetrics } from '../../src/server/connection-limit.js';
-import { FIXTURE_DIR, fixtureMetrics } from '../etcd/fixtures.js';
+import { ETCD_FIXTURE_VERSIONS, FIXTURE_DIR, fixtureMetrics } from '../etcd/fixtures.js';
 
-/** Every /metrics capture of a real etcd member. */
+/** Every /metrics capture of a real etcd member (the same files exist for etcd 3.4 and 3.5). */
 const CAPTURES = ['', 'load', 'nospace', 'no-leader'].flatMap((dir) =>
   readdirSync(path.join(FIXTURE_DIR, dir))
     .filter((f) => f.endsWith('.txt'))
     .map((f) => (dir ? `${dir}/${f}` : f)),
 );
-const etcdFamilies = new Set(CAPTURES.flatMap((file) => [...fixtureMetrics(file).keys()]));
+const etcdFamilies = new Set(
+  ETCD_FIXTURE_VERSIONS.flatMap((version) =>
+    CAPTURES.flatMap((file) => [...fixtureMetrics(file, version).keys()]),
+  ),
+);
 
 const quiet = { warn: () => undefined };
 const exporterMetrics = createExporterMetrics(() => [], quiet, '0.0.0-test', { main: { env: 'test' } });
