@@ -61,6 +61,56 @@ describe.each(ETCD_FIXTURE_VERSIONS)('etcd %s captures', (version) => {
     expect(leader?.quotaUsageRatio).toBeGreaterThan(0);
   });
 
+  // The rows of test/expose/metric-table.test.ts (written against the 3.4 captures, where fixtures-1
+  // leads) by role, so they hold for whichever member leads in each version's capture. The follower's
+  // open watch differs: the 3.4 capture's watch was on the follower, the 3.5 capture's on the third member.
+  const WATCHING_FOLLOWER: Record<typeof version, number> = { '3.4': 1, '3.5': 0 };
+  const pointValue = (name: string, labels: Record<string, string>) => {
+    const def = ALL_METRICS.find((d) => d.name === name);
+    if (!def) throw new Error(`no metric ${name}`);
+    return def
+      .points(view, snapshot)
+      .find(([l]) => Object.entries(labels).every(([k, v]) => l[k] === v))?.[1];
+  };
+  it.each<[string, Record<string, string>, number]>([
+    ['etcd_monitor_cluster_quorum_available', { cluster: 'prod' }, 1],
+    ['etcd_monitor_cluster_failure_tolerance', { cluster: 'prod' }, 0],
+    ['etcd_monitor_cluster_members_available', { cluster: 'prod' }, 2],
+    ['etcd_monitor_cluster_members_healthy', { cluster: 'prod' }, 2],
+    ['etcd_monitor_member_health_state', { member: h.names.third, state: 'unreachable' }, 0],
+    ['etcd_monitor_member_health_state', { member: h.names.third, state: 'down' }, 1],
+    ['etcd_monitor_member_health_state', { member: h.names.leader, state: 'healthy' }, 1],
+    ['etcd_monitor_member_health_state', { member: h.names.follower, state: 'healthy' }, 1],
+    ['etcd_monitor_cluster_members_reachable', { cluster: 'prod' }, 2],
+    ['etcd_monitor_cluster_expected_members', { cluster: 'prod' }, 3],
+    ['etcd_monitor_cluster_members', { role: 'voting' }, 3],
+    ['etcd_monitor_cluster_members', { role: 'learner' }, 0],
+    ['etcd_monitor_cluster_has_leader', { cluster: 'prod' }, 1],
+    ['etcd_monitor_cluster_leader_changes_total', { cluster: 'prod' }, 0],
+    ['etcd_monitor_cluster_distinct_versions', { cluster: 'prod' }, 1],
+    ['etcd_monitor_member_up', { member: h.names.third }, 0],
+    ['etcd_monitor_member_is_leader', { member: h.names.leader }, 1],
+    ['etcd_monitor_member_is_leader', { member: h.names.follower }, 0],
+    // dbSize "20480" in both versions' status-leader.json.
+    ['etcd_monitor_member_db_size_bytes', { member: h.names.leader }, 20480],
+    ['etcd_monitor_member_db_quota_bytes', { member: h.names.leader }, 2 * 1024 ** 3],
+    ['etcd_monitor_member_watch_streams', { member: h.names.follower }, WATCHING_FOLLOWER[version]],
+    ['etcd_monitor_collector_success', { member: h.names.third, collector: 'status' }, 0],
+    ['etcd_monitor_collector_success', { member: h.names.leader, collector: 'metrics' }, 1],
+  ])('metric table: %s%j = %s', (name, labels, expected) => {
+    expect(pointValue(name, labels)).toBe(expected);
+  });
+
+  it('metric table: both alarm types for every member, all 0', () => {
+    const def = ALL_METRICS.find((d) => d.name === 'etcd_monitor_member_alarm');
+    const points = def?.points(view, snapshot) ?? [];
+    expect(points.map(([l, v]) => `${l['member']}/${l['alarm']}=${v}`).sort()).toEqual(
+      [h.names.leader, h.names.follower, h.names.third]
+        .sort()
+        .flatMap((m) => [`${m}/CORRUPT=0`, `${m}/NOSPACE=0`]),
+    );
+  });
+
   it('every metric of the table has its declared labels and finite values', () => {
     let points = 0;
     for (const def of ALL_METRICS) {
