@@ -19,6 +19,9 @@ import type {
 
 /** The few DOM members the script uses (the project compiles without the DOM library). */
 interface PageElement {
+  readonly id: string;
+  scrollLeft: number;
+  focus(): void;
   innerHTML: string;
   textContent: string | null;
   readonly dataset: Record<string, string | undefined>;
@@ -29,6 +32,7 @@ interface PageElement {
   remove(): void;
 }
 interface PageDocument {
+  readonly activeElement: PageElement | null;
   getElementById(id: string): PageElement | null;
   createElement(tag: string): PageElement;
 }
@@ -46,6 +50,9 @@ export function statusPageMain(doc: PageDocument, render: typeof renderModule): 
   const intervalMs = Math.max(500, Number(root.dataset['intervalMs']) || 10000);
   const benchmarkOn = root.dataset['benchmark'] === 'on';
   let previous: ClusterData[] = [];
+  let polls = 0;
+  /** What the last poll rendered (the browser's innerHTML serializes differently, so not that). */
+  let rendered = '';
 
   /** A JSON answer, or why there is none ("HTTP 503 NOT_READY: …"). */
   async function get<T>(path: string): Promise<Part<T>> {
@@ -90,7 +97,21 @@ export function statusPageMain(doc: PageDocument, render: typeof renderModule): 
         };
       }),
     );
-    cards.innerHTML = render.renderClusters(clusters);
+    const html = render.renderClusters(clusters);
+    if (html !== rendered) {
+      rendered = html;
+      // Replacing the cards must not throw a keyboard user's focus (a member table scrolled with the arrow
+      // keys) back to the top of the page: the focused element is found again by its id.
+      const focused = doc.activeElement;
+      const focusedId = focused && focused !== cards ? focused.id : '';
+      const scrollLeft = focused ? focused.scrollLeft : 0;
+      cards.innerHTML = html;
+      const again = focusedId ? doc.getElementById(focusedId) : null;
+      if (again) {
+        again.focus();
+        again.scrollLeft = scrollLeft;
+      }
+    }
     const now = new Date().toISOString();
     for (const change of render.describeChanges(previous, clusters)) {
       const li = doc.createElement('li');
@@ -99,6 +120,8 @@ export function statusPageMain(doc: PageDocument, render: typeof renderModule): 
       while (log.children.length > 20) log.lastElementChild?.remove();
     }
     previous = clusters;
+    // Completed polls, for the browser test to count rounds.
+    root.dataset['polls'] = String(++polls);
     root.classList.remove('stale');
     updated.innerHTML = 'Updated ' + render.formatTime(now) + '; updates every ' + intervalMs / 1000 + ' s.';
   }

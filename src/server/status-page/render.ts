@@ -281,7 +281,9 @@ export function renderMembers(c: ClusterData, id: string): string {
     );
   });
   return (
-    '<div class="scroll" role="region" tabindex="0" aria-labelledby="' +
+    '<div class="scroll" role="region" tabindex="0" id="' +
+    id +
+    '-members" aria-labelledby="' +
     id +
     '-caption"><table><caption id="' +
     id +
