@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -17,6 +18,8 @@ import type { ClusterData, MemberJson } from '../../src/server/status-page/types
 const CHROMIUM = '/usr/bin/chromium';
 /** The exporter's rounds (FAST_INTERVALS: 1 s); the page polls once per round. */
 const ROUND_MS = 1000;
+/** expect.poll waits 1 s by default; the first poll of a page may take longer on a loaded machine. */
+const POLL = { timeout: 15_000 };
 const ARTIFACT = path.resolve(import.meta.dirname, '../../.tmp/artifacts/status-page.png');
 
 let cluster: EtcdCluster;
@@ -35,7 +38,7 @@ beforeAll(async () => {
   cluster = await startCluster({ size: 3 });
   const args = ['--endpoints', cluster.endpoints.join(','), '--cluster-name', 'main', ...FAST_INTERVALS];
   [exporter, authed] = await Promise.all([
-    startExporter({ args }),
+    startExporter({ args: [...args, '--web.enable-benchmark-api'] }),
     startExporter({ args: [...args, '--web.config.file', web] }),
   ]);
   // Root in a container has no user namespace for chromium's sandbox.
@@ -85,9 +88,9 @@ describe('status page in chromium against a real 3-member cluster', () => {
   it('shows the members, a killed one as down with its error code within 2 polls, and its return', async () => {
     const { page, errors } = await openPage();
     await page.goto(`${exporter.url}/`);
-    await expect.poll(() => page.locator('#clusters tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#clusters tbody tr').count(), POLL).toBe(3);
     // The script ran under the page's CSP: it replaced the server's line with its own.
-    await expect.poll(() => page.locator('#updated').innerText()).toMatch(/^Updated /);
+    await expect.poll(() => page.locator('#updated').innerText(), POLL).toMatch(/^Updated /);
     expect(await page.locator('h2', { hasText: 'Cluster main' }).innerText()).toContain('HEALTHY');
     const headers = await page.locator('#clusters thead th[scope=col]').allInnerTexts();
     expect(headers).toEqual([
@@ -177,7 +180,9 @@ describe('status page in chromium against a real 3-member cluster', () => {
       intervalMs: 200,
       what: `the page to show ${victim} healthy again`,
     });
-    await expect.poll(() => page.locator('h2', { hasText: 'Cluster main' }).innerText()).toContain('HEALTHY');
+    await expect
+      .poll(() => page.locator('h2', { hasText: 'Cluster main' }).innerText(), POLL)
+      .toContain('HEALTHY');
     expect(await page.locator('#clusters tbody tr').count()).toBe(3);
     expect(await page.evaluate(() => (globalThis as { statusPageMarker?: number }).statusPageMarker)).toBe(
       42,
@@ -185,6 +190,46 @@ describe('status page in chromium against a real 3-member cluster', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('fills in the firing alerts (from the alert history) and the last benchmark of the cluster', async () => {
+    const { page, errors } = await openPage();
+    await page.goto(`${exporter.url}/`);
+    await expect.poll(() => page.locator('#updated').innerText(), POLL).toMatch(/^Updated /);
+    const card = page.locator('#clusters article');
+    await expect.poll(() => card.innerText(), POLL).toContain('No benchmark has run.');
+    expect(await card.innerText()).toContain('None firing.');
+
+    // An Alertmanager 0.25 notification (a captured one, relabelled to this cluster) and a small benchmark run.
+    const notification = (
+      await readFile(
+        path.resolve(import.meta.dirname, '../fixtures/alertmanager-0.25/webhook-firing-critical.json'),
+        'utf8',
+      )
+    )
+      .replaceAll('"c1"', '"main"')
+      .replaceAll('\\"c1\\"', '\\"main\\"');
+    const hook = await fetch(`${exporter.url}/api/v1/alerts/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: notification,
+    });
+    expect(hook.status).toBe(200);
+    const started = await fetch(`${exporter.url}/api/v1/performance/benchmark`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'write', ops: 200 }),
+    });
+    expect(started.status).toBe(202);
+    await expect
+      .poll(() => card.innerText(), { timeout: 30_000 })
+      .toMatch(/write: \d+ ops\/s, p99 [\d.]+ ms, 0 failed, SLO (passed|FAILED)/);
+    const text = await card.innerText();
+    expect(text).toMatch(
+      /critical EtcdQuorumLost — EtcdQuorumLost summary\. \(since 2026-11-23 13:38:25 UTC\)/,
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('renders hostile member names and error messages as text: nothing injected runs', async () => {
     const { page, errors } = await openPage();
@@ -257,8 +302,8 @@ describe('status page in chromium against a real 3-member cluster', () => {
     const res = await page.goto(`${authed.url}/`);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toMatch(/script-src 'sha256-[^']+'(;|$)/);
-    await expect.poll(() => page.locator('#updated').innerText()).toMatch(/^Updated /);
-    await expect.poll(() => page.locator('#clusters tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#updated').innerText(), POLL).toMatch(/^Updated /);
+    await expect.poll(() => page.locator('#clusters tbody tr').count(), POLL).toBe(3);
     // A viewer-or-better page polls the histories too: filled in, not "Not available: HTTP 401".
     const card = await page.locator('#clusters article').innerText();
     expect(card).not.toMatch(/HTTP 401/);
