@@ -51,6 +51,14 @@ function untilSignal(io: CtlIo, timeout: unknown): AbortSignal | undefined {
   return present.length === 0 ? undefined : AbortSignal.any(present);
 }
 
+/** --timeout ran out before the stream was established: the command did nothing, so it failed. */
+function notConnected(what: string, ops: EtcdOperations, timeout: unknown): CtlError {
+  return new CtlError(
+    'UNAVAILABLE',
+    `${what}: no answer from ${ops.connection.endpoints.join(',')} within --timeout ${String(timeout)}s`,
+  );
+}
+
 export const actions: Record<string, Action> = {
   async get(ops, a) {
     const r = range(a);
@@ -119,12 +127,17 @@ export const actions: Record<string, Action> = {
   },
   async watch(ops, a, io) {
     const json = a.output === 'json';
+    const signal = untilSignal(io, a.timeout);
+    let ready = false;
     await ops.watch(range(a), {
       ...(a.rev !== undefined ? { startRevision: n(a, 'rev') } : {}),
       prevKv: b(a, 'prev-kv'),
       ...(a['max-events'] !== undefined ? { maxEvents: n(a, 'max-events') } : {}),
-      ...(untilSignal(io, a.timeout) ? { signal: untilSignal(io, a.timeout) } : {}),
-      onReady: () => io.writeErr('watching\n'),
+      ...(signal ? { signal } : {}),
+      onReady: () => {
+        ready = true;
+        io.writeErr('watching\n');
+      },
       onEvent: (e) =>
         io.write(
           json
@@ -132,6 +145,7 @@ export const actions: Record<string, Action> = {
             : `${e.type}\n${e.kv.key}\n${e.type === 'PUT' ? `${e.kv.value}\n` : ''}`,
         ),
     });
+    if (!ready && !io.signal?.aborted) throw notConnected(`watch ${String(a['key-name'])}`, ops, a.timeout);
     // Events were printed as they came.
     return {};
   },
@@ -160,6 +174,10 @@ export const actions: Record<string, Action> = {
       onRenew: (l) =>
         io.write(json ? `${JSON.stringify(l)}\n` : `lease ${l.id} keepalived with TTL(${l.ttl})\n`),
     });
+    if (!last) {
+      if (io.signal?.aborted) return {};
+      throw notConnected(`lease keep-alive ${String(a.id)}`, ops, a.timeout);
+    }
     return { exitCode: last.ttl > 0 ? 0 : 3 };
   },
   async 'member-list'(ops) {

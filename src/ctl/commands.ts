@@ -300,8 +300,28 @@ export function ctlCommand(io: CtlRuntime = processRuntime()): CommandModule {
   };
 }
 
+/** Grace for a stream to close after Ctrl-C/SIGTERM before the process ends anyway. */
+const SIGNAL_GRACE_MS = 300;
+/** A finished command whose connections still hold the event loop (etcd3 retrying a dead member) exits after this. */
+const EXIT_GRACE_MS = 1_000;
+
 function processRuntime(): CtlRuntime {
   let controller: AbortController | undefined;
+  let caught: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (caught) die(sig);
+    caught = sig;
+    controller?.abort();
+    setTimeout(() => die(sig), SIGNAL_GRACE_MS);
+  };
+  // Like etcdctl (Go's default handling), an interrupted watch ends by the signal itself, so the shell sees
+  // 130 (SIGINT) or 143 (SIGTERM) and a script can tell an interrupt from a result.
+  const die = (sig: NodeJS.Signals): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, sig);
+    setTimeout(() => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)), 100).unref();
+  };
   return {
     write: (t) => process.stdout.write(t),
     writeErr: (t) => process.stderr.write(t),
@@ -309,14 +329,16 @@ function processRuntime(): CtlRuntime {
     // instead of killing it mid-write, while every other command keeps the default signal behaviour.
     get signal() {
       if (!controller) {
-        const c = new AbortController();
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => c.abort());
-        controller = c;
+        controller = new AbortController();
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
       }
       return controller.signal;
     },
     exit: (code) => {
+      if (caught) return die(caught);
       process.exitCode = code;
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
     },
     readStdin: async () => {
       const chunks: Buffer[] = [];

@@ -49,7 +49,9 @@ export class CtlError extends MonitorError {
 /** Maps whatever etcd3/grpc threw onto a CtlError kind; the message is kept, the stack is not shown to users. */
 export function toCtlError(err: unknown, what: string): CtlError {
   if (err instanceof CtlError) return err;
-  const message = `${what}: ${err instanceof Error ? err.message.replace(/^[A-Za-z]+Error: /, '') : String(err)}`;
+  const text = err instanceof Error ? err.message.replace(/^[A-Za-z]+Error: /, '') : String(err);
+  // grpc-js appends "Last error: Error: ..." and an empty "Resolution note:" to a refused connection.
+  const message = `${what}: ${text.replace(/\s*Resolution note:\s*$/, '').replace(/Last error: (Error: )?/, '')}`;
   return new CtlError(classify(err), message, { cause: err });
 }
 

@@ -3,6 +3,45 @@ import { hexToId, idToHex } from './client.js';
 import { CtlError, toCtlError } from './errors.js';
 import { headerRevision, rangeBytes, toKeyValue, type KeyRange, type KeyValue } from './kv.js';
 
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Waits for `step` (opening a stream, registering a watch) unless `signal` aborts first (resolves undefined)
+ * or `timeoutMs` passes (UNAVAILABLE). etcd3 retries a connection forever with backoff and never rejects a
+ * pending watch or keep-alive stream, so without this bound an unreachable endpoint hangs the command.
+ */
+async function bounded<T>(
+  step: () => Promise<T>,
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<T | undefined> {
+  if (signal?.aborted) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      step(),
+      new Promise<undefined>((resolve) => {
+        onAbort = () => resolve(undefined);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new CtlError('UNAVAILABLE', `${what}: no answer from any endpoint within ${timeoutMs / 1000}s`),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 export interface LeaseInfo {
   /** Lease ID in hex, as etcdctl prints it. */
   readonly id: string;
@@ -57,37 +96,58 @@ export async function leaseTimeToLive(
   };
 }
 
+export interface KeepAliveOptions {
+  readonly once?: boolean;
+  readonly signal?: AbortSignal;
+  /** Deadline for opening the stream and for the first renewal (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  readonly onRenew?: (lease: LeaseInfo) => void;
+}
+
 /**
  * Renews a lease until `signal` aborts (or once when `once`), calling `onRenew` after each renewal; renews at a third
- * of the TTL like etcd's own client. A lease that is gone is NOT_FOUND.
+ * of the TTL like etcd's own client. A lease that is gone is NOT_FOUND. Resolves with the last renewal,
+ * undefined when the signal aborted before the first one.
  */
 export async function leaseKeepAlive(
   client: Etcd3,
   id: string,
-  opts: { once?: boolean; signal?: AbortSignal; onRenew?: (lease: LeaseInfo) => void } = {},
-): Promise<LeaseInfo> {
+  opts: KeepAliveOptions = {},
+): Promise<LeaseInfo | undefined> {
   const decimalId = hexToId(id);
+  const what = `lease keep-alive ${id}`;
+  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let stream;
   try {
-    stream = await client.leaseClient.leaseKeepAlive();
+    stream = await bounded(() => client.leaseClient.leaseKeepAlive(), what, connectMs, opts.signal);
   } catch (err) {
-    throw toCtlError(err, `lease keep-alive ${id}`);
+    throw toCtlError(err, what);
   }
-  return new Promise<LeaseInfo>((resolve, reject) => {
+  if (!stream) return undefined;
+  const opened = stream;
+  return new Promise<LeaseInfo | undefined>((resolve, reject) => {
+    const stream = opened;
     let last: LeaseInfo | undefined;
     let timer: NodeJS.Timeout | undefined;
     let finished = false;
-    const finish = (err?: unknown): void => {
+    // The first renewal proves the lease exists and an endpoint answers; a listener that accepts the
+    // connection and never answers would otherwise keep the command waiting forever.
+    const firstAnswer = setTimeout(
+      () => finish(new CtlError('UNAVAILABLE', `${what}: no answer within ${connectMs / 1000}s`)),
+      connectMs,
+    );
+    const finish = (err?: unknown, aborted = false): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearTimeout(firstAnswer);
       opts.signal?.removeEventListener('abort', onAbort);
       stream.end();
       if (err) reject(err);
-      else if (last) resolve(last);
-      else reject(new CtlError('UNAVAILABLE', `lease keep-alive ${id}: stream ended before any renewal`));
+      else if (last || aborted) resolve(last);
+      else reject(new CtlError('UNAVAILABLE', `${what}: stream ended before any renewal`));
     };
-    const onAbort = (): void => finish();
+    const onAbort = (): void => finish(undefined, true);
     stream.on('data', (res: ILeaseKeepAliveResponse) => {
       if (finished) return;
       const ttl = Number(res.TTL);
@@ -95,6 +155,7 @@ export async function leaseKeepAlive(
         finish(new CtlError('NOT_FOUND', `lease ${id} expired or was revoked`));
         return;
       }
+      clearTimeout(firstAnswer);
       last = { id, ttl };
       opts.onRenew?.(last);
       if (opts.once) finish();
@@ -102,9 +163,9 @@ export async function leaseKeepAlive(
       if (!opts.once)
         timer = setTimeout(() => stream.write({ ID: decimalId }), Math.max(500, (ttl * 1000) / 3));
     });
-    stream.on('error', (err: Error) => finish(toCtlError(err, `lease keep-alive ${id}`)));
+    stream.on('error', (err: Error) => finish(toCtlError(err, what)));
     if (opts.signal?.aborted) {
-      finish();
+      finish(undefined, true);
       return;
     }
     opts.signal?.addEventListener('abort', onAbort);
@@ -124,6 +185,8 @@ export interface WatchOptions {
   /** Stop after this many events. */
   readonly maxEvents?: number;
   readonly signal?: AbortSignal;
+  /** Deadline for reaching an endpoint and registering the watch (default 5 s). */
+  readonly connectTimeoutMs?: number;
   /** Called once the watch is registered on the server, so callers can write without racing it. */
   readonly onReady?: () => void;
   readonly onEvent?: (event: WatchEvent) => void;
@@ -136,13 +199,24 @@ export async function watch(client: Etcd3, range: KeyRange, opts: WatchOptions =
   if (opts.startRevision !== undefined) builder = builder.startRevision(String(opts.startRevision));
   if (opts.prevKv) builder = builder.withPreviousKV();
   const events: WatchEvent[] = [];
-  if (opts.signal?.aborted) return events;
-  let watcher;
+  const what = `watch ${range.key}`;
+  const connectMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  let created;
   try {
-    watcher = await builder.create();
+    // A serializable count answers from the member itself: it gives a refused connection or a TLS/auth
+    // failure its own error, which a pending watch (retried forever by etcd3) never reports.
+    const probe = await bounded(
+      () => client.kv.range({ ...rangeBytes(range), count_only: true, serializable: true }).then(() => true),
+      what,
+      connectMs,
+      opts.signal,
+    );
+    created = probe ? await bounded(() => builder.create(), what, connectMs, opts.signal) : undefined;
   } catch (err) {
-    throw toCtlError(err, `watch ${range.key}`);
+    throw toCtlError(err, what);
   }
+  if (!created) return events;
+  const watcher = created;
   return new Promise<WatchEvent[]>((resolve, reject) => {
     let finished = false;
     const done = (err?: unknown): void => {

@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import type { AlarmEntry, MemberListEntry } from '../etcd/types.js';
-import { openClient, type EtcdConnection } from './client.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, openClient, type EtcdConnection } from './client.js';
 import * as cluster from './cluster.js';
 import * as kv from './kv.js';
 import * as lw from './lease-watch.js';
@@ -10,7 +10,7 @@ import * as tx from './txn.js';
 export type { EtcdConnection } from './client.js';
 export type { EndpointHealth, EndpointStatus } from './cluster.js';
 export type { DeleteResult, GetOptions, GetResult, KeyRange, KeyValue, PutResult } from './kv.js';
-export type { LeaseInfo, WatchEvent, WatchOptions } from './lease-watch.js';
+export type { KeepAliveOptions, LeaseInfo, WatchEvent, WatchOptions } from './lease-watch.js';
 export type { DefragMemberResult, DefragOptions, SnapshotResult } from './maintenance.js';
 export type { CasResult, TxnCompare, TxnOp, TxnResult, TxnSpec } from './txn.js';
 
@@ -70,7 +70,10 @@ export class EtcdOperations {
 
   /** Watches a key or range until maxEvents or the signal; resolves with the events seen. */
   watch(range: kv.KeyRange, opts?: lw.WatchOptions): Promise<lw.WatchEvent[]> {
-    return lw.watch(this.client, range, opts);
+    return lw.watch(this.client, range, {
+      connectTimeoutMs: this.connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ...opts,
+    });
   }
 
   /** Grants a lease. */
@@ -89,11 +92,11 @@ export class EtcdOperations {
   }
 
   /** Keeps a lease alive until the signal aborts, or renews it once. */
-  leaseKeepAlive(
-    id: string,
-    opts?: { once?: boolean; signal?: AbortSignal; onRenew?: (l: lw.LeaseInfo) => void },
-  ): Promise<lw.LeaseInfo> {
-    return lw.leaseKeepAlive(this.client, id, opts);
+  leaseKeepAlive(id: string, opts?: lw.KeepAliveOptions): Promise<lw.LeaseInfo | undefined> {
+    return lw.leaseKeepAlive(this.client, id, {
+      connectTimeoutMs: this.connection.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ...opts,
+    });
   }
 
   /** Members of the cluster. */
