@@ -7,7 +7,11 @@ import { ROOT } from '../alerts/rules-support.js';
 
 // What the README's "Next to kube-prometheus-stack" section tells users to put into the stack's values.yaml,
 // turned into the Prometheus configuration prometheus-operator would generate from it. The test reads the
-// snippets from the README itself, so the documented values are the measured ones.
+// snippets from the README itself, so the documented values are the measured ones. The value keys
+// (defaultRules.rules.etcd, kubeEtcd.enabled, kubeEtcd.serviceMonitor.relabelings) and the target labels below
+// are those of prometheus-community/helm-charts charts/kube-prometheus-stack: values.yaml,
+// templates/exporters/kube-etcd/{service,servicemonitor}.yaml and templates/prometheus/rules-1.14/etcd.yaml
+// (the etcd alerts need both kubeEtcd.enabled and defaultRules.rules.etcd).
 
 /** A prometheus-operator RelabelConfig as written in a ServiceMonitor (camelCase keys). */
 export interface OperatorRelabeling {

@@ -156,7 +156,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('next to kube-prometheus-stack: --reexpose=false and the stack scraping etcd directly', () => {
-  it('the README documents both modes with the chart value keys', () => {
+  it("the README gives both modes' values.yaml", () => {
     expect(values.some((v) => v.defaultRules?.rules?.etcd === false && v.kubeEtcd?.enabled === false)).toBe(
       true,
     );
