@@ -203,6 +203,71 @@ describe('generic', () => {
   });
 });
 
+/** What Pod Security "restricted" checks on a pod (kubernetes.io/docs/concepts/security/pod-security-standards). */
+function restrictedViolations(pod: PodSpec & Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const allowedVolumes = [
+    'configMap',
+    'csi',
+    'downwardAPI',
+    'emptyDir',
+    'ephemeral',
+    'persistentVolumeClaim',
+    'projected',
+    'secret',
+  ];
+  for (const v of pod.volumes) {
+    const type = Object.keys(v).find((k) => k !== 'name')!;
+    if (!allowedVolumes.includes(type)) out.push(`volume ${v.name}: ${type}`);
+  }
+  for (const host of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[host]) out.push(host);
+  const podSc = (pod.securityContext ?? {}) as { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
+  for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    const sc = (c.securityContext ?? {}) as {
+      runAsNonRoot?: boolean;
+      runAsUser?: number;
+      allowPrivilegeEscalation?: boolean;
+      capabilities?: { drop?: string[]; add?: string[] };
+    };
+    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true || sc.runAsUser === 0)
+      out.push(`${c.name}: may run as root`);
+    if (sc.allowPrivilegeEscalation !== false) out.push(`${c.name}: privilege escalation`);
+    if (!sc.capabilities?.drop?.includes('ALL')) out.push(`${c.name}: capabilities not dropped`);
+    for (const cap of sc.capabilities?.add ?? [])
+      if (cap !== 'NET_BIND_SERVICE') out.push(`${c.name}: adds ${cap}`);
+    for (const p of c.ports ?? []) if ((p as { hostPort?: number }).hostPort) out.push(`${c.name}: hostPort`);
+  }
+  if (podSc.seccompProfile?.type !== 'RuntimeDefault' && podSc.seccompProfile?.type !== 'Localhost')
+    out.push('seccomp');
+  return out;
+}
+
+describe('Pod Security', () => {
+  const podOf = (dir: string) =>
+    (
+      only(
+        objectsOfVariant(dir).map((o) => o.obj),
+        'Deployment',
+      ) as Deployment
+    ).spec.template.spec as PodSpec & Record<string, unknown>;
+
+  it('the generic variant meets "restricted"', () => {
+    expect(restrictedViolations(podOf('generic'))).toEqual([]);
+  });
+
+  it('the kubeadm variant needs "privileged", for exactly the reasons its README gives', () => {
+    expect(restrictedViolations(podOf('kubeadm')).sort()).toEqual(
+      [
+        'volume etcd-pki: hostPath',
+        'hostNetwork',
+        'copy-etcd-certs: may run as root',
+        'copy-etcd-certs: adds CHOWN',
+        'exporter: hostPort',
+      ].sort(),
+    );
+  });
+});
+
 describe('kubeadm', () => {
   const objs = objectsOfVariant('kubeadm').map((o) => o.obj);
   const pod = (only(objs, 'Deployment') as Deployment).spec.template.spec;
