@@ -34,7 +34,8 @@ nav ul { list-style: none; padding: 0; margin: 0 0 1rem; display: flex; flex-wra
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding: .25rem 0; }
 th, td { border: 1px solid #c8ccd2; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-thead th { background: #eceef1; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+thead th { background: #eceef1; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.crit th[scope=row] { box-shadow: inset .3rem 0 #b00020; } tr.warn th[scope=row] { box-shadow: inset .3rem 0 #b07800; }
 .muted { color: #4a4f57; } code { font-size: .85rem; }
 #changes { font-size: .9rem; }
