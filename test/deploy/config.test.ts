@@ -1,6 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUTH_PASSWORD_LINE, AUTH_USER_LINE } from '../../scripts/kubernetes/config.js';
+import { AUTH_PASSWORD_LINE, AUTH_USER_LINE, CONFIG_MAP_NAME } from '../../scripts/kubernetes/config.js';
+import { ROOT } from '../../scripts/kubernetes/names.js';
 import { GENERIC, KUBEADM, KUBEADM_PKI, type Variant } from '../../scripts/kubernetes/variants.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { only, type Obj } from './manifests.js';
@@ -118,5 +121,41 @@ describe('kubeadm', () => {
     const port = prepared.files.exporter.ports![0]!;
     expect(config.api.port).toBe(port.containerPort);
     expect(port.hostPort).toBe(port.containerPort);
+  });
+});
+
+describe("deploy/kubernetes/README.md's overlay", () => {
+  const readme = readFileSync(path.join(ROOT, 'deploy/kubernetes/README.md'), 'utf8');
+  const block = /```yaml\n# my-etcd-monitor\/kustomization\.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  const overlay = yaml.load(block ?? '') as {
+    resources: string[];
+    images: Array<{ name: string }>;
+    patches: Array<{ target: { kind: string; name: string }; patch: string }>;
+  };
+
+  it("names the generic variant, the manifests' image and their ConfigMap", () => {
+    expect(block).toBeDefined();
+    expect(overlay.resources[0]).toMatch(/\/deploy\/kubernetes\/generic$/);
+    const prepared = preparePod(GENERIC.dir, { secrets: { 'etcd-monitor-etcd-client': CLIENT } });
+    roots.push(prepared.root);
+    const deployment = only(prepared.objs, 'Deployment') as Obj & {
+      spec: { template: { spec: { containers: Array<{ image: string }> } } };
+    };
+    expect(deployment.spec.template.spec.containers[0]!.image.split(':')[0]).toBe(overlay.images[0]!.name);
+    expect(overlay.patches[0]!.target).toEqual({ kind: 'ConfigMap', name: CONFIG_MAP_NAME });
+  });
+
+  it('gives a config.yaml the exporter resolves with the mounted Secret', async () => {
+    const [op] = yaml.load(overlay.patches[0]!.patch) as Array<{ op: string; path: string; value: string }>;
+    expect([op!.op, op!.path]).toEqual(['replace', '/data/config.yaml']);
+    const { config, prepared } = await resolveVariant(
+      GENERIC,
+      { 'etcd-monitor-etcd-client': CLIENT },
+      () => op!.value,
+    );
+    expect(config.clusters.map((c) => [c.name, c.endpoints])).toEqual([
+      ['main', ['https://10.0.0.11:2379', 'https://10.0.0.12:2379', 'https://10.0.0.13:2379']],
+    ]);
+    expect(config.clusters[0]!.tls?.keyFile).toBe(prepared.local('/etc/etcd-monitor/tls/tls.key'));
   });
 });
