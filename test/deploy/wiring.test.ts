@@ -4,6 +4,8 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/kubernetes/names.js';
 import { appApi } from '../../src/server/app.openapi.js';
+import { FIELDS } from '../../src/config/fields.js';
+import { parseDurationMs } from '../../src/util/duration.js';
 import { VARIANTS } from '../../scripts/kubernetes/variants.js';
 import { documentsOf, objectsOfVariant, only, type Obj } from './manifests.js';
 
@@ -45,7 +47,7 @@ type Service = Obj & { spec: { selector: Record<string, string>; ports: Port[] }
 type ServiceMonitor = Obj & {
   spec: {
     selector: { matchLabels: Record<string, string> };
-    endpoints: Array<{ port: string; path?: string; honorLabels?: boolean }>;
+    endpoints: Array<{ port: string; path?: string; interval?: string; honorLabels?: boolean }>;
   };
 };
 type NetworkPolicy = Obj & {
@@ -101,6 +103,8 @@ describe.each(VARIANTS.map((v) => v.dir))('%s', (dir) => {
     const ep = monitor.spec.endpoints[0]!;
     expect(service.spec.ports.map((p) => p.name)).toContain(ep.port);
     expect(ep.path).toBe('/metrics');
+    // Scraped as often as the exporter collects (--metrics-interval's default): faster re-reads one round.
+    expect(parseDurationMs(ep.interval!)).toBe(FIELDS.metricsInterval.defaultValue);
     // Relayed member series carry their member's own `instance` label.
     expect(ep.honorLabels).toBe(true);
   });
