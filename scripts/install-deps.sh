@@ -14,6 +14,8 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 # Renders the upstream etcd mixin for test/compat/etcd-mixin.test.ts (deploy/etcd-mixin/).
 command -v jsonnet >/dev/null || need_apt+=(jsonnet)
+# `etcd-monitor completion zsh` is tested in a real zsh (test/cli/completion.test.ts).
+command -v zsh >/dev/null || need_apt+=(zsh)
 # The status page's browser test (test/server/status-page-browser.test.ts) drives it through playwright-core.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,7 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import yargs, { type CommandModule } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './config/completion.js';
 import { givenFlags, withConfigFlags } from './config/flags.js';
-import { ConfigError, MonitorError } from './util/errors.js';
+import { usageError, type UsageLevel } from './config/usage.js';
+import { versionText } from './util/build-info.js';
+import { ConfigError, MonitorError, UsageError } from './util/errors.js';
+import { describeSystemError } from './util/system-error.js';
 
 /** Exit status for bad configuration or usage, as the issue tracker and scripts expect. */
 export const EXIT_CONFIG = 2;
@@ -23,51 +27,114 @@ function serveCommand(bench: BenchModule | undefined): CommandModule {
   };
 }
 
+const completionCommand: CommandModule = {
+  command: 'completion <shell>',
+  describe: 'Print a shell completion script (bash or zsh), e.g. source <(etcd-monitor completion bash)',
+  builder: (y) => y.positional('shell', { choices: COMPLETION_SHELLS, describe: 'shell' }),
+  handler: (argv) => {
+    process.stdout.write(completionScript(argv['shell'] as CompletionShell));
+  },
+};
+
 const BENCH_COMMANDS = new Set(['bench', 'disk-check', 'check']);
+const TOP_COMMANDS = new Set(['serve', 'ctl', 'completion', ...BENCH_COMMANDS]);
+/** The flag the completion scripts call the program with (yargs' completion protocol). */
+const COMPLETION_REQUEST = '--get-yargs-completions';
 
 /**
  * The command modules these arguments need. The exporter runs for months: it should not carry the
- * benchmark engine or the operations client in memory (≈20 MB), so they load only when asked for.
+ * benchmark engine or the operations client in memory (≈20 MB), so they load only when asked for — or when
+ * every command must be known: help, shell completion, and an unknown first word (to suggest the closest).
  */
 async function commandsFor(args: readonly string[]): Promise<CommandModule[]> {
-  const help = args.includes('--help') || args.includes('-h') || args[0] === 'help';
   const first = args[0] ?? '';
+  const all =
+    args.includes('--help') ||
+    args.includes('-h') ||
+    first === 'help' ||
+    args.includes(COMPLETION_REQUEST) ||
+    (first !== '' && !first.startsWith('-') && !TOP_COMMANDS.has(first));
   const benchmarkFlags = args.some(
     (a) => a === '--run-benchmark' || a.startsWith('--run-benchmark=') || a.startsWith('--benchmark-'),
   );
   const bench =
-    help || BENCH_COMMANDS.has(first) || benchmarkFlags ? await import('./loadgen/commands.js') : undefined;
-  const ctl = help || first === 'ctl' ? await import('./ctl/commands.js') : undefined;
+    all || BENCH_COMMANDS.has(first) || benchmarkFlags ? await import('./loadgen/commands.js') : undefined;
+  const ctl = all || first === 'ctl' ? await import('./ctl/commands.js') : undefined;
   return [
     serveCommand(bench),
     ...(ctl ? [ctl.ctlCommand()] : []),
     ...(bench ? [bench.benchCommand, bench.diskCheckCommand, bench.checkCommand] : []),
+    completionCommand,
   ];
+}
+
+/** yargs' own view of the level where parsing stopped (not in its type declarations). */
+interface YargsInternals {
+  getInternalMethods(): { getContext(): { commands: string[] } };
+  getOptions(): { key: Record<string, unknown>; boolean: string[]; alias: Record<string, string[]> };
+}
+interface UsageInternals {
+  getCommands(): [string, string, boolean, string[] | undefined, boolean][];
+}
+
+/** The commands and flags yargs knew where it failed, for a message that names what was typed. */
+function failedLevel(y: Argv, usage: unknown): UsageLevel {
+  const internals = y as unknown as YargsInternals;
+  const options = internals.getOptions();
+  const commands = ((usage as Partial<UsageInternals>).getCommands?.() ?? [])
+    .flatMap(([cmd, , , aliases]) => [cmd.split(' ')[0]!, ...(aliases ?? [])])
+    .filter((name) => name !== '$0');
+  const names = new Set<string>(Object.keys(options.key));
+  const shortAliases: Record<string, string> = {};
+  for (const [name, aliases] of Object.entries(options.alias)) {
+    for (const alias of aliases) {
+      if (alias.length === 1) shortAliases[alias] = name;
+      else names.add(alias);
+    }
+  }
+  return {
+    path: internals.getInternalMethods().getContext().commands.slice(),
+    commands,
+    // yargs adds camelCase twins of every dashed flag; users type the dashed ones.
+    flags: [...names].filter((n) => n.length > 1 && !/[A-Z]/.test(n)),
+    booleans: options.boolean,
+    shortAliases,
+  };
 }
 
 /** Entry point of the `etcd-monitor` binary. */
 export async function main(args: string[]): Promise<void> {
   try {
-    await yargs(args)
+    const y = yargs(args);
+    await y
       .scriptName('etcd-monitor')
       // --web.config.file is one flag (Prometheus exporter-toolkit's name), not a nested object.
       .parserConfiguration({ 'dot-notation': false })
       .command(await commandsFor(args))
       .strict()
-      .help()
-      .version(false)
-      .fail((msg, err) => {
+      .help('help')
+      .alias('help', 'h')
+      .version(
+        'version',
+        'Show the version, commit and Node.js version',
+        // Only when asked: from a checkout without dist/build-info.json it runs `git rev-parse`.
+        args.includes('--version') ? versionText() : '',
+      )
+      .wrap(Math.min(120, y.terminalWidth()))
+      .fail((msg, err, usage) => {
         if (err) throw err;
-        throw new ConfigError('usage', msg);
+        throw usageError(args, failedLevel(y, usage), msg);
       })
       .parseAsync();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       process.stderr.write(`etcd-monitor: ${err.message}\n`);
       process.exit(EXIT_CONFIG);
     }
-    if (err instanceof MonitorError) {
-      process.stderr.write(`etcd-monitor: ${err.message}\n`);
+    // A busy port or a path that cannot be created: one line, not a stack trace.
+    const system = describeSystemError(err);
+    if (system !== undefined || err instanceof MonitorError) {
+      process.stderr.write(`etcd-monitor: ${system ?? (err as Error).message}\n`);
       process.exit(1);
     }
     throw err;

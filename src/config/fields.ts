@@ -13,7 +13,8 @@ export interface FieldSpec<T = unknown> {
   readonly parse: Parser<T>;
   /** Cluster-scoped settings may also appear inside each `clusters[]` entry of the YAML file. */
   readonly perCluster?: boolean;
-  readonly kind: 'string' | 'number' | 'boolean' | 'list';
+  /** `duration` values are milliseconds; `--help` shows them as the config accepts them (`30s`, `5m`). */
+  readonly kind: 'string' | 'number' | 'boolean' | 'list' | 'duration';
 }
 
 const text = (raw: unknown): string => {
@@ -182,14 +183,14 @@ export const FIELDS = {
     doc: 'Timeout for connecting to a member',
     defaultValue: 5000,
     parse: duration,
-    kind: 'string',
+    kind: 'duration',
   },
   requestTimeout: {
     flag: 'request-timeout',
     doc: 'Deadline for each request to one member; a hung member costs at most this much',
     defaultValue: 3000,
     parse: duration,
-    kind: 'string',
+    kind: 'duration',
   },
   cert: {
     flag: 'cert',
@@ -236,21 +237,21 @@ export const FIELDS = {
     doc: 'How often member health, quorum and the read/write probe are checked',
     defaultValue: 30_000,
     parse: duration,
-    kind: 'string',
+    kind: 'duration',
   },
   metricsInterval: {
     flag: 'metrics-interval',
     doc: "How often each member's /metrics, status, member list and alarms are collected",
     defaultValue: 10_000,
     parse: duration,
-    kind: 'string',
+    kind: 'duration',
   },
   hashkvInterval: {
     flag: 'hashkv-interval',
     doc: "How often members' HashKV at a common revision is compared to catch silent divergence (0 or off disables; it scans the whole history)",
     defaultValue: 300_000,
     parse: durationOrOff,
-    kind: 'string',
+    kind: 'duration',
   },
   maxLatencyMs: {
     flag: 'max-latency-ms',
@@ -405,7 +406,7 @@ export const FIELDS = {
     doc: "A firing alert that Alertmanager has not re-sent to the webhook for this long is no longer listed as firing (as Alertmanager's resolve_timeout); keep it above the receiver's repeat_interval + group_interval",
     defaultValue: 5 * 60_000,
     parse: duration,
-    kind: 'string',
+    kind: 'duration',
   },
 } satisfies Record<string, FieldSpec<unknown>>;
 

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
-import { givenFlags, parseFlagDuration, withConfigFlags } from '../config/flags.js';
+import {
+  BENCH_FIELDS,
+  CONNECTION_FIELDS,
+  givenFlags,
+  parseFlagDuration,
+  withConfigFlags,
+} from '../config/flags.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatDiskCheck, runDiskCheck } from './disk-check.js';
@@ -186,7 +192,7 @@ export const benchCommand: CommandModule = {
   command: 'bench',
   describe:
     'Benchmark the cluster (write | read | mixed), judge the SLO; --serve publishes scheduled runs as metrics',
-  builder: (y) => withBenchFlags(withConfigFlags(y)),
+  builder: (y) => withBenchFlags(withConfigFlags(y, BENCH_FIELDS)),
   handler: async (argv) => {
     const flags = givenFlags(argv as Record<string, unknown>);
     const config = configFromFlags(flags, process.env);
@@ -264,7 +270,7 @@ export const checkCommand: CommandModule = {
   describe:
     'Production-readiness report (read-only): every member from the member list, alarms, disk check and configuration hints; --with-benchmark adds a short write benchmark',
   builder: (y) =>
-    withConfigFlags(y)
+    withConfigFlags(y, CONNECTION_FIELDS)
       .option('disk-dir', {
         type: 'string',
         describe: "Run the disk check here (a directory on etcd's disk, on the etcd host)",

@@ -28,6 +28,16 @@ export class ConfigError extends MonitorError {
   }
 }
 
+/**
+ * The command line was wrong (unknown command or flag, missing argument): exit status 2 like a ConfigError,
+ * but the message says what was typed instead of "invalid configuration".
+ */
+export class UsageError extends MonitorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('USAGE', message, options);
+  }
+}
+
 /** gRPC status names by number (grpc/grpc doc/statuscodes.md); codes above 16 are reported as UNKNOWN. */
 export const GRPC_STATUS_NAMES = [
   'OK',
