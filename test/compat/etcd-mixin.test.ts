@@ -156,7 +156,8 @@ describe('the upstream etcd mixin through one exporter target', () => {
     expect(membersDown?.annotations?.description).toContain('{{ $labels.cluster }}');
 
     for (const [name, text] of [
-      ['shipped.rules.yml', shortenedRuleFile(shipped.alerts.groups, 1, 0)],
+      // As deploy/etcd-mixin/README.md renders it: jsonnet's JSON output used as the rule file.
+      ['shipped.rules.json', JSON.stringify(shipped.alerts, null, 3)],
       ['test.rules.yml', shortenedRuleFile(testRender.alerts.groups, FOR_SCALE, MIN_FOR_MS)],
     ] as const) {
       const file = path.join(tmp, name);
@@ -357,6 +358,7 @@ describe('the upstream etcd mixin through one exporter target', () => {
       expect(down.labels).toMatchObject({ cluster: CLUSTER, job: 'etcd-monitor', severity: 'warning' });
       expect(down.labels.instance).toBeUndefined();
       expect(num(down.value)).toBe(1);
+      expect(await firing('etcdMembersDown')).toHaveLength(1); // one per cluster, not one per reporting member
 
       const lostAt = Date.now();
       await etcd.stop(1);
