@@ -13,7 +13,8 @@ tools:
 build: deps
 	@npm run -s build
 
-demo: deps
+# After the demo, `node bin/etcd-monitor.js` (the README's commands) runs the dist/ this builds.
+demo: build
 	@node --import tsx scripts/demo.ts
 
 typecheck: deps

@@ -103,7 +103,11 @@ function failedLevel(y: Argv, usage: unknown): UsageLevel {
 }
 
 /** Entry point of the `etcd-monitor` binary. */
-export async function main(args: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
+  // yargs completes a default command's flags only when the command is named, so `etcd-monitor --api-p<TAB>`
+  // is completed as `etcd-monitor serve --api-p<TAB>`.
+  const args =
+    argv[0] === COMPLETION_REQUEST && argv[1]?.startsWith('-') ? [argv[0], 'serve', ...argv.slice(1)] : argv;
   try {
     const y = yargs(args);
     await y
