@@ -80,8 +80,12 @@ export class FaultProxy {
     let source: string | undefined;
     let identified = false;
     let head = Buffer.alloc(0);
-    const toTarget = new DelayedPipe(upstream, () => this.faultFor('to-target', source));
-    const fromTarget = new DelayedPipe(client, () => this.faultFor('from-target', source));
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    const toTarget = new DelayedPipe(upstream, () => this.faultFor('to-target', source), cut);
+    const fromTarget = new DelayedPipe(client, () => this.faultFor('from-target', source), cut);
     client.on('data', (chunk: Buffer) => {
       if (identified) return toTarget.push(chunk);
       head = Buffer.concat([head, chunk]);
@@ -111,15 +115,30 @@ class DelayedPipe {
   private readonly queue: { due: number; chunk: Buffer }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Bytes were dropped: the stream has a gap no real TCP connection delivers. */
+  private gap = false;
 
   constructor(
     private readonly out: net.Socket,
     private readonly fault: () => LinkFault | undefined,
+    /** Closes the connection both ways. */
+    private readonly cut: () => void,
   ) {}
 
   push(chunk: Buffer): void {
     const f = this.fault();
-    if (f?.drop) return;
+    if (f?.drop) {
+      this.gap = true;
+      return;
+    }
+    // Once the drop is lifted, a connection that lost bytes is closed instead of resumed: TCP never
+    // delivers a stream with a hole (a blackholed connection stalls until it times out), and the bytes after
+    // one decode as garbage — an etcd 3.5 member that had been cut off panicked in raftLog.maybeAppend
+    // ("tocommit out of range") on the first append after healing, in 2 of 2 runs of the 3-member suite.
+    if (this.gap) {
+      this.cut();
+      return;
+    }
     const delay = f?.delayMs ?? 0;
     if (delay <= 0 && this.queue.length === 0) {
       this.write(chunk);

@@ -468,6 +468,18 @@ export async function leaderStreamsTo(
   return findSample(await res.text(), 'etcd_network_active_peers', { Remote: h.net.idOf(member) });
 }
 
+/** Raft bytes member `leader` has received from `member` (etcd_network_peer_received_bytes_total{From}). */
+export async function leaderReceivedFrom(
+  h: FaultHarness,
+  leader: number,
+  member: number,
+): Promise<number | undefined> {
+  const res = await fetch(`${h.cluster.members[leader]?.metricsUrl}/metrics`, {
+    signal: AbortSignal.timeout(2_000),
+  });
+  return findSample(await res.text(), 'etcd_network_peer_received_bytes_total', { From: h.net.idOf(member) });
+}
+
 /** Isolates `members` from every other member, both ways. */
 export function isolate(h: FaultHarness, members: readonly number[]): void {
   for (const a of members) {
