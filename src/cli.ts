@@ -37,7 +37,8 @@ const completionCommand: CommandModule = {
 };
 
 const BENCH_COMMANDS = new Set(['bench', 'disk-check', 'check']);
-const TOP_COMMANDS = new Set(['serve', 'ctl', 'completion', ...BENCH_COMMANDS]);
+/** Every top-level command, loaded or not (a typo is compared with all of them). */
+const TOP_COMMANDS = ['serve', 'ctl', 'bench', 'disk-check', 'check', 'completion'];
 /** The flag the completion scripts call the program with (yargs' completion protocol). */
 const COMPLETION_REQUEST = '--get-yargs-completions';
 
@@ -53,7 +54,7 @@ async function commandsFor(args: readonly string[]): Promise<CommandModule[]> {
     args.includes('-h') ||
     first === 'help' ||
     args.includes(COMPLETION_REQUEST) ||
-    (first !== '' && !first.startsWith('-') && !TOP_COMMANDS.has(first));
+    (first !== '' && !first.startsWith('-') && !TOP_COMMANDS.includes(first));
   const benchmarkFlags = args.some(
     (a) => a === '--run-benchmark' || a.startsWith('--run-benchmark=') || a.startsWith('--benchmark-'),
   );
@@ -92,9 +93,11 @@ function failedLevel(y: Argv, usage: unknown): UsageLevel {
       else names.add(alias);
     }
   }
+  const path = internals.getInternalMethods().getContext().commands.slice();
   return {
-    path: internals.getInternalMethods().getContext().commands.slice(),
-    commands,
+    path,
+    // At the top, the commands whose modules were not loaded for these arguments count too.
+    commands: path.length === 0 ? [...new Set([...TOP_COMMANDS, ...commands])] : commands,
     // yargs adds camelCase twins of every dashed flag; users type the dashed ones.
     flags: [...names].filter((n) => n.length > 1 && !/[A-Z]/.test(n)),
     booleans: options.boolean,
