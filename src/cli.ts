@@ -127,7 +127,8 @@ export async function main(argv: string[]): Promise<void> {
         // Only when asked: from a checkout without dist/build-info.json it runs `git rev-parse`.
         args.includes('--version') ? versionText() : '',
       )
-      .wrap(Math.min(120, y.terminalWidth()))
+      // At most 120 columns on a terminal; unwrapped when piped (one flag per line for grep).
+      .wrap(y.terminalWidth() ? Math.min(120, y.terminalWidth()) : null)
       .fail((msg, err, usage) => {
         if (err) throw err;
         throw usageError(args, failedLevel(y, usage), msg);
