@@ -1,16 +1,48 @@
 import { readFile } from 'node:fs/promises';
 import { CtlError } from './errors.js';
+import {
+  fields,
+  headerFields,
+  hexNum,
+  jsonHeader,
+  jsonKv,
+  kvFields,
+  num,
+  goHumanBytes,
+  simpleKv,
+  type FieldValue,
+} from './etcdctl-format.js';
 import { humanBytes, type Table } from './format.js';
-import type { KeyRange, KeyValue } from './kv.js';
+import type { KeyRange, KeyValue, RawHeader } from './kv.js';
 import type { EtcdOperations } from './operations.js';
+import { snapshotStatus } from './snapshot-status.js';
 import { parseTxnSpec } from './txn.js';
 
-/** What a subcommand produced: `data` is printed as JSON or via `table`; `exitCode` flags a negative answer. */
+/**
+ * What a subcommand produced: `data` is the project's JSON (`--output json`); `table` the table (`--output
+ * table`, boxed for `-w table`); `simple`, `json` and `fields` etcdctl's `-w` forms where etcdctl has them.
+ * `exitCode` flags a negative answer.
+ */
 export interface Outcome {
   readonly data?: unknown;
   readonly table?: Table | string;
+  readonly simple?: string;
+  /** etcdctl's JSON document, written by toJson (64-bit numbers exact). */
+  readonly json?: unknown;
+  readonly fields?: string;
   readonly exitCode?: number;
 }
+
+/** Subcommands that have etcdctl's `-w fields` form; the others refuse it before doing anything. */
+export const FIELDS_ACTIONS: ReadonlySet<string> = new Set([
+  'get',
+  'put',
+  'del',
+  'member-list',
+  'endpoint-status',
+  'lease-timetolive',
+  'snapshot-status',
+]);
 
 /** Where a subcommand writes and how it is interrupted (SIGINT for the process, an AbortSignal in tests). */
 export interface CtlIo {
@@ -35,6 +67,10 @@ function range(a: Args): KeyRange {
     fromKey: b(a, 'from-key'),
   };
 }
+
+/** etcdctl's fields form of a previous key-value: the kv fields with a "Prev" prefix. */
+const prevFields = (kv: Parameters<typeof kvFields>[0]): [string, FieldValue][] =>
+  kvFields(kv).map(([k, v]) => [`Prev${k}`, v]);
 
 const kvTable = (kvs: readonly KeyValue[]): Table => ({
   headers: ['KEY', 'VALUE', 'CREATE_REV', 'MOD_REV', 'VERSION', 'LEASE'],
@@ -74,18 +110,59 @@ export const actions: Record<string, Action> = {
     // A missing single key is a distinct answer scripts test for; an empty range is not.
     const exitCode = single && res.count === 0 ? 3 : 0;
     const table = b(a, 'count-only') ? `${res.count}\n` : kvTable(res.kvs);
-    return { data: res, table, exitCode };
+    const raw = res.raw as NonNullable<typeof res.raw>;
+    const valueOnly = b(a, 'print-value-only');
+    return {
+      data: { revision: res.revision, count: res.count, more: res.more, kvs: res.kvs },
+      table,
+      simple: b(a, 'count-only') ? `${res.count}\n` : raw.kvs.map((kv) => simpleKv(kv, valueOnly)).join(''),
+      json: {
+        header: jsonHeader(raw.header),
+        kvs: raw.kvs.length > 0 ? raw.kvs.map(jsonKv) : undefined,
+        more: res.more || undefined,
+        count: res.count > 0 ? num(res.count) : undefined,
+      },
+      fields: fields([
+        ...headerFields(raw.header),
+        ...raw.kvs.flatMap(kvFields),
+        ['More', res.more],
+        ['Count', num(res.count)],
+      ]),
+      exitCode,
+    };
   },
   async put(ops, a) {
     const res = await ops.put(String(a['key-name']), String(a.value), {
       ...(a.lease !== undefined ? { lease: s(a, 'lease') } : {}),
       prevKv: b(a, 'prev-kv'),
     });
-    return { data: res, table: `OK (revision ${res.revision})\n` };
+    const raw = res.raw as NonNullable<typeof res.raw>;
+    return {
+      data: { revision: res.revision, ...(res.prevKv ? { prevKv: res.prevKv } : {}) },
+      table: `OK (revision ${res.revision})\n`,
+      simple: `OK\n${raw.prevKv ? simpleKv(raw.prevKv) : ''}`,
+      json: { header: jsonHeader(raw.header), prev_kv: raw.prevKv ? jsonKv(raw.prevKv) : undefined },
+      fields: fields([...headerFields(raw.header), ...(raw.prevKv ? prevFields(raw.prevKv) : [])]),
+    };
   },
   async del(ops, a) {
     const res = await ops.del(range(a), { prevKv: b(a, 'prev-kv') });
-    return { data: res, table: `${res.deleted}\n` };
+    const raw = res.raw as NonNullable<typeof res.raw>;
+    return {
+      data: { revision: res.revision, deleted: res.deleted, prevKvs: res.prevKvs },
+      table: `${res.deleted}\n`,
+      simple: `${res.deleted}\n${raw.prevKvs.map((kv) => simpleKv(kv)).join('')}`,
+      json: {
+        header: jsonHeader(raw.header),
+        deleted: res.deleted > 0 ? num(res.deleted) : undefined,
+        prev_kvs: raw.prevKvs.length > 0 ? raw.prevKvs.map(jsonKv) : undefined,
+      },
+      fields: fields([
+        ...headerFields(raw.header),
+        ['Deleted', num(res.deleted)],
+        ...raw.prevKvs.flatMap(prevFields),
+      ]),
+    };
   },
   async txn(ops, a, io) {
     const file = s(a, 'file');
@@ -160,9 +237,37 @@ export const actions: Record<string, Action> = {
   async 'lease-timetolive'(ops, a) {
     const res = await ops.leaseTimeToLive(String(a.id), { keys: b(a, 'keys') });
     const keys = res.keys ? `, attached keys(${res.keys.join(', ')})` : '';
+    const { header, ...data } = res;
+    const h = header as NonNullable<typeof header>;
+    const text = `lease ${res.id} granted with TTL(${res.grantedTtl}s), remaining(${res.ttl}s)`;
     return {
-      data: res,
-      table: `lease ${res.id} granted with TTL(${res.grantedTtl}s), remaining(${res.ttl}s)${keys}\n`,
+      data,
+      table: `${text}${keys}\n`,
+      // etcdctl: `attached keys([a b])`, Go's %v of a string slice.
+      simple: `${text}${res.keys ? `, attached keys([${res.keys.join(' ')}])` : ''}\n`,
+      json: {
+        ...jsonHeader(h),
+        id: hexNum(res.id),
+        ttl: num(res.ttl),
+        'granted-ttl': num(res.grantedTtl ?? 0),
+        keys: res.keys ? res.keys.map((k) => Buffer.from(k, 'utf8').toString('base64')) : null,
+      },
+      fields: fields([
+        ...headerFields(h),
+        ['ID', hexNum(res.id)],
+        ['TTL', num(res.ttl)],
+        ['GrantedTTL', num(res.grantedTtl ?? 0)],
+        ...(res.keys ? res.keys.map((k): [string, FieldValue] => ['Key', k]) : []),
+      ]),
+    };
+  },
+  async 'lease-list'(ops) {
+    const res = await ops.leaseList();
+    return {
+      data: { leases: res.ids },
+      table: { headers: ['ID'], rows: res.ids.map((id) => [id]) },
+      simple: `found ${res.ids.length} leases\n${res.ids.map((id) => `${id}\n`).join('')}`,
+      json: { ...jsonHeader(res.header), leases: res.ids.map((id) => ({ id: hexNum(id) })) },
     };
   },
   async 'lease-keep-alive'(ops, a, io) {
@@ -181,9 +286,36 @@ export const actions: Record<string, Action> = {
     return { exitCode: last.ttl > 0 ? 0 : 3 };
   },
   async 'member-list'(ops) {
-    const members = await ops.memberList();
+    const { header, members } = await ops.memberListWithHeader();
+    const status = (m: (typeof members)[number]): string => (m.name ? 'started' : 'unstarted');
     return {
       data: { members },
+      simple: members
+        .map(
+          (m) =>
+            `${[m.id, status(m), m.name, m.peerUrls.join(','), m.clientUrls.join(','), m.isLearner].join(', ')}\n`,
+        )
+        .join(''),
+      json: {
+        header: { ...jsonHeader(header), revision: undefined },
+        members: members.map((m) => ({
+          ID: hexNum(m.id),
+          name: m.name || undefined,
+          peerURLs: m.peerUrls,
+          clientURLs: m.clientUrls.length > 0 ? m.clientUrls : undefined,
+          isLearner: m.isLearner || undefined,
+        })),
+      },
+      fields: `${fields([
+        ...headerFields(header),
+        ...members.flatMap((m): [string, FieldValue][] => [
+          ['ID', hexNum(m.id)],
+          ['Name', m.name],
+          ...m.peerUrls.map((u): [string, FieldValue] => ['PeerURL', u]),
+          ...m.clientUrls.map((u): [string, FieldValue] => ['ClientURL', u]),
+          ['IsLearner', m.isLearner],
+        ]),
+      ])}\n`,
       table: {
         headers: ['ID', 'STATUS', 'NAME', 'PEER ADDRS', 'CLIENT ADDRS', 'IS LEARNER'],
         rows: members.map((m) => [
@@ -231,6 +363,19 @@ export const actions: Record<string, Action> = {
     const health = await ops.endpointHealth({ cluster: b(a, 'cluster') });
     return {
       data: { endpoints: health },
+      simple: health
+        .map((h) =>
+          h.healthy
+            ? `${h.endpoint} is healthy: successfully committed proposal: took = ${h.tookMs}ms\n`
+            : `${h.endpoint} is unhealthy: failed to commit proposal: ${h.error ?? 'unknown error'}\n`,
+        )
+        .join(''),
+      json: health.map((h) => ({
+        endpoint: h.endpoint,
+        health: h.healthy,
+        took: `${h.tookMs}ms`,
+        error: h.error,
+      })),
       table: {
         headers: ['ENDPOINT', 'HEALTH', 'TOOK', 'ERROR'],
         rows: health.map((h) => [h.endpoint, h.healthy, `${h.tookMs}ms`, h.error ?? '']),
@@ -254,8 +399,63 @@ export const actions: Record<string, Action> = {
       st.errors.join('; '),
     ]);
     for (const e of res.errors) rows.push([e.endpoint, '', '', '', '', '', '', '', '', '', e.error]);
+    const header = (st: (typeof res.statuses)[number]): RawHeader => ({
+      cluster_id: BigInt(`0x${st.clusterId}`).toString(),
+      member_id: BigInt(`0x${st.memberId}`).toString(),
+      revision: String(st.revision),
+      raft_term: String(st.raftTerm),
+    });
     return {
       data: res,
+      simple: res.statuses
+        .map(
+          (st) =>
+            `${[
+              st.endpoint,
+              st.memberId,
+              st.version,
+              goHumanBytes(st.dbSizeBytes),
+              st.isLeader,
+              st.isLearner,
+              st.raftTerm,
+              st.raftIndex,
+              st.raftAppliedIndex,
+              st.errors.join(', '),
+            ].join(', ')}\n`,
+        )
+        .join(''),
+      json: res.statuses.map((st) => ({
+        Endpoint: st.endpoint,
+        Status: {
+          header: jsonHeader(header(st)),
+          version: st.version,
+          dbSize: num(st.dbSizeBytes),
+          leader: hexNum(st.leaderId),
+          raftIndex: num(st.raftIndex),
+          raftTerm: num(st.raftTerm),
+          raftAppliedIndex: num(st.raftAppliedIndex),
+          errors: st.errors.length > 0 ? st.errors : undefined,
+          dbSizeInUse: num(st.dbSizeInUseBytes),
+          isLearner: st.isLearner || undefined,
+        },
+      })),
+      fields: res.statuses
+        .map((st) =>
+          fields([
+            ...headerFields(header(st)),
+            ['Version', st.version],
+            ['DBSize', num(st.dbSizeBytes)],
+            ['Leader', hexNum(st.leaderId)],
+            ['IsLearner', st.isLearner],
+            ['RaftIndex', num(st.raftIndex)],
+            ['RaftTerm', num(st.raftTerm)],
+            ['RaftAppliedIndex', num(st.raftAppliedIndex)],
+            ['Errors', [...st.errors]],
+            ['Endpoint', st.endpoint],
+          ]),
+        )
+        .map((block) => `${block}\n`)
+        .join(''),
       table: {
         headers: [
           'ENDPOINT',
@@ -280,6 +480,8 @@ export const actions: Record<string, Action> = {
     return {
       data: { alarms },
       table: alarms.map((x) => `memberID:${x.memberId} alarm:${x.alarm}\n`).join(''),
+      // etcdctl prints the member ID in decimal here (%d of the uint64).
+      simple: alarms.map((x) => `memberID:${BigInt(`0x${x.memberId}`)} alarm:${x.alarm}\n`).join(''),
     };
   },
   async 'alarm-disarm'(ops) {
@@ -324,6 +526,31 @@ export const actions: Record<string, Action> = {
     return {
       data: res,
       table: `Snapshot saved at ${res.path} (${res.sizeBytes} bytes, sha256 ${res.sha256} verified)\n`,
+    };
+  },
+  async 'snapshot-status'(_ops, a) {
+    // Reads the file only: no endpoint is contacted.
+    const st = snapshotStatus(String(a.path));
+    const hash = st.hash.toString(16);
+    return {
+      data: st,
+      table: {
+        headers: ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE'],
+        rows: [[hash, st.revision, st.totalKeys, goHumanBytes(st.totalSize)]],
+      },
+      simple: `${hash}, ${st.revision}, ${st.totalKeys}, ${goHumanBytes(st.totalSize)}\n`,
+      json: {
+        hash: num(st.hash),
+        revision: num(st.revision),
+        totalKey: num(st.totalKeys),
+        totalSize: num(st.totalSize),
+      },
+      fields: fields([
+        ['Hash', num(st.hash)],
+        ['Revision', num(st.revision)],
+        ['Keys', num(st.totalKeys)],
+        ['Size', num(st.totalSize)],
+      ]),
     };
   },
   async 'move-leader'(ops, a) {

@@ -2,6 +2,7 @@ import { EtcdPermissionDeniedError, type Etcd3, type IMember, type IStatusRespon
 import type { AlarmEntry, AlarmType, MemberListEntry, MemberStatus } from '../etcd/types.js';
 import { hexToId, idToHex, openClient, type EtcdConnection } from './client.js';
 import { CtlError, toCtlError } from './errors.js';
+import { rawHeader, type RawHeader } from './kv.js';
 
 /** Maintenance.Status of the member behind one endpoint, plus whether it is the leader. */
 export interface EndpointStatus extends MemberStatus {
@@ -66,9 +67,16 @@ export async function withMember<T>(
 
 /** Cluster.MemberList. */
 export async function memberList(client: Etcd3): Promise<MemberListEntry[]> {
+  return (await memberListWithHeader(client)).members;
+}
+
+/** Cluster.MemberList with its response header (etcdctl's `-w json|fields` print it). */
+export async function memberListWithHeader(
+  client: Etcd3,
+): Promise<{ header: RawHeader; members: MemberListEntry[] }> {
   try {
     const res = await client.cluster.memberList({});
-    return res.members.map(toMember);
+    return { header: rawHeader(res.header), members: res.members.map(toMember) };
   } catch (err) {
     throw toCtlError(err, 'member list');
   }

@@ -2,9 +2,10 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hasTlsFiles } from '../etcd/tls-material.js';
 import { parseDurationMs } from '../util/duration.js';
 import { parseEndpoint } from '../util/endpoint.js';
-import { actions, type Action, type Args, type CtlIo } from './actions.js';
+import { actions, FIELDS_ACTIONS, type Action, type Args, type CtlIo, type Outcome } from './actions.js';
 import type { EtcdConnection } from './client.js';
 import { CtlError, EXIT_CODES, toCtlError } from './errors.js';
+import { boxTable, toJson, WRITE_OUT, type WriteOut } from './etcdctl-format.js';
 import { renderTable } from './format.js';
 import { EtcdOperations } from './operations.js';
 
@@ -13,15 +14,42 @@ export interface CtlRuntime extends CtlIo {
   exit(code: number): void;
 }
 
-/** Builds the connection from the ctl flags; endpoints without a scheme get https when TLS files are given. */
-export function connectionFromArgs(a: Args): EtcdConnection {
+/**
+ * Where a connection setting comes from, first found wins: the flag, etcdctl's ETCDCTL_* variable (so an
+ * environment set up for etcdctl works unchanged), the exporter's ETCD_MONITOR_* variable of the same flag
+ * (src/config/fields.ts envName), then the default.
+ */
+const ENV_SOURCES: Record<string, readonly string[]> = {
+  endpoints: ['ETCDCTL_ENDPOINTS', 'ETCD_MONITOR_ENDPOINTS'],
+  cacert: ['ETCDCTL_CACERT', 'ETCD_MONITOR_CACERT'],
+  cert: ['ETCDCTL_CERT', 'ETCD_MONITOR_CERT'],
+  key: ['ETCDCTL_KEY', 'ETCD_MONITOR_KEY'],
+  user: ['ETCDCTL_USER', 'ETCD_MONITOR_USER'],
+  'password-file': ['ETCD_MONITOR_PASSWORD_FILE'],
+};
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
+
+function setting(a: Args, flag: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (a[flag] !== undefined) return String(a[flag]);
+  for (const name of ENV_SOURCES[flag] ?? []) {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+}
+
+/** Builds the connection from the ctl flags and environment; endpoints without a scheme get https when TLS files are given. */
+export function connectionFromArgs(a: Args, env: NodeJS.ProcessEnv = process.env): EtcdConnection {
+  const cert = setting(a, 'cert', env);
+  const key = setting(a, 'key', env);
+  const cacert = setting(a, 'cacert', env);
   const tls = {
-    ...(a.cert ? { certFile: String(a.cert) } : {}),
-    ...(a.key ? { keyFile: String(a.key) } : {}),
-    ...(a.cacert ? { caFile: String(a.cacert) } : {}),
+    ...(cert ? { certFile: cert } : {}),
+    ...(key ? { keyFile: key } : {}),
+    ...(cacert ? { caFile: cacert } : {}),
   };
   const secure = hasTlsFiles(tls);
-  const endpoints = String(a.endpoints)
+  const endpoints = (setting(a, 'endpoints', env) ?? DEFAULT_ENDPOINT)
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean)
@@ -34,36 +62,89 @@ export function connectionFromArgs(a: Args): EtcdConnection {
     });
   let timeoutMs: number;
   try {
-    timeoutMs = parseDurationMs(String(a['command-timeout']));
+    timeoutMs = parseDurationMs(String(a['command-timeout'] ?? env['ETCDCTL_COMMAND_TIMEOUT'] ?? '5s'));
   } catch (err) {
     throw new CtlError('USAGE', `--command-timeout: ${(err as Error).message}`);
   }
-  if (a.user !== undefined && a['password-file'] === undefined) {
+  let user = setting(a, 'user', env);
+  const passwordFile = setting(a, 'password-file', env);
+  let password: string | undefined;
+  // etcdctl's ETCDCTL_USER may be "name:password" and ETCDCTL_PASSWORD holds one: the environment is not
+  // visible in `ps` the way arguments are, so it is accepted there (never from a flag).
+  if (a.user === undefined && user !== undefined && env['ETCDCTL_USER'] === user && user.includes(':')) {
+    password = user.slice(user.indexOf(':') + 1);
+    user = user.slice(0, user.indexOf(':'));
+  }
+  if (user !== undefined && passwordFile === undefined && password === undefined) {
+    password = env['ETCDCTL_PASSWORD'] || undefined;
+  }
+  if (user !== undefined && passwordFile === undefined && password === undefined) {
     throw new CtlError(
       'USAGE',
-      '--user needs --password-file (passwords are never taken on the command line)',
+      '--user needs --password-file (passwords are never taken on the command line; ETCDCTL_PASSWORD works too)',
     );
   }
   return {
     endpoints,
     requestTimeoutMs: timeoutMs,
     ...(secure ? { tls } : {}),
-    ...(a.user !== undefined
-      ? { auth: { username: String(a.user), passwordFile: String(a['password-file']) } }
+    ...(user !== undefined
+      ? {
+          auth: {
+            username: user,
+            ...(passwordFile !== undefined ? { passwordFile } : { password: password as string }),
+          },
+        }
       : {}),
   };
 }
 
-async function execute(action: Action, argv: Args, io: CtlRuntime): Promise<void> {
-  const json = argv.output === 'json';
+/** The output asked for: etcdctl's `-w` (default simple) or the project's own `--output table|json`. */
+function outputFormat(argv: Args): { writeOut?: WriteOut; output?: 'table' | 'json' } {
+  const w = argv['write-out'] ?? undefined;
+  if (w !== undefined && argv.output !== undefined) {
+    throw new CtlError('USAGE', 'give either -w/--write-out (etcdctl formats) or --output, not both');
+  }
+  if (argv.output !== undefined) return { output: argv.output as 'table' | 'json' };
+  return { writeOut: (w as WriteOut | undefined) ?? 'simple' };
+}
+
+function render(outcome: Outcome, f: ReturnType<typeof outputFormat>): string | undefined {
+  const tableText = (boxed: boolean): string | undefined =>
+    outcome.table === undefined
+      ? undefined
+      : typeof outcome.table === 'string'
+        ? outcome.table
+        : boxed
+          ? boxTable(outcome.table)
+          : renderTable(outcome.table);
+  const projectJson = outcome.data === undefined ? undefined : `${JSON.stringify(outcome.data, null, 2)}\n`;
+  switch (f.output ?? f.writeOut) {
+    case 'json':
+      if (f.output) return projectJson;
+      return outcome.json !== undefined ? `${toJson(outcome.json)}\n` : projectJson;
+    case 'table':
+      return tableText(f.writeOut === 'table');
+    case 'fields':
+      return outcome.fields;
+    default:
+      return outcome.simple ?? tableText(false);
+  }
+}
+
+async function execute(name: string, action: Action, argv: Args, io: CtlRuntime): Promise<void> {
+  const json = argv.output === 'json' || argv['write-out'] === 'json';
   let ops: EtcdOperations | undefined;
   try {
-    ops = new EtcdOperations(connectionFromArgs(argv));
-    const outcome = await action(ops, argv, io);
-    if (outcome.data !== undefined && json) io.write(`${JSON.stringify(outcome.data, null, 2)}\n`);
-    else if (outcome.table !== undefined && !json) {
-      io.write(typeof outcome.table === 'string' ? outcome.table : renderTable(outcome.table));
+    const format = outputFormat(argv);
+    // Refused before running, so a `put -w fields` does not write and then fail.
+    if (format.writeOut === 'fields' && !FIELDS_ACTIONS.has(name)) {
+      throw new CtlError('USAGE', `fields is not supported as output format by ${name.replace('-', ' ')}`);
     }
+    ops = new EtcdOperations(connectionFromArgs(argv));
+    const outcome = await action(ops, { ...argv, output: json ? 'json' : argv.output }, io);
+    const text = render(outcome, format);
+    if (text !== undefined) io.write(text);
     io.exit(outcome.exitCode ?? EXIT_CODES.OK);
   } catch (err) {
     const e =
@@ -93,7 +174,7 @@ function leaf(
 ): CommandModule {
   const fn = actions[action];
   if (!fn) throw new Error(`no ctl action ${action}`);
-  return { command, describe, builder, handler: (argv) => execute(fn, argv as Args, io) };
+  return { command, describe, builder, handler: (argv) => execute(action, fn, argv as Args, io) };
 }
 
 function group(command: string, describe: string, children: CommandModule[]): CommandModule {
@@ -135,7 +216,8 @@ function subcommands(io: CtlRuntime): CommandModule[] {
           .option('rev', { type: 'number', describe: 'read at this revision' })
           .option('serializable', { type: 'boolean', describe: 'local read from the member, no quorum' })
           .option('keys-only', { type: 'boolean' })
-          .option('count-only', { type: 'boolean' }),
+          .option('count-only', { type: 'boolean' })
+          .option('print-value-only', { type: 'boolean', describe: 'only the values (simple output)' }),
     ),
     leaf('put <key-name> <value>', 'Write a key', 'put', io, (y) =>
       y
@@ -183,6 +265,7 @@ function subcommands(io: CtlRuntime): CommandModule[] {
       leaf('grant <ttl>', 'Grant a lease of ttl seconds', 'lease-grant', io, (y) =>
         y.positional('ttl', { type: 'number' }),
       ),
+      leaf('list', 'List every lease (hex IDs)', 'lease-list', io),
       leaf('revoke <id>', 'Revoke a lease and delete its keys', 'lease-revoke', io, idPositional),
       leaf('timetolive <id>', 'Remaining TTL of a lease (exit 3 if expired)', 'lease-timetolive', io, (y) =>
         idPositional(y).option('keys', { type: 'boolean' }),
@@ -243,6 +326,12 @@ function subcommands(io: CtlRuntime): CommandModule[] {
         io,
         timeoutFlag('deadline'),
       ),
+      leaf(
+        'status <path>',
+        'Hash, revision, keys and size of a snapshot file, read offline; checks its SHA-256 trailer (exit 6 if damaged)',
+        'snapshot-status',
+        io,
+      ),
     ]),
     leaf(
       'move-leader <id>',
@@ -262,8 +351,7 @@ function withConnectionFlags(y: Argv): Argv {
   return y
     .option('endpoints', {
       type: 'string',
-      default: 'http://127.0.0.1:2379',
-      describe: 'comma-separated client URLs',
+      describe: `comma-separated client URLs [env ETCDCTL_ENDPOINTS, ETCD_MONITOR_ENDPOINTS; default ${DEFAULT_ENDPOINT}]`,
       group: 'Connection:',
     })
     .option('cert', { type: 'string', describe: 'client certificate file', group: 'Connection:' })
@@ -277,15 +365,19 @@ function withConnectionFlags(y: Argv): Argv {
     })
     .option('command-timeout', {
       type: 'string',
-      default: '5s',
+      defaultDescription: '5s',
       describe: 'deadline of each request, including connecting',
       group: 'Connection:',
     })
-    .option('output', {
+    .option('write-out', {
       alias: 'w',
+      choices: WRITE_OUT,
+      describe: "etcdctl's output formats [default: simple]",
+      group: 'Connection:',
+    })
+    .option('output', {
       choices: ['table', 'json'],
-      default: 'table',
-      describe: 'output format',
+      describe: "etcd-monitor's own: aligned table, or JSON with decoded keys and hex IDs",
       group: 'Connection:',
     });
 }
@@ -302,8 +394,13 @@ export function ctlCommand(io: CtlRuntime = processRuntime()): CommandModule {
 
 /** Grace for a stream to close after Ctrl-C/SIGTERM before the process ends anyway. */
 const SIGNAL_GRACE_MS = 300;
-/** A finished command whose connections still hold the event loop (etcd3 retrying a dead member) exits after this. */
-const EXIT_GRACE_MS = 1_000;
+/**
+ * A finished command whose connections still hold the event loop exits after this. Measured: after
+ * client.close(), grpc-js keeps its pending HTTP/2 connect to a listener that never answers (it has no
+ * connect timeout of its own), which held the process ≈1 s past --timeout with a 1 s grace. Output is
+ * already written: stdout and stderr are synchronous for files, pipes and terminals on Linux.
+ */
+const EXIT_GRACE_MS = 100;
 
 function processRuntime(): CtlRuntime {
   let controller: AbortController | undefined;

@@ -28,22 +28,44 @@ export interface GetOptions extends KeyRange {
   readonly countOnly?: boolean;
 }
 
+/** A response header as etcd sends it (64-bit numbers as decimal strings), for etcdctl's `-w json|fields`. */
+export interface RawHeader {
+  readonly cluster_id: string;
+  readonly member_id: string;
+  readonly revision: string;
+  readonly raft_term: string;
+}
+
 export interface GetResult {
   readonly revision: number;
   readonly count: number;
   readonly more: boolean;
   readonly kvs: readonly KeyValue[];
+  /** The response as received (bytes, not text), for etcdctl's output formats. */
+  readonly raw?: { readonly header: RawHeader; readonly kvs: readonly IKeyValue[] };
 }
 
 export interface PutResult {
   readonly revision: number;
   readonly prevKv?: KeyValue;
+  readonly raw?: { readonly header: RawHeader; readonly prevKv?: IKeyValue };
 }
 
 export interface DeleteResult {
   readonly revision: number;
   readonly deleted: number;
   readonly prevKvs: readonly KeyValue[];
+  readonly raw?: { readonly header: RawHeader; readonly prevKvs: readonly IKeyValue[] };
+}
+
+/** The header fields, strings as etcd3 decodes its 64-bit numbers. */
+export function rawHeader(h: IResponseHeader | undefined): RawHeader {
+  return {
+    cluster_id: String(h?.cluster_id ?? '0'),
+    member_id: String(h?.member_id ?? '0'),
+    revision: String(h?.revision ?? '0'),
+    raft_term: String(h?.raft_term ?? '0'),
+  };
 }
 
 /** Converts etcd3's key-value (Buffers, decimal strings) into the printable shape. */
@@ -81,6 +103,10 @@ export function rangeBytes(r: KeyRange): { key: Buffer; range_end?: Buffer } {
   const key = Buffer.from(r.key, 'utf8');
   const chosen = [r.rangeEnd !== undefined, Boolean(r.prefix), Boolean(r.fromKey)].filter(Boolean).length;
   if (chosen > 1) throw new CtlError('USAGE', 'give at most one of a range end, --prefix and --from-key');
+  // etcdctl: an empty key with --prefix or --from-key means every key, sent as key "\0", range_end "\0"
+  // (etcd rejects an empty key: "key is not provided").
+  if (key.length === 0 && (r.prefix || r.fromKey))
+    return { key: Buffer.from([0]), range_end: Buffer.from([0]) };
   if (r.prefix) return { key, range_end: prefixEnd(key) };
   if (r.fromKey) return { key, range_end: Buffer.from([0]) };
   if (r.rangeEnd !== undefined) return { key, range_end: Buffer.from(r.rangeEnd, 'utf8') };
@@ -105,6 +131,7 @@ export async function get(client: Etcd3, opts: GetOptions): Promise<GetResult> {
       count: Number(res.count),
       more: res.more,
       kvs: res.kvs.map(toKeyValue),
+      raw: { header: rawHeader(res.header), kvs: res.kvs },
     };
   } catch (err) {
     throw toCtlError(err, `get ${opts.key}`);
@@ -127,7 +154,11 @@ export async function put(
       prev_kv: opts.prevKv ?? false,
     });
     const prev = (res as { prev_kv?: IKeyValue }).prev_kv;
-    return { revision: headerRevision(res.header), ...(prev ? { prevKv: toKeyValue(prev) } : {}) };
+    return {
+      revision: headerRevision(res.header),
+      ...(prev ? { prevKv: toKeyValue(prev) } : {}),
+      raw: { header: rawHeader(res.header), ...(prev ? { prevKv: prev } : {}) },
+    };
   } catch (err) {
     throw toCtlError(err, `put ${key}`);
   }
@@ -145,6 +176,7 @@ export async function del(
       revision: headerRevision(res.header),
       deleted: Number(res.deleted),
       prevKvs: (res.prev_kvs ?? []).map(toKeyValue),
+      raw: { header: rawHeader(res.header), prevKvs: res.prev_kvs ?? [] },
     };
   } catch (err) {
     throw toCtlError(err, `del ${range.key}`);

@@ -1,7 +1,15 @@
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
 import { hexToId, idToHex } from './client.js';
 import { CtlError, toCtlError } from './errors.js';
-import { headerRevision, rangeBytes, toKeyValue, type KeyRange, type KeyValue } from './kv.js';
+import {
+  headerRevision,
+  rangeBytes,
+  rawHeader,
+  toKeyValue,
+  type KeyRange,
+  type KeyValue,
+  type RawHeader,
+} from './kv.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -49,6 +57,18 @@ export interface LeaseInfo {
   readonly ttl: number;
   readonly grantedTtl?: number;
   readonly keys?: readonly string[];
+  /** The response header, for etcdctl's `-w json|fields`. */
+  readonly header?: RawHeader;
+}
+
+/** Every lease the cluster holds (etcdctl lease list), IDs in hex. */
+export async function leaseList(client: Etcd3): Promise<{ header: RawHeader; ids: string[] }> {
+  try {
+    const res = await client.leaseClient.leaseLeases();
+    return { header: rawHeader(res.header), ids: (res.leases ?? []).map((l) => idToHex(l.ID)) };
+  } catch (err) {
+    throw toCtlError(err, 'lease list');
+  }
 }
 
 /** Grants a lease of `ttlSeconds` (etcdctl lease grant). */
@@ -92,6 +112,7 @@ export async function leaseTimeToLive(
     id,
     ttl: Number(res.TTL),
     grantedTtl: Number(res.grantedTTL),
+    header: rawHeader(res.header),
     ...(opts.keys ? { keys: (res.keys ?? []).map((k) => k.toString('utf8')) } : {}),
   };
 }

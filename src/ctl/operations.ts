@@ -81,6 +81,11 @@ export class EtcdOperations {
     return lw.leaseGrant(this.client, ttlSeconds);
   }
 
+  /** Every lease the cluster holds (hex IDs). */
+  leaseList(): Promise<{ header: kv.RawHeader; ids: string[] }> {
+    return lw.leaseList(this.client);
+  }
+
   /** Revokes a lease, deleting its keys. */
   leaseRevoke(id: string): Promise<{ id: string; revision: number }> {
     return lw.leaseRevoke(this.client, id);
@@ -102,6 +107,11 @@ export class EtcdOperations {
   /** Members of the cluster. */
   memberList(): Promise<MemberListEntry[]> {
     return cluster.memberList(this.client);
+  }
+
+  /** Members of the cluster with the response header. */
+  memberListWithHeader(): Promise<{ header: kv.RawHeader; members: MemberListEntry[] }> {
+    return cluster.memberListWithHeader(this.client);
   }
 
   /** Adds a member (optionally as a learner) by its peer URLs. */

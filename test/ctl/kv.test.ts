@@ -76,9 +76,12 @@ describe('ctl get / put / del', () => {
     expect((await ctlJson<GetResult>(ep, 'get', 'del/', '--prefix')).count).toBe(0);
   });
 
-  it('prints a table by default', async () => {
+  it("prints etcdctl's simple form by default and the aligned table with --output table", async () => {
     await ctlJson(ep, 'put', 'tbl/x', 'hello');
-    const run = await runCtl(['--endpoints', ep.join(','), 'get', 'tbl/x']);
+    const simple = await runCtl(['--endpoints', ep.join(','), 'get', 'tbl/x']);
+    expect(simple.code).toBe(0);
+    expect(simple.stdout).toBe('tbl/x\nhello\n');
+    const run = await runCtl(['--endpoints', ep.join(','), '--output', 'table', 'get', 'tbl/x']);
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[0]).toMatch(/^KEY\s+VALUE\s+CREATE_REV/);
     expect(run.stdout).toMatch(/tbl\/x\s+hello/);
@@ -112,7 +115,7 @@ describe('ctl txn / cas / compact', () => {
       compare: [{ key: 'txn/new', target: 'create', result: '=', value: 0 }],
       success: [{ put: { key: 'txn/new', value: 'x' } }],
     };
-    const viaStdin = await runCtl(['--endpoints', ep.join(','), '-w', 'json', 'txn'], {
+    const viaStdin = await runCtl(['--endpoints', ep.join(','), '--output', 'json', 'txn'], {
       stdin: JSON.stringify(doc),
     });
     expect(viaStdin.code).toBe(0);

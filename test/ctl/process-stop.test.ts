@@ -73,7 +73,7 @@ describe('--timeout ends the real process', () => {
   }, 60_000);
 
   it('lease keep-alive on a live cluster: exit 0 at the timeout after renewing', async () => {
-    const grant = await runCli(['ctl', '--endpoints', ep, '-w', 'json', 'lease', 'grant', '60']);
+    const grant = await runCli(['ctl', '--endpoints', ep, '--output', 'json', 'lease', 'grant', '60']);
     expect(grant.code, grant.stderr).toBe(0);
     const id = (JSON.parse(grant.stdout) as { id: string }).id;
     const run = await runCli([
@@ -188,7 +188,7 @@ describe('SIGINT and SIGTERM end the process within 1 s, by the signal (shell st
     }, 60_000);
 
     it(`${signal}: lease keep-alive on a live cluster`, async () => {
-      const grant = await runCli(['ctl', '--endpoints', ep, '-w', 'json', 'lease', 'grant', '30']);
+      const grant = await runCli(['ctl', '--endpoints', ep, '--output', 'json', 'lease', 'grant', '30']);
       const id = (JSON.parse(grant.stdout) as { id: string }).id;
       const p = spawnCli(['ctl', '--endpoints', ep, 'lease', 'keep-alive', id]);
       await p.waitFor('keepalived');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCtl } from '../../src/ctl/commands.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { runCli } from './process-helpers.js';
 
 const execFileAsync = promisify(execFile);
 const PASSWORD = 's3cret-Pa55-not-in-output';
@@ -69,7 +70,7 @@ describe('ctl over mutual TLS', () => {
       '--endpoints',
       cluster.endpoints.join(','),
       ...tlsArgs,
-      '-w',
+      '--output',
       'json',
       'get',
       'tls/before-auth',
@@ -128,10 +129,28 @@ describe('ctl with etcd authentication', () => {
     ];
     const put = await cli([...base, 'put', 'auth/k', 'v']);
     expect(put.code, put.stderr).toBe(0);
-    const get = await cli([...base, '-w', 'json', 'get', 'auth/k']);
+    const get = await cli([...base, '--output', 'json', 'get', 'auth/k']);
     expect(get.code, get.stderr).toBe(0);
     expect(JSON.parse(get.stdout).kvs[0].value).toBe('v');
     for (const out of [put, get]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
+  });
+
+  it('takes the connection and credentials from ETCDCTL_* variables, as etcdctl does (child process)', async () => {
+    const tls = cluster.tls as { caFile: string; certFile: string; keyFile: string };
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(ETCDCTL_|ETCD_MONITOR_)/.test(k)),
+    );
+    const run = await runCli(['ctl', 'get', 'auth/k', '--print-value-only'], {
+      ...env,
+      ETCDCTL_ENDPOINTS: cluster.endpoints.join(','),
+      ETCDCTL_CACERT: tls.caFile,
+      ETCDCTL_CERT: tls.certFile,
+      ETCDCTL_KEY: tls.keyFile,
+      ETCDCTL_USER: `root:${PASSWORD}`,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('v\n');
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
   });
 
   it('exits 5 for a wrong password, without echoing either password', async () => {
