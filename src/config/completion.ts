@@ -36,7 +36,12 @@ _etcd_monitor_completions()
   IFS=$si
   compadd -- $reply
 }
-compdef _etcd_monitor_completions etcd-monitor
+# Autoloaded from $fpath as _etcd-monitor: complete now; sourced: register for etcd-monitor (as cobra does).
+if [ "$funcstack[1]" = "_etcd-monitor" ]; then
+  _etcd_monitor_completions "$@"
+else
+  compdef _etcd_monitor_completions etcd-monitor
+fi
 ###-end-etcd-monitor-completions-###
 `;
 

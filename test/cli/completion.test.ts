@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,22 @@ describe('bash completion', () => {
 describe('zsh completion', () => {
   it('is valid zsh', async () => {
     await run('zsh', ['-n', path.join(dir, 'completion.zsh')]);
+  });
+
+  it('installed in $fpath as _etcd-monitor, the autoloaded function completes on its first call', async () => {
+    const fpathDir = path.join(dir, 'fpath');
+    await run('mkdir', ['-p', fpathDir]);
+    writeFileSync(path.join(fpathDir, '_etcd-monitor'), readFileSync(path.join(dir, 'completion.zsh')));
+    const script = [
+      'compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }',
+      `fpath=(${JSON.stringify(fpathDir)} $fpath)`,
+      'autoload -Uz _etcd-monitor',
+      "words=(etcd-monitor ctl lease '')",
+      'CURRENT=4',
+      '_etcd-monitor',
+    ].join('\n');
+    const { stdout } = await run('zsh', ['-f', '-c', script], { env: env() });
+    expect(stdout.split('\n')).toEqual(expect.arrayContaining(['grant', 'revoke', 'keep-alive']));
   });
 
   it('offers the commands, and the subcommands of ctl', async () => {
