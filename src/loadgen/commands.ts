@@ -160,6 +160,11 @@ function parseListen(raw: string): { host: string; port: number } {
 /** Runs one benchmark from parsed flags and prints it; exit status 1 on a failed verdict when asked. */
 async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promise<void> {
   const tty = process.stderr.isTTY && argv['output'] !== 'json';
+  // --save into a data dir that cannot be written fails before the run, not after it (one line: src/cli.ts).
+  const store = argv['save']
+    ? new BenchmarkStore(configFromFlags(givenFlags(argv), process.env).dataDir)
+    : undefined;
+  await store?.prepare();
   const runId = randomUUID();
   const done = await withSignals(runPrefix(o, runId), (signal) =>
     runBenchmark({
@@ -180,10 +185,7 @@ async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promis
   process.stdout.write(
     argv['output'] === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result),
   );
-  if (argv['save']) {
-    const config = configFromFlags(givenFlags(argv), process.env);
-    await new BenchmarkStore(config.dataDir).append({ id: randomUUID(), status: 'completed', result });
-  }
+  await store?.append({ id: randomUUID(), status: 'completed', result });
   if (!result.slo.passed && (o.profile || argv['fail-on-slo'])) process.exitCode = 1;
 }
 

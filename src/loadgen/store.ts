@@ -21,6 +21,12 @@ export class BenchmarkStore {
     this.file = path.join(dataDir, RESULTS_FILE);
   }
 
+  /** Creates the data dir and opens the results file for appending once: fails now if either cannot be. */
+  async prepare(): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    await appendFile(this.file, '');
+  }
+
   async append(run: StoredRun): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true });
     await appendFile(this.file, `${JSON.stringify(run)}\n`);

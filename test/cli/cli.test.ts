@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -221,10 +221,19 @@ describe('one-line errors for what the user can fix', () => {
       await cluster?.destroy();
     });
 
-    it('bench --save: one line naming the path and the reason, exit 1, no stack trace', async () => {
+    it('bench --save: one line naming the path and the reason, before the run, exit 1, no stack trace', async () => {
       const dataDir = path.join(blocker, 'data');
       const r = await cli(
-        ['bench', '--endpoints', cluster.endpoints.join(','), '--ops', '50', '--save', '--data-dir', dataDir],
+        [
+          'bench',
+          '--endpoints',
+          cluster.endpoints.join(','),
+          '--ops',
+          '2000',
+          '--save',
+          '--data-dir',
+          dataDir,
+        ],
         { timeoutMs: 120_000 },
       );
       expect(r.stderr).not.toMatch(STACK_FRAME);
@@ -232,6 +241,22 @@ describe('one-line errors for what the user can fix', () => {
         `etcd-monitor: cannot create directory ${dataDir}: a component of the path is a file, not a directory (ENOTDIR)\n`,
       );
       expect(r.code).toBe(1);
+      // checked before the benchmark: no result was printed (and then lost)
+      expect(r.stdout).toBe('');
+    });
+
+    it('bench --save into a usable data dir appends the result (the check before the run creates nothing else)', async () => {
+      const dataDir = path.join(dir, 'saved');
+      const r = await cli(
+        ['bench', '--endpoints', cluster.endpoints.join(','), '--ops', '50', '--save', '--data-dir', dataDir],
+        { timeoutMs: 120_000 },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(readdirSync(dataDir)).toEqual(['benchmark-results.jsonl']);
+      const lines = readFileSync(path.join(dataDir, 'benchmark-results.jsonl'), 'utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ status: 'completed', result: { type: 'write', total: 50, failed: 0 } });
     });
 
     it('serve keeps running with the history in memory and says so in one log line, no stack trace', async () => {
