@@ -256,7 +256,10 @@ describe('one-line errors for what the user can fix', () => {
       expect(readdirSync(dataDir)).toEqual(['benchmark-results.jsonl']);
       const lines = readFileSync(path.join(dataDir, 'benchmark-results.jsonl'), 'utf8').trimEnd().split('\n');
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ status: 'completed', result: { type: 'write', total: 50, failed: 0 } });
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        status: 'completed',
+        result: { type: 'write', total: 50, failed: 0 },
+      });
     });
 
     it('serve keeps running with the history in memory and says so in one log line, no stack trace', async () => {
