@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build-info.mjs ./scripts/
+# The commit `etcd-monitor --version` prints (.git is not in the build context): --build-arg BUILD_REVISION=$(git rev-parse HEAD)
+ARG BUILD_REVISION
 COPY src ./src
 RUN npm run build \
   && npm prune --omit=dev --no-audit --no-fund --loglevel=error \

@@ -3,20 +3,23 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
-let revision = 'unknown';
-try {
-  revision = execFileSync('git', ['rev-parse', 'HEAD'], {
+const git = (...args) =>
+  execFileSync('git', args, {
+    cwd: new URL('..', import.meta.url), // the package root, wherever npm runs the build from
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
   }).trim();
-  // A build from a tree with uncommitted changes is not that commit.
-  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).trim();
-  if (dirty) revision += '-dirty';
-} catch {
-  // not a git checkout (e.g. built from an unpacked tarball): the commit stays unknown
+
+function revision() {
+  // Builds without .git (the Docker image: --build-arg BUILD_REVISION=$(git rev-parse HEAD)).
+  if (process.env.BUILD_REVISION) return process.env.BUILD_REVISION;
+  try {
+    // A build from a tree with uncommitted changes is not that commit.
+    return git('rev-parse', 'HEAD') + (git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : '');
+  } catch {
+    return 'unknown'; // not a git checkout (e.g. built from an unpacked tarball)
+  }
 }
-const info = { revision, buildDate: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+
+const info = { revision: revision(), buildDate: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
 writeFileSync(new URL('../dist/build-info.json', import.meta.url), `${JSON.stringify(info, null, 2)}\n`);
