@@ -77,14 +77,26 @@ const kvTable = (kvs: readonly KeyValue[]): Table => ({
   rows: kvs.map((kv) => [kv.key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease]),
 });
 
-/** Combines a signal from the io with an optional --timeout, for commands that run until interrupted. */
-function untilSignal(io: CtlIo, timeout: unknown): AbortSignal | undefined {
-  const signals = [
-    io.signal,
-    timeout === undefined ? undefined : AbortSignal.timeout(Number(timeout) * 1000),
-  ];
-  const present = signals.filter((x): x is AbortSignal => x !== undefined);
-  return present.length === 0 ? undefined : AbortSignal.any(present);
+/**
+ * One signal for "stop": the io's signal (SIGINT/SIGTERM, or a test's) or --timeout. Built from a plain
+ * AbortController and setTimeout, not AbortSignal.any + AbortSignal.timeout: in Node 20 the timeout signal
+ * is referenced only weakly by its timer and by the composite, so a garbage collection before it is due
+ * drops it and --timeout never fires (reproduced on 20.20.2 with --expose-gc; this is why `watch --timeout 5`
+ * ran on for 10 minutes). `dispose` clears the timer so a finished command does not wait for it.
+ */
+function untilSignal(io: CtlIo, timeout: unknown): { signal: AbortSignal; dispose: () => void } {
+  const c = new AbortController();
+  const stop = (): void => c.abort();
+  const timer = timeout === undefined ? undefined : setTimeout(stop, Number(timeout) * 1000);
+  if (io.signal?.aborted) c.abort();
+  io.signal?.addEventListener('abort', stop, { once: true });
+  return {
+    signal: c.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      io.signal?.removeEventListener('abort', stop);
+    },
+  };
 }
 
 /** --timeout ran out before the stream was established: the command did nothing, so it failed. */
@@ -204,24 +216,26 @@ export const actions: Record<string, Action> = {
   },
   async watch(ops, a, io) {
     const json = a.output === 'json';
-    const signal = untilSignal(io, a.timeout);
+    const stop = untilSignal(io, a.timeout);
     let ready = false;
-    await ops.watch(range(a), {
-      ...(a.rev !== undefined ? { startRevision: n(a, 'rev') } : {}),
-      prevKv: b(a, 'prev-kv'),
-      ...(a['max-events'] !== undefined ? { maxEvents: n(a, 'max-events') } : {}),
-      ...(signal ? { signal } : {}),
-      onReady: () => {
-        ready = true;
-        io.writeErr('watching\n');
-      },
-      onEvent: (e) =>
-        io.write(
-          json
-            ? `${JSON.stringify(e)}\n`
-            : `${e.type}\n${e.kv.key}\n${e.type === 'PUT' ? `${e.kv.value}\n` : ''}`,
-        ),
-    });
+    await ops
+      .watch(range(a), {
+        ...(a.rev !== undefined ? { startRevision: n(a, 'rev') } : {}),
+        prevKv: b(a, 'prev-kv'),
+        ...(a['max-events'] !== undefined ? { maxEvents: n(a, 'max-events') } : {}),
+        signal: stop.signal,
+        onReady: () => {
+          ready = true;
+          io.writeErr('watching\n');
+        },
+        onEvent: (e) =>
+          io.write(
+            json
+              ? `${JSON.stringify(e)}\n`
+              : `${e.type}\n${e.kv.key}\n${e.type === 'PUT' ? `${e.kv.value}\n` : ''}`,
+          ),
+      })
+      .finally(stop.dispose);
     if (!ready && !io.signal?.aborted) throw notConnected(`watch ${String(a['key-name'])}`, ops, a.timeout);
     // Events were printed as they came.
     return {};
@@ -272,13 +286,15 @@ export const actions: Record<string, Action> = {
   },
   async 'lease-keep-alive'(ops, a, io) {
     const json = a.output === 'json';
-    const signal = untilSignal(io, a.timeout);
-    const last = await ops.leaseKeepAlive(String(a.id), {
-      once: b(a, 'once'),
-      ...(signal ? { signal } : {}),
-      onRenew: (l) =>
-        io.write(json ? `${JSON.stringify(l)}\n` : `lease ${l.id} keepalived with TTL(${l.ttl})\n`),
-    });
+    const stop = untilSignal(io, a.timeout);
+    const last = await ops
+      .leaseKeepAlive(String(a.id), {
+        once: b(a, 'once'),
+        signal: stop.signal,
+        onRenew: (l) =>
+          io.write(json ? `${JSON.stringify(l)}\n` : `lease ${l.id} keepalived with TTL(${l.ttl})\n`),
+      })
+      .finally(stop.dispose);
     if (!last) {
       if (io.signal?.aborted) return {};
       throw notConnected(`lease keep-alive ${String(a.id)}`, ops, a.timeout);

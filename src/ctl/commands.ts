@@ -351,16 +351,29 @@ function withConnectionFlags(y: Argv): Argv {
   return y
     .option('endpoints', {
       type: 'string',
-      describe: `comma-separated client URLs [env ETCDCTL_ENDPOINTS, ETCD_MONITOR_ENDPOINTS; default ${DEFAULT_ENDPOINT}]`,
+      defaultDescription: DEFAULT_ENDPOINT,
+      describe: 'comma-separated client URLs (env ETCDCTL_ENDPOINTS)',
       group: 'Connection:',
     })
-    .option('cert', { type: 'string', describe: 'client certificate file', group: 'Connection:' })
-    .option('key', { type: 'string', describe: 'client key file', group: 'Connection:' })
-    .option('cacert', { type: 'string', describe: 'CA bundle to verify the members', group: 'Connection:' })
-    .option('user', { type: 'string', describe: 'etcd user name', group: 'Connection:' })
+    .option('cert', {
+      type: 'string',
+      describe: 'client certificate file (ETCDCTL_CERT)',
+      group: 'Connection:',
+    })
+    .option('key', { type: 'string', describe: 'client key file (ETCDCTL_KEY)', group: 'Connection:' })
+    .option('cacert', {
+      type: 'string',
+      describe: 'CA bundle to verify the members (ETCDCTL_CACERT)',
+      group: 'Connection:',
+    })
+    .option('user', {
+      type: 'string',
+      describe: 'etcd user name (ETCDCTL_USER, may be user:password)',
+      group: 'Connection:',
+    })
     .option('password-file', {
       type: 'string',
-      describe: 'file holding the password (e.g. a secret mount)',
+      describe: 'file holding the password (e.g. a secret mount; or env ETCDCTL_PASSWORD)',
       group: 'Connection:',
     })
     .option('command-timeout', {
@@ -386,7 +399,7 @@ function withConnectionFlags(y: Argv): Argv {
 export function ctlCommand(io: CtlRuntime = processRuntime()): CommandModule {
   return {
     command: 'ctl <command>',
-    describe: `etcdctl-like operations. Exit status: 0 ok, 1 failed, 2 usage, 3 not found / compare failed, 4 unavailable / unhealthy, 5 auth, 6 snapshot verification failed`,
+    describe: `etcdctl-like operations. Exit status: 0 ok, 1 failed, 2 usage, 3 not found / compare failed, 4 unavailable / unhealthy, 5 auth, 6 snapshot verification failed; ended by Ctrl-C/SIGTERM: 130/143`,
     builder: (y) => withConnectionFlags(y).command(subcommands(io)).demandCommand(1, 'name a subcommand'),
     handler: () => undefined,
   };

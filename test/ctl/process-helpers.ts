@@ -16,8 +16,15 @@ export interface CliProcess {
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+/** Node flags that force a full GC every 50 ms in the CLI process (see gc-pressure.mjs). */
+export const GC_PRESSURE = ['--expose-gc', '--import', './test/ctl/gc-pressure.mjs'];
+
+export function spawnCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  nodeArgs: readonly string[] = [],
+): CliProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,8 +60,9 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = proce
 export async function runCli(
   args: readonly string[],
   env?: NodeJS.ProcessEnv,
+  nodeArgs?: readonly string[],
 ): Promise<CtlRun & { ms: number; signal: NodeJS.Signals | null }> {
-  const p = spawnCli(args, env);
+  const p = spawnCli(args, env, nodeArgs);
   const { code, signal, at } = await p.exited;
   return { code: code ?? -1, signal, stdout: p.stdout(), stderr: p.stderr(), ms: at - p.startedAt };
 }

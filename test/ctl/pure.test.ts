@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hexToId, idToHex } from '../../src/ctl/client.js';
+import { goHumanBytes, hexNum, num, toJson } from '../../src/ctl/etcdctl-format.js';
 import { prefixEnd, rangeBytes } from '../../src/ctl/kv.js';
 import { parseTxnSpec } from '../../src/ctl/txn.js';
 
@@ -38,5 +39,34 @@ describe('ctl pure helpers', () => {
       /exactly one/,
     );
     expect(() => parseTxnSpec([])).toThrow(/JSON object/);
+  });
+});
+
+describe("etcdctl's output helpers", () => {
+  it('an empty key with --prefix or --from-key is every key: key "\\0", range_end "\\0" (etcdctl)', () => {
+    for (const r of [
+      { key: '', prefix: true },
+      { key: '', fromKey: true },
+    ]) {
+      expect(rangeBytes(r)).toEqual({ key: Buffer.from([0]), range_end: Buffer.from([0]) });
+    }
+    expect(() => rangeBytes({ key: '' })).toThrow(/needs --prefix or --from-key/);
+  });
+
+  it("DB sizes as go-humanize's Bytes prints them (etcdctl endpoint/snapshot status)", () => {
+    const cases: [number, string][] = [
+      [5, '5 B'],
+      [20_480, '20 kB'], // 20.5 rounds half to even, as Go's %.0f
+      [21_480, '22 kB'], // 21.5 -> 22, the even neighbour
+      [2_097_152, '2.1 MB'],
+      [8_589_934_592, '8.6 GB'],
+    ];
+    for (const [n, text] of cases) expect(goHumanBytes(n)).toBe(text);
+  });
+
+  it('writes 64-bit IDs as exact JSON numbers and leaves out undefined fields', () => {
+    expect(toJson({ a: num('15118495548433857066'), b: undefined, c: [hexNum('bdae9bbc11dd390d')] })).toBe(
+      '{"a":15118495548433857066,"c":[13668033151171901709]}',
+    );
   });
 });

@@ -76,7 +76,10 @@ describe('read-only commands print exactly what etcdctl prints', () => {
       expect(run.code, run.stderr).toBe(0);
       // etcdctl 3.5.30 draws -w table with Unicode lines where 3.4 (and ours) use ASCII; same cells.
       const ascii = (t: string): string =>
-        t.replace(/[┌┬┐├┼┤└┴┘]/g, '+').replace(/─/g, '-').replace(/│/g, '|');
+        t
+          .replace(/[┌┬┐├┼┤└┴┘]/g, '+')
+          .replace(/─/g, '-')
+          .replace(/│/g, '|');
       expect(run.stdout).toBe(ascii(await etcdctl(args)));
     }, 60_000);
   }
