@@ -68,6 +68,9 @@ function range(a: Args): KeyRange {
   };
 }
 
+/** A lease ID as etcdctl's simple form prints it: %016x, zero-padded to 16 digits. */
+const lease16 = (hex: string): string => hex.replace(/^0x/i, '').toLowerCase().padStart(16, '0');
+
 /** etcdctl's fields form of a previous key-value: the kv fields with a "Prev" prefix. */
 const prevFields = (kv: Parameters<typeof kvFields>[0]): [string, FieldValue][] =>
   kvFields(kv).map(([k, v]) => [`Prev${k}`, v]);
@@ -242,11 +245,11 @@ export const actions: Record<string, Action> = {
   },
   async 'lease-grant'(ops, a) {
     const res = await ops.leaseGrant(Number(a.ttl));
-    return { data: res, table: `lease ${res.id} granted with TTL(${res.ttl}s)\n` };
+    return { data: res, table: `lease ${lease16(res.id)} granted with TTL(${res.ttl}s)\n` };
   },
   async 'lease-revoke'(ops, a) {
     const res = await ops.leaseRevoke(String(a.id));
-    return { data: res, table: `lease ${res.id} revoked\n` };
+    return { data: res, table: `lease ${lease16(res.id)} revoked\n` };
   },
   async 'lease-timetolive'(ops, a) {
     const res = await ops.leaseTimeToLive(String(a.id), { keys: b(a, 'keys') });
@@ -254,11 +257,12 @@ export const actions: Record<string, Action> = {
     const { header, ...data } = res;
     const h = header as NonNullable<typeof header>;
     const text = `lease ${res.id} granted with TTL(${res.grantedTtl}s), remaining(${res.ttl}s)`;
+    const etcdctlText = `lease ${lease16(res.id)} granted with TTL(${res.grantedTtl}s), remaining(${res.ttl}s)`;
     return {
       data,
       table: `${text}${keys}\n`,
       // etcdctl: `attached keys([a b])`, Go's %v of a string slice.
-      simple: `${text}${res.keys ? `, attached keys([${res.keys.join(' ')}])` : ''}\n`,
+      simple: `${etcdctlText}${res.keys ? `, attached keys([${res.keys.join(' ')}])` : ''}\n`,
       json: {
         ...jsonHeader(h),
         id: hexNum(res.id),
@@ -280,7 +284,7 @@ export const actions: Record<string, Action> = {
     return {
       data: { leases: res.ids },
       table: { headers: ['ID'], rows: res.ids.map((id) => [id]) },
-      simple: `found ${res.ids.length} leases\n${res.ids.map((id) => `${id}\n`).join('')}`,
+      simple: `found ${res.ids.length} leases\n${res.ids.map((id) => `${lease16(id)}\n`).join('')}`,
       json: { ...jsonHeader(res.header), leases: res.ids.map((id) => ({ id: hexNum(id) })) },
     };
   },
@@ -292,7 +296,9 @@ export const actions: Record<string, Action> = {
         once: b(a, 'once'),
         signal: stop.signal,
         onRenew: (l) =>
-          io.write(json ? `${JSON.stringify(l)}\n` : `lease ${l.id} keepalived with TTL(${l.ttl})\n`),
+          io.write(
+            json ? `${JSON.stringify(l)}\n` : `lease ${lease16(l.id)} keepalived with TTL(${l.ttl})\n`,
+          ),
       })
       .finally(stop.dispose);
     if (!last) {

@@ -92,7 +92,7 @@ describe('--timeout ends the real process (a full GC every 50 ms in it)', () => 
       GC_PRESSURE,
     );
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`lease ${id} keepalived with TTL(60)`);
+    expect(run.stdout).toContain(`lease ${id.padStart(16, '0')} keepalived with TTL(60)`);
     expectStoppedAtTimeout(run.ms, startupGcMs);
   }, 60_000);
 

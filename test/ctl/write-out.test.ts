@@ -150,6 +150,12 @@ describe('writes print what etcdctl prints (revisions differ by one write)', () 
     expect(await etcdctl(['get', 'wo/cas'])).toBe('');
   }, 60_000);
 
+  it("-w json on a command etcdctl has no JSON form for prints the project's JSON", async () => {
+    const run = await ours(['-w', 'json', 'cas', 'wo/cas-json', 'v', '--expect-absent']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ succeeded: true });
+  }, 60_000);
+
   it('-w together with --output is a usage error (exit 2)', async () => {
     const run = await ours(['-w', 'json', '--output', 'table', 'get', 'wo/a']);
     expect(run.code).toBe(2);
