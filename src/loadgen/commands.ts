@@ -13,7 +13,9 @@ import { formatDiskCheck, runDiskCheck } from './disk-check.js';
 import { WORKLOADS, type Workload } from './load.js';
 import { benchOptionsFromFlags, configFromFlags, parseWorkload, type BenchFlags } from './options.js';
 import { formatReadiness, runReadinessCheck } from './readiness.js';
-import { formatResult, progressLine } from './report.js';
+import { formatResult } from './report.js';
+import { startProgress } from './progress.js';
+import type { BenchmarkResult } from './result.js';
 import { SIGNAL_EXIT, withSignals } from './signals.js';
 import { defaultBenchPrefix, runPrefix } from './prefix.js';
 import { runBenchmark } from './run.js';
@@ -105,16 +107,30 @@ function withBenchFlags<T>(y: Argv<T>) {
       describe: 'etcdctl check perf load: s | m | l | xl (its loads and pass criteria)',
       group: g,
     })
-    .option('slo-read-ops', { type: 'number', describe: 'SLO: reads per second [default: 40000]', group: g })
-    .option('slo-write-ops', {
-      type: 'number',
-      describe: 'SLO: writes per second [default: 20000]',
+    .option('verdict', {
+      type: 'string',
+      describe:
+        "Pass rules: check-perf (etcdctl check perf's: no errors, throughput > 90 % of the --profile or --rate limit, slowest <= 0.5 s, stddev <= 0.1 s) or design-targets (--slo-* targets) [default: check-perf; design-targets when an --slo-* flag is given]",
       group: g,
     })
-    .option('slo-p99-ms', { type: 'number', describe: 'SLO: P99 latency in ms [default: 100]', group: g })
+    .option('slo-read-ops', {
+      type: 'number',
+      describe: 'design-targets: reads per second [default: 40000]',
+      group: g,
+    })
+    .option('slo-write-ops', {
+      type: 'number',
+      describe: 'design-targets: writes per second [default: 20000]',
+      group: g,
+    })
+    .option('slo-p99-ms', {
+      type: 'number',
+      describe: 'design-targets: P99 latency in ms [default: 100]',
+      group: g,
+    })
     .option('fail-on-slo', {
       type: 'boolean',
-      describe: 'Exit 1 when the SLO verdict is FAIL (always so with --profile)',
+      describe: 'Exit 1 when the verdict is FAIL (always so with --profile)',
       group: g,
     })
     .option('output', { type: 'string', choices: ['text', 'json'], default: 'text', group: g })
@@ -159,29 +175,43 @@ function parseListen(raw: string): { host: string; port: number } {
 
 /** Runs one benchmark from parsed flags and prints it; exit status 1 on a failed verdict when asked. */
 async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promise<void> {
-  const tty = process.stderr.isTTY && argv['output'] !== 'json';
   // --save into a data dir that cannot be written fails before the run, not after it (one line: src/cli.ts).
   const store = argv['save']
     ? new BenchmarkStore(configFromFlags(givenFlags(argv), process.env).dataDir)
     : undefined;
   await store?.prepare();
   const runId = randomUUID();
-  const done = await withSignals(runPrefix(o, runId), (signal) =>
-    runBenchmark({
-      ...o,
-      runId,
-      signal,
-      onProgress: tty
-        ? (n, expected, ms) => process.stderr.write(progressLine(n, expected, ms, o.durationMs))
-        : undefined,
-    }),
-  );
+  // On a TTY only (progress.ts); the load's own 500 ms timer updates the counters, never the hot loop.
+  const progress = startProgress(process.stderr, {
+    phase: o.profile ? `check perf --load=${o.profile}` : o.workload,
+    unit: 'ops',
+    done: 0,
+    ...(o.ops !== undefined ? { expected: o.ops } : {}),
+    ...(o.durationMs !== undefined ? { durationMs: o.durationMs } : {}),
+  });
+  let done: Awaited<ReturnType<typeof withSignals<BenchmarkResult>>>;
+  try {
+    done = await withSignals(runPrefix(o, runId), (signal) =>
+      runBenchmark({
+        ...o,
+        runId,
+        signal,
+        onProgress: progress
+          ? (n, _expected, ms) => {
+              progress.counters.done = n;
+              progress.counters.phaseElapsedMs = ms;
+            }
+          : undefined,
+      }),
+    );
+  } finally {
+    progress?.stop();
+  }
   if (done.signal) {
     process.exitCode = SIGNAL_EXIT[done.signal];
     return;
   }
   const result = done.value!;
-  if (tty) process.stderr.write('\n');
   process.stdout.write(
     argv['output'] === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result),
   );
@@ -243,11 +273,26 @@ export const diskCheckCommand: CommandModule = {
       .option('block-size', { type: 'number', default: 2300, describe: 'Bytes per write' })
       .option('output', { type: 'string', choices: ['text', 'json', 'prometheus'], default: 'text' }),
   handler: async (argv) => {
-    const r = runDiskCheck({
-      dir: String(argv['dir']),
-      totalBytes: Math.round(Number(argv['size-mb']) * 1024 * 1024),
-      blockSize: Number(argv['block-size']),
-    });
+    // The loop is synchronous, so it draws the line itself through onProgress (every 250 ms at most).
+    const progress = startProgress(process.stderr, { phase: 'fdatasync', unit: 'syncs', done: 0 });
+    let r;
+    try {
+      r = runDiskCheck({
+        dir: String(argv['dir']),
+        totalBytes: Math.round(Number(argv['size-mb']) * 1024 * 1024),
+        blockSize: Number(argv['block-size']),
+        ...(progress
+          ? {
+              onProgress: (syncs: number, expected: number, ms: number) => {
+                Object.assign(progress.counters, { done: syncs, expected, phaseElapsedMs: ms });
+                progress.draw();
+              },
+            }
+          : {}),
+      });
+    } finally {
+      progress?.stop();
+    }
     if (argv['output'] === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     else if (argv['output'] === 'prometheus') {
       const { BenchmarkMetrics } = await import('./metrics.js');
@@ -292,18 +337,25 @@ export const checkCommand: CommandModule = {
   handler: async (argv) => {
     const config = configFromFlags(givenFlags(argv as Record<string, unknown>), process.env);
     const runId = randomUUID();
+    const progress = startProgress(process.stderr, { phase: 'members', unit: 'members', done: 0 });
     const check = (signal?: AbortSignal) =>
       runReadinessCheck({
         config,
+        ...(progress ? { progress } : {}),
         diskDir: argv['disk-dir'] as string | undefined,
         benchOps: argv['with-benchmark'] ? Number(argv['bench-ops']) : 0,
         runId,
         ...(signal ? { signal } : {}),
       });
     // Read-only without --with-benchmark: a signal may end it the default way.
-    const done = argv['with-benchmark']
-      ? await withSignals(defaultBenchPrefix(runId), check)
-      : { value: await check() };
+    let done;
+    try {
+      done = argv['with-benchmark']
+        ? await withSignals(defaultBenchPrefix(runId), check)
+        : { value: await check() };
+    } finally {
+      progress?.stop();
+    }
     if (done.signal) {
       process.exitCode = SIGNAL_EXIT[done.signal];
       return;

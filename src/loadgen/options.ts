@@ -11,7 +11,9 @@ import {
   PROFILE_DURATION_MS,
   PROFILE_KEY_SIZE,
   PROFILE_VAL_SIZE,
+  VERDICTS,
   type ProfileName,
+  type VerdictName,
 } from './slo.js';
 
 /** Defaults of the project's reference conditions (also those of perf/bench-vs-reference.ts). */
@@ -52,6 +54,7 @@ export interface BenchFlags {
   workers?: number;
   'read-ratio'?: number;
   profile?: string;
+  verdict?: string;
   'slo-read-ops'?: number;
   'slo-write-ops'?: number;
   'slo-p99-ms'?: number;
@@ -74,6 +77,18 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
     profile = f.profile as ProfileName;
   }
   const p = profile ? PROFILES[profile] : undefined;
+  // --slo-* targets only mean something to the design-targets verdict, so giving one selects it.
+  const sloGiven = ['slo-read-ops', 'slo-write-ops', 'slo-p99-ms'].some(
+    (k) => f[k as keyof BenchFlags] !== undefined,
+  );
+  const verdict = (f.verdict ?? (sloGiven ? 'design-targets' : 'check-perf')) as VerdictName;
+  if (!VERDICTS.includes(verdict))
+    throw new ConfigError(
+      'verdict',
+      `must be one of ${VERDICTS.join(', ')}, got ${JSON.stringify(f.verdict)}`,
+    );
+  if (verdict === 'check-perf' && sloGiven)
+    throw new ConfigError('verdict', '--slo-* targets apply to --verdict design-targets only');
   const duration =
     f.duration !== undefined ? parseFlagDuration(f.duration) : p ? PROFILE_DURATION_MS : undefined;
   const consistency = f.consistency ?? 'l';
@@ -111,6 +126,7 @@ export function benchOptionsFromFlags(f: BenchFlags, config: MonitorConfig): Ben
       p99Ms: f['slo-p99-ms'] ?? DEFAULT_SLO.p99Ms,
       maxErrorRatio: DEFAULT_SLO.maxErrorRatio,
     },
+    verdict,
     profile,
     dialTimeoutMs: config.dialTimeoutMs,
     // A benchmark call may queue behind many others; the exporter's 3 s probe deadline would turn load into errors.

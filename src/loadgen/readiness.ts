@@ -18,6 +18,7 @@ import { BenchInterruptedError } from './prefix.js';
 import type { BenchmarkResult } from './result.js';
 import { runBenchmark } from './run.js';
 import { DEFAULT_SLO } from './slo.js';
+import type { Progress } from './progress.js';
 
 // `etcd-monitor check`: one production-readiness report. Facts are gathered first (status and
 // metrics of every member of the member list, alarms from their Status, optional disk check, with
@@ -255,7 +256,10 @@ export async function runReadinessCheck(o: {
   benchOps: number;
   runId?: string;
   signal?: AbortSignal;
+  /** The CLI's progress line on a TTY (progress.ts): each phase bumps its counters. */
+  progress?: Progress;
 }): Promise<ReadinessReport> {
+  const progress = o.progress;
   const cluster = o.config.clusters[0]!;
   const tls = loadTlsMaterial(cluster.tls);
   const { auth } = benchAuth(cluster);
@@ -274,10 +278,13 @@ export async function runReadinessCheck(o: {
       if (!(err instanceof DiscoveryError)) throw err;
       facts.memberListError = err.message;
     }
-    facts.members = await Promise.all(
+    const asked =
       cluster.discoverMembers && list
         ? list.members.map((m) => memberFacts(m.clientUrls, { memberId: m.id, name: m.name }, discover, http))
-        : cluster.endpoints.map((e) => memberFacts([e], {}, discover, http)),
+        : cluster.endpoints.map((e) => memberFacts([e], {}, discover, http));
+    progress?.phase('members', 'members', { expected: asked.length });
+    facts.members = await Promise.all(
+      asked.map((p) => p.finally(() => progress && (progress.counters.done += 1))),
     );
     // Every member reports the whole cluster's alarm store in its Status; one entry per alarm.
     const alarms = new Map<string, AlarmEntry>();
@@ -289,14 +296,33 @@ export async function runReadinessCheck(o: {
   }
   if (o.diskDir) {
     try {
-      facts.disk = runDiskCheck({ dir: o.diskDir });
+      progress?.phase('fdatasync', 'syncs');
+      facts.disk = runDiskCheck({
+        dir: o.diskDir,
+        ...(progress
+          ? {
+              onProgress: (syncs: number, expected: number, ms: number) => {
+                Object.assign(progress.counters, { done: syncs, expected, phaseElapsedMs: ms });
+                progress.draw();
+              },
+            }
+          : {}),
+      });
     } catch (err) {
       facts.diskError = describeError(err);
     }
   }
   if (o.benchOps > 0 && facts.members.some((m) => m.status)) {
+    progress?.phase('write benchmark', 'ops', { expected: o.benchOps });
     try {
       facts.bench = await runBenchmark({
+        ...(progress
+          ? {
+              onProgress: (n: number, _e: number | undefined, ms: number) => {
+                Object.assign(progress.counters, { done: n, phaseElapsedMs: ms });
+              },
+            }
+          : {}),
         endpoints: cluster.endpoints,
         tls: cluster.tls,
         discoverMembers: cluster.discoverMembers,

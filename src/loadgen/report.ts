@@ -39,6 +39,11 @@ export function formatResult(r: BenchmarkResult): string {
     );
     if (r.lastError) lines.push(`Last error:     ${r.lastError}`);
   }
+  // Results stored before members were left out have no such field.
+  for (const m of r.membersLeftOut ?? [])
+    lines.push(
+      `Left out:       ${m.name ? `${m.name} ` : ''}${m.endpoint} — ${m.code}: ${m.error} (down before the run; the load went to the other members)`,
+    );
   lines.push(
     '',
     'Conditions:',
@@ -47,7 +52,7 @@ export function formatResult(r: BenchmarkResult): string {
     `  ${r.type === 'write' ? '' : `${c.consistency === 's' ? 'serializable' : 'linearizable'} reads, `}${r.type === 'mixed' ? `${Math.round(c.readRatio * 100)}% reads, ` : ''}${c.loop} loop${c.rate ? ` at ${c.rate} ops/s` : ''}; retries off`,
     `  etcd ${c.etcdVersion ?? 'version unknown'}; client ${c.clientCores} cores, ${f1(r.clientCpu.microsPerOp)} µs CPU per op, event-loop utilization ${r.clientCpu.eventLoopUtilization.toFixed(2)}`,
     '',
-    `SLO (${typeof r.slo.targets === 'string' ? r.slo.targets : `reads ${r.slo.targets.readOpsPerSec}/s, writes ${r.slo.targets.writeOpsPerSec}/s, P99 < ${r.slo.targets.p99Ms} ms`}): ${r.slo.passed ? 'PASS' : 'FAIL'}`,
+    `Verdict ${r.slo.verdict ?? 'design-targets'} (${typeof r.slo.targets === 'string' ? r.slo.targets : `reads ${r.slo.targets.readOpsPerSec}/s, writes ${r.slo.targets.writeOpsPerSec}/s, P99 < ${r.slo.targets.p99Ms} ms`}): ${r.slo.passed ? 'PASS' : 'FAIL'}`,
   );
   for (const ch of r.slo.checks) {
     const actual = Number.isInteger(ch.actual) ? String(ch.actual) : ch.actual.toFixed(3);
@@ -63,18 +68,4 @@ export function formatCleanup(c: BenchmarkResult['cleanup']): string {
   return c.compactedRevision === null
     ? `${deleted}; no compaction (every key's history kept)`
     : `${deleted}; compacted the whole cluster at revision ${c.compactedRevision} (--compact: compaction is cluster-wide, every key's older revisions are gone)`;
-}
-
-/** A terminal progress line (rewritten in place); callers only use it when stderr is a TTY. */
-export function progressLine(
-  done: number,
-  expected: number | undefined,
-  elapsedMs: number,
-  durationMs?: number,
-): string {
-  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
-  const share = expected ? done / expected : durationMs ? Math.min(1, elapsedMs / durationMs) : 0;
-  const width = 30;
-  const filled = Math.round(share * width);
-  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(share * 100)}% ${done} ops, ${Math.round(rate)} ops/s `;
 }

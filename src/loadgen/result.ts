@@ -7,7 +7,15 @@ import { grpcCodeName } from '../protocol/grpc/status.js';
 import { summarize as summarizeLatency, type LatencySummary, type LatencyRecorder } from './latency.js';
 import type { LoadOutcome, Workload } from './load.js';
 import type { BenchCleanup } from './prefix.js';
-import { judgeProfile, judgeSlo, type ProfileName, type SloTargets, type SloVerdict } from './slo.js';
+import {
+  judgeCheckPerf,
+  judgeSlo,
+  PROFILES,
+  type ProfileName,
+  type SloTargets,
+  type SloVerdict,
+  type VerdictName,
+} from './slo.js';
 import type { BenchOptions } from './spec.js';
 
 /** Result of one operation type within a run. */
@@ -51,8 +59,22 @@ export interface BenchmarkResult {
   errorsByCode: Record<string, number>;
   lastError: string | null;
   clientCpu: { microsPerOp: number; eventLoopUtilization: number };
-  slo: SloVerdict & { targets: SloTargets | string };
+  slo: SloVerdict & { verdict: VerdictName; targets: SloTargets | string };
+  /**
+   * Voting members of the member list that did not answer before the run, so carried no load: the run
+   * measured the others (run.ts `benchTargets`). Empty when every member answered.
+   */
+  membersLeftOut: LeftOutMember[];
   cleanup: BenchCleanup;
+}
+
+/** A member the run left out, with the error code it failed with (src/util/errors.ts). */
+export interface LeftOutMember {
+  name: string;
+  id: string;
+  endpoint: string;
+  code: string;
+  error: string;
 }
 
 function opResult(op: LoadOutcome['read'], seconds: number): OpResult {
@@ -90,6 +112,7 @@ export function summarizeRun(
   out: LoadOutcome,
   etcdVersion: string | null,
   cleanup: BenchCleanup,
+  membersLeftOut: LeftOutMember[] = [],
 ): BenchmarkResult {
   const seconds = out.elapsedMs / 1000;
   const read = opResult(out.read, seconds);
@@ -101,32 +124,41 @@ export function summarizeRun(
     for (const [k, v] of Object.entries(r.errors)) errorsByCode[k] = (errorsByCode[k] ?? 0) + v;
   const latency = combined(out.read.recorder, out.write.recorder);
   const throughput = successful / seconds;
-  const slo = o.profile
-    ? {
-        ...judgeProfile(o.profile, {
-          opsPerSec: throughput,
-          failed,
-          maxMs: latency.maxMs,
-          stddevMs: latency.stddevMs,
-        }),
-        targets: `etcdctl check perf --load=${o.profile}`,
-      }
-    : {
-        ...judgeSlo(
-          {
-            workload: o.workload,
-            readRatio: o.readRatio,
-            readOpsPerSec: read.throughput,
-            writeOpsPerSec: write.throughput,
-            totalOpsPerSec: throughput,
-            p99Ms: latency.p99Ms,
+  const verdict: VerdictName = o.verdict ?? 'check-perf';
+  const limit = o.profile ? PROFILES[o.profile].limit : o.rate;
+  const slo =
+    verdict === 'check-perf'
+      ? {
+          ...judgeCheckPerf(limit, {
+            opsPerSec: throughput,
             failed,
-            total: successful + failed,
-          },
-          o.slo,
-        ),
-        targets: o.slo,
-      };
+            maxMs: latency.maxMs,
+            stddevMs: latency.stddevMs,
+          }),
+          verdict,
+          targets: o.profile
+            ? `etcdctl check perf --load=${o.profile}`
+            : limit !== undefined
+              ? `etcdctl check perf criteria, limit ${limit} ops/s (--rate)`
+              : 'etcdctl check perf criteria, closed loop (no throughput limit)',
+        }
+      : {
+          ...judgeSlo(
+            {
+              workload: o.workload,
+              readRatio: o.readRatio,
+              readOpsPerSec: read.throughput,
+              writeOpsPerSec: write.throughput,
+              totalOpsPerSec: throughput,
+              p99Ms: latency.p99Ms,
+              failed,
+              total: successful + failed,
+            },
+            o.slo,
+          ),
+          verdict,
+          targets: o.slo,
+        };
   return {
     runId,
     type: o.workload,
@@ -169,6 +201,7 @@ export function summarizeRun(
       eventLoopUtilization: out.eventLoopUtilization,
     },
     slo,
+    membersLeftOut,
     cleanup,
   };
 }

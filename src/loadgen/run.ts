@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { MonitorError, describeError } from '../util/errors.js';
-import { benchEndpoints, discoverMembers } from '../etcd/discover.js';
+import { MonitorError, describeError, errorCode } from '../util/errors.js';
+import { discoverMembers, memberClient, type DiscoverOptions } from '../etcd/discover.js';
 import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
 import {
@@ -13,7 +13,7 @@ import {
 } from './prefix.js';
 import { runLoad, type LoadOutcome, type LoadSpec } from './load.js';
 import { runLoadInWorkers } from './parallel.js';
-import { summarizeRun, type BenchmarkResult } from './result.js';
+import { summarizeRun, type BenchmarkResult, type LeftOutMember } from './result.js';
 import { validateBenchOptions, type BenchOptions } from './spec.js';
 import { connectLean, type ConnectSpec, type PayloadSpec, type Transport } from './transport.js';
 
@@ -57,7 +57,8 @@ export async function checkPrefixEmpty(o: BenchOptions): Promise<void> {
  */
 export async function runBenchmark(options: BenchOptions): Promise<BenchmarkResult> {
   validateBenchOptions(options);
-  const o = options.discoverMembers ? { ...options, endpoints: await discoveredEndpoints(options) } : options;
+  const targets = await benchTargets(options);
+  const o = { ...options, endpoints: targets.endpoints };
   const runId = o.runId ?? randomUUID();
   const prefixText = runPrefix(o, runId);
   const prefix = Buffer.from(prefixText, 'utf8');
@@ -97,28 +98,68 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchmarkResu
         cleanup,
         `benchmark interrupted; deleted its ${cleanup.deletedKeys} keys under ${JSON.stringify(prefixText)}`,
       );
-    return summarizeRun(o, runId, prefixText, outcome!, etcdVersion, cleanup);
+    return summarizeRun(o, runId, prefixText, outcome!, etcdVersion, cleanup, targets.leftOut);
   } finally {
     admin.close();
   }
 }
 
-/** Every voting member's client URL, from the member list of the first seed that answers. */
-async function discoveredEndpoints(o: BenchOptions): Promise<string[]> {
+/**
+ * Where the load goes: every voting member's first advertised client URL from the member list (or the
+ * endpoints given, with discovery off), each asked for its Status first. Members that do not answer are
+ * left out and reported with their error code, so one stopped member does not stop the benchmark — as
+ * long as a quorum of the voting members answers: below it every write fails (no leader can commit), so
+ * the run is refused with BENCH_NO_QUORUM instead of measuring only errors. With discovery off the
+ * cluster's size is unknown; then at least one endpoint must answer.
+ */
+async function benchTargets(o: BenchOptions): Promise<{ endpoints: string[]; leftOut: LeftOutMember[] }> {
   const tls = loadTlsMaterial(o.tls);
-  const found = await discoverMembers(o.endpoints, {
+  const discover: DiscoverOptions = {
     ...(tls ? { tls } : {}),
     ...(o.auth ? { auth: o.auth } : {}),
     dialTimeoutMs: o.dialTimeoutMs,
     requestTimeoutMs: Math.min(o.requestTimeoutMs, 10_000),
+  };
+  let candidates: { name: string; id: string; endpoint: string }[];
+  let from = 'the endpoints given';
+  if (o.discoverMembers) {
+    const found = await discoverMembers(o.endpoints, discover);
+    from = `the member list from ${found.answeredBy}`;
+    // Voting members only: etcd 3.4 refuses writes and linearizable reads on a learner.
+    candidates = found.members
+      .filter((m) => !m.isLearner && m.clientUrls.length > 0)
+      .map((m) => ({ name: m.name, id: m.id, endpoint: m.clientUrls[0]! }));
+    if (candidates.length === 0)
+      throw new MonitorError('BENCH_NO_MEMBERS', `${from} names no voting member with a client URL`);
+  } else candidates = o.endpoints.map((endpoint) => ({ name: '', id: '', endpoint }));
+  const answers = await Promise.allSettled(
+    candidates.map(async (c) => {
+      const client = memberClient(c.endpoint, discover);
+      try {
+        await client.status();
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  const endpoints: string[] = [];
+  const leftOut: LeftOutMember[] = [];
+  answers.forEach((a, i) => {
+    const c = candidates[i]!;
+    if (a.status === 'fulfilled') endpoints.push(c.endpoint);
+    else leftOut.push({ ...c, code: errorCode(a.reason), error: describeError(a.reason) });
   });
-  const endpoints = benchEndpoints(found);
-  if (endpoints.length === 0)
+  const needed = o.discoverMembers ? Math.floor(candidates.length / 2) + 1 : 1;
+  if (endpoints.length < needed) {
+    const down = leftOut.map((m) => `${m.name || m.endpoint}: ${m.code}`).join(', ');
     throw new MonitorError(
-      'BENCH_NO_MEMBERS',
-      `the member list from ${found.answeredBy} names no voting member with a client URL`,
+      'BENCH_NO_QUORUM',
+      o.discoverMembers
+        ? `only ${endpoints.length} of ${candidates.length} voting members answer (${down}); a benchmark needs a quorum of ${needed}, without it every write fails`
+        : `none of ${from} answers (${down})`,
     );
-  return endpoints;
+  }
+  return { endpoints, leftOut };
 }
 
 /** Populates the key space (read and mixed runs) and runs the measured load. */

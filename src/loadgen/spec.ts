@@ -4,7 +4,7 @@ import type { TlsFiles } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
 import { maxKeyNumber } from '../protocol/protobuf/kv.js';
 import type { Workload } from './load.js';
-import type { ProfileName, SloTargets } from './slo.js';
+import type { ProfileName, SloTargets, VerdictName } from './slo.js';
 
 /** Everything one benchmark run needs; validated by `validateBenchOptions`. */
 export interface BenchOptions {
@@ -46,7 +46,10 @@ export interface BenchOptions {
   /** Threads running the measured loop (each owns conns/workers connections); 1 = this thread. */
   workers?: number;
   readRatio: number;
+  /** Targets of the `design-targets` verdict. */
   slo: SloTargets;
+  /** Which rules judge the run (slo.ts VERDICTS); default `check-perf`. */
+  verdict?: VerdictName;
   profile?: ProfileName;
   dialTimeoutMs: number;
   requestTimeoutMs: number;

@@ -181,7 +181,8 @@ describe('benchmark against a real 3-member cluster', () => {
     expect(r.errorsByCode['UNAVAILABLE']).toBe(r.failed);
     expect(r.successful + r.failed).toBe(20_000);
     expect(r.slo.passed).toBe(false);
-    expect(r.slo.checks.find((c) => c.name === 'error_ratio')?.passed).toBe(false);
+    // The default verdict is check perf's: any error fails it.
+    expect(r.slo.checks.find((c) => c.name === 'errors')?.passed).toBe(false);
   });
 
   it('--run-benchmark (flags of the default command) prints the "=== Benchmark Results ===" block, and JSON with --output json', async () => {
@@ -209,7 +210,7 @@ describe('benchmark against a real 3-member cluster', () => {
       'Min:',
       'Max:',
       'Conditions:',
-      'SLO (',
+      'Verdict check-perf (',
     ]) {
       expect(text.stdout).toContain(line);
     }

@@ -92,6 +92,7 @@ describe('benchmark sidecar', () => {
         client: 'lean',
         readRatio: 0.7,
         slo: DEFAULT_SLO,
+        verdict: 'design-targets',
         dialTimeoutMs: 5000,
         requestTimeoutMs: 10_000,
       },
