@@ -52,7 +52,21 @@ const schemas = {
           'latency',
           'slo',
         ],
-        properties: { throughput: num, total: int, successful: int, failed: int },
+        properties: {
+          throughput: num,
+          total: int,
+          successful: int,
+          failed: int,
+          // Members that did not answer before the run and carried no load (run.ts benchTargets).
+          membersLeftOut: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['endpoint', 'code', 'error'],
+              properties: { name: str, id: str, endpoint: str, code: str, error: str },
+            },
+          },
+        },
       },
       error: obj({ code: str, message: str }),
     },

@@ -191,8 +191,10 @@ async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promis
   });
   let done: Awaited<ReturnType<typeof withSignals<BenchmarkResult>>>;
   try {
-    done = await withSignals(runPrefix(o, runId), (signal) =>
-      runBenchmark({
+    done = await withSignals(runPrefix(o, runId), (signal) => {
+      // A signal's messages (signals.ts) are not overdrawn by the line while the run cleans up.
+      signal.addEventListener('abort', () => progress?.stop(), { once: true });
+      return runBenchmark({
         ...o,
         runId,
         signal,
@@ -202,8 +204,8 @@ async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promis
               progress.counters.phaseElapsedMs = ms;
             }
           : undefined,
-      }),
-    );
+      });
+    });
   } finally {
     progress?.stop();
   }
@@ -338,8 +340,9 @@ export const checkCommand: CommandModule = {
     const config = configFromFlags(givenFlags(argv as Record<string, unknown>), process.env);
     const runId = randomUUID();
     const progress = startProgress(process.stderr, { phase: 'members', unit: 'members', done: 0 });
-    const check = (signal?: AbortSignal) =>
-      runReadinessCheck({
+    const check = (signal?: AbortSignal) => {
+      signal?.addEventListener('abort', () => progress?.stop(), { once: true });
+      return runReadinessCheck({
         config,
         ...(progress ? { progress } : {}),
         diskDir: argv['disk-dir'] as string | undefined,
@@ -347,6 +350,7 @@ export const checkCommand: CommandModule = {
         runId,
         ...(signal ? { signal } : {}),
       });
+    };
     // Read-only without --with-benchmark: a signal may end it the default way.
     let done;
     try {

@@ -50,7 +50,9 @@ export function startProgress(
   const t0 = Date.now();
   let phaseStart = t0;
   let drawn = false;
+  let stopped = false;
   const draw = (): void => {
+    if (stopped) return;
     const now = Date.now();
     const phaseMs = counters.phaseElapsedMs ?? now - phaseStart;
     const width = stream.columns ? stream.columns - 1 : 100;
@@ -60,7 +62,6 @@ export function startProgress(
   };
   const timer = setInterval(draw, intervalMs);
   timer.unref();
-  let stopped = false;
   return {
     counters,
     phase(phase, unit, over = {}) {
