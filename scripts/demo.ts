@@ -1,14 +1,21 @@
-// `make demo`: a local 3-member etcd cluster, the exporter, Prometheus (with the bundled rules) and
-// Alertmanager on loopback. Ctrl-C stops every process and removes all temporary data.
+// `make demo`: a local 3-member etcd cluster, the exporter, Prometheus (with the bundled rules rendered
+// with 15 s `for:`) and Alertmanager (the shipped routing, notifying a sink in this process that prints
+// each notification) on loopback. Ctrl-C stops every process and removes all temporary data.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startCluster } from '../harness/etcd-cluster.js';
+import { startCluster, type Member } from '../harness/etcd-cluster.js';
 import { freePort } from '../harness/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harness/processes.js';
+import { renderRules } from '../src/alerts/rules/render.js';
+import { writeDemoAlertmanagerConfig } from './demo/alertmanager-config.js';
+import { startDemoSink, type DemoSink } from './demo/sink.js';
+import { alertmanagerUi, alertsPage, tryThis } from './demo/banner.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** Every non-zero `for:` of the demo's rule set (the shipped ones wait 1 to 60 minutes). */
+const DEMO_FOR_MS = 15_000;
 
 /** The conventional port when it is free, otherwise any free one. */
 async function preferPort(port: number): Promise<number> {
@@ -35,12 +42,17 @@ async function main(): Promise<void> {
   const procs: TrackedProcess[] = [];
   console.log('starting a 3-member etcd cluster on loopback ...');
   const cluster = await startCluster({ size: 3, name: 'demo' });
+  const members = cluster.members as Member[];
+  let sink: DemoSink | undefined;
+  let watcher: NodeJS.Timeout | undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    clearInterval(watcher);
     console.log('\nstopping ...');
     for (const proc of procs.reverse()) await terminate(proc, 'SIGTERM', 5000);
+    await sink?.close();
     await cluster.destroy();
     rmSync(dir, { recursive: true, force: true });
     console.log('stopped; temporary data removed.');
@@ -84,32 +96,32 @@ async function main(): Promise<void> {
     procs.push(exporter);
     await waitHttp(`${exporterUrl}/ready`, 'exporter', exporter);
 
+    // The `kill <pid>` of the "try this" is noticed here; the sink's /members/<name>/start undoes it.
+    sink = await startDemoSink(async (name) => {
+      const member = members.find((m) => m.name === name);
+      if (!member) throw new Error(`no member ${name}; members: ${members.map((m) => m.name).join(', ')}`);
+      await cluster.restart(member.index);
+      return `${name} started again (pid ${member.proc?.pid}) and healthy`;
+    });
+    const wasRunning = members.map(() => true);
+    watcher = setInterval(() => {
+      for (const m of members) {
+        if (m.running === wasRunning[m.index]) continue;
+        wasRunning[m.index] = m.running;
+        const at = new Date().toISOString().slice(11, 19);
+        console.log(`${at} etcd member ${m.name} ${m.running ? `started (pid ${m.proc?.pid})` : 'stopped'}`);
+      }
+    }, 500);
+
     const amUrl = `http://127.0.0.1:${alertmanagerPort}`;
-    const amConfig = join(dir, 'alertmanager.yml');
-    // The demo has no Slack/PagerDuty/SMTP secrets: every notification goes to the exporter's history.
-    writeFileSync(
-      amConfig,
-      [
-        'route:',
-        '  receiver: history',
-        '  group_by: [cluster, alertname]',
-        '  group_wait: 10s',
-        '  group_interval: 1m',
-        '  repeat_interval: 5m',
-        'receivers:',
-        '  - name: history',
-        '    webhook_configs:',
-        `      - url: ${exporterUrl}/api/v1/alerts/webhook`,
-        '        send_resolved: true',
-        '',
-      ].join('\n'),
-    );
+    const am = writeDemoAlertmanagerConfig(ROOT, dir, sink.url, exporterUrl);
     const alertmanager = spawnTracked(
       'prometheus-alertmanager',
       [
-        `--config.file=${amConfig}`,
+        `--config.file=${am.file}`,
         `--storage.path=${join(dir, 'alertmanager-data')}`,
         `--web.listen-address=127.0.0.1:${alertmanagerPort}`,
+        `--web.external-url=${amUrl}`,
         '--cluster.listen-address=',
       ],
       { label: 'alertmanager' },
@@ -119,6 +131,8 @@ async function main(): Promise<void> {
 
     const promUrl = `http://127.0.0.1:${prometheusPort}`;
     const promConfig = join(dir, 'prometheus.yml');
+    const rulesFile = join(dir, 'etcd-monitor.rules.yml');
+    writeFileSync(rulesFile, renderRules({ forOverrideMs: DEMO_FOR_MS }).rulesYaml);
     writeFileSync(
       promConfig,
       [
@@ -126,7 +140,7 @@ async function main(): Promise<void> {
         '  scrape_interval: 5s',
         '  evaluation_interval: 5s',
         'rule_files:',
-        `  - ${join(ROOT, 'alert-rules/etcd-monitor.rules.yml')}`,
+        `  - ${rulesFile}`,
         'alerting:',
         '  alertmanagers:',
         `    - static_configs: [{ targets: ['127.0.0.1:${alertmanagerPort}'] }]`,
@@ -149,20 +163,23 @@ async function main(): Promise<void> {
     );
     procs.push(prometheus);
     await waitHttp(`${promUrl}/-/ready`, 'prometheus', prometheus);
+    const leader = await cluster.leaderIndex();
 
+    const amUi = await alertmanagerUi(amUrl);
+    const follower = members.find((m) => m.index !== leader) as Member;
     console.log(`
 etcd-monitor demo is running (Ctrl-C stops everything and removes ${dir}):
 
-  etcd members      ${cluster.endpoints.join('  ')}
-  exporter          ${exporterUrl}/            metrics: ${exporterUrl}/metrics
+  etcd members      ${members.map((m) => `${m.name} ${m.clientUrl} (pid ${m.proc?.pid})`).join('\n                    ')}
+  status page       ${exporterUrl}/
+  metrics           ${exporterUrl}/metrics
   cluster status    ${exporterUrl}/api/v1/cluster/status
   alert history     ${exporterUrl}/api/v1/alerts/history
-  Prometheus        ${promUrl}/            alerts: ${promUrl}/alerts
-  Alertmanager      ${amUrl}/
-
-Try a fault: pkill -f -- '--name=${cluster.members[1]?.name}'   (stops one member)
-then watch ${exporterUrl}/api/v1/cluster/status and ${promUrl}/alerts.
-`);
+  Prometheus        ${promUrl}/
+  alerts page       ${await alertsPage(promUrl)}
+  Alertmanager API  ${amUrl}/api/v2/alerts   ${amUi ? `web UI: ${amUi}` : "(the API: Debian's Alertmanager package has no web UI)"}
+  list alerts       amtool alert query --alertmanager.url=${amUrl}
+${tryThis({ follower, pid: follower.proc?.pid ?? 0, sinkUrl: sink.url, forMs: DEMO_FOR_MS, rulesFile, am: am.timings })}`);
     await new Promise(() => undefined);
   } catch (err) {
     console.error(`demo failed: ${(err as Error).message}`);
