@@ -11,7 +11,7 @@ import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harnes
 import { renderRules } from '../src/alerts/rules/render.js';
 import { writeDemoAlertmanagerConfig } from './demo/alertmanager-config.js';
 import { startDemoSink, type DemoSink } from './demo/sink.js';
-import { alertmanagerUi, alertsPage, tryThis } from './demo/banner.js';
+import { alertmanagerUi, prometheusPages, tryThis } from './demo/banner.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Every non-zero `for:` of the demo's rule set (the shipped ones wait 1 to 60 minutes). */
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
     const leader = await cluster.leaderIndex();
 
     const amUi = await alertmanagerUi(amUrl);
+    const prom = await prometheusPages(promUrl);
     const follower = members.find((m) => m.index !== leader) as Member;
     console.log(`
 etcd-monitor demo is running (Ctrl-C stops everything and removes ${dir}):
@@ -175,8 +176,8 @@ etcd-monitor demo is running (Ctrl-C stops everything and removes ${dir}):
   metrics           ${exporterUrl}/metrics
   cluster status    ${exporterUrl}/api/v1/cluster/status
   alert history     ${exporterUrl}/api/v1/alerts/history
-  Prometheus        ${promUrl}/
-  alerts page       ${await alertsPage(promUrl)}
+  Prometheus        ${prom.home ?? `${promUrl}/api/v1/rules   (the API: this Prometheus package has no web UI)`}
+  alerts page       ${prom.alerts}   ${prom.note}
   Alertmanager API  ${amUrl}/api/v2/alerts   ${amUi ? `web UI: ${amUi}` : "(the API: Debian's Alertmanager package has no web UI)"}
   list alerts       amtool alert query --alertmanager.url=${amUrl}
 ${tryThis({ follower, pid: follower.proc?.pid ?? 0, sinkUrl: sink.url, forMs: DEMO_FOR_MS, rulesFile, am: am.timings })}`);

@@ -8,13 +8,34 @@ const bodyOf = async (url: string): Promise<{ status: number; text: string }> =>
   return { status: res?.status ?? 0, text: (await res?.text().catch(() => '')) ?? '' };
 };
 
+/** The Prometheus pages that answer: its home page when it has a web UI, and where its alerts are listed. */
+export interface PrometheusPages {
+  /** `/` when it answers 200 (after redirects); undefined for a package without any web UI. */
+  home?: string;
+  alerts: string;
+  /** What `alerts` is, when it is not the usual page. */
+  note: string;
+}
+
 /**
- * The alerts page this Prometheus serves: `/alerts` where the React UI is built in (Prometheus 3, upstream
- * 2.x releases), `/classic/alerts` for Debian's 2.42, whose package leaves the React UI out (404 at /alerts).
+ * Which Prometheus pages answer: `/alerts` where the React UI is built in (upstream releases),
+ * `/classic/alerts` on Debian's 2.42 (its package leaves the React UI out: 404 at /alerts), and the API
+ * `/api/v1/alerts` on Debian's 3.x, whose package has no web UI at all (404 at /query, /alerts, /classic).
  */
-export async function alertsPage(promUrl: string): Promise<string> {
-  const modern = await bodyOf(`${promUrl}/alerts`);
-  return modern.status === 200 ? `${promUrl}/alerts` : `${promUrl}/classic/alerts`;
+export async function prometheusPages(promUrl: string): Promise<PrometheusPages> {
+  const home = (await bodyOf(`${promUrl}/`)).status === 200 ? `${promUrl}/` : undefined;
+  for (const [path, note] of [
+    ['/alerts', ''],
+    ['/classic/alerts', "(the classic UI: Debian's package leaves the new one out)"],
+  ] as const) {
+    if ((await bodyOf(`${promUrl}${path}`)).status === 200)
+      return { home, alerts: `${promUrl}${path}`, note };
+  }
+  return {
+    home,
+    alerts: `${promUrl}/api/v1/alerts`,
+    note: '(the API: this Prometheus package has no web UI)',
+  };
 }
 
 /** The Alertmanager web UI's URL, or undefined when `/` is Debian's "no web UI in this package" page. */
