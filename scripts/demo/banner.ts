@@ -62,9 +62,9 @@ export function tryThis(t: TryThis): string {
 Try this: stop a member, watch the alert arrive here, start it again.
   kill ${t.pid}
       stops etcd member ${t.follower.name} (a follower; SIGTERM, as \`systemctl stop etcd\` would).
-      ~5 s     the status page shows ${t.follower.name} down with its reason; "etcd member ${t.follower.name} stopped" here
-      ~15 s    the alerts page shows EtcdMembersDown and EtcdQuorumAtRisk pending
-      ~30 s    they fire (every \`for:\` is ${forText} in the demo's rules: ${t.rulesFile},
+      < 15 s   the status page shows ${t.follower.name} down with its reason; "etcd member ${t.follower.name} stopped" here
+      < 45 s   the alerts page lists EtcdMembersDown and EtcdQuorumAtRisk, pending, then firing ${forText} later
+               (every \`for:\` is ${forText} in the demo's rules: ${t.rulesFile},
                rendered by the generator of alert-rules/; the shipped rules wait 1 to 60 minutes)
       < 90 s   this terminal prints the notifications Alertmanager sends through the shipped routing
                (alertmanager/alertmanager.yml; group_wait ${t.am.groupWait}, group_interval ${t.am.groupInterval}, email left out):
