@@ -107,7 +107,7 @@ export const benchmark: DashboardSpec = {
           kind: 'stat',
           title: 'SLO targets',
           description:
-            'Targets every run is judged against: read and write operations per second, and p99 latency in seconds.',
+            "Targets every run is judged against, by the benchmark's verdict: check perf's (no errors, above 0.9 of the ops/s limit, slowest request and latency standard deviation in seconds) or the design targets (read and write operations per second, p99 latency in seconds).",
           w: 12,
           h: 4,
           unit: 'short',

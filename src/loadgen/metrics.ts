@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import type { DiskCheckResult } from './disk-check.js';
 import type { LatencySummary } from './latency.js';
 import type { BenchmarkResult } from './result.js';
+import { CHECK_PERF } from './slo.js';
 
 /** Bucket edges (seconds) with exact edges at 10, 25 and 100 ms so etcd's and the SLO's limits are judged exactly. */
 export const LATENCY_BUCKETS = [
@@ -98,7 +99,7 @@ export class BenchmarkMetrics {
   });
   private readonly sloTarget = new Gauge({
     name: 'etcd_monitor_benchmark_slo_target',
-    help: 'SLO targets the runs are judged against (ops per second; p99 latency in seconds).',
+    help: "Targets the runs are judged against, by the verdict's rules: check perf's (errors, throughput_ratio_of_limit, ops_per_second, slowest_request_seconds, stddev_seconds) or the design targets (read/write_ops_per_second, p99_latency_seconds).",
     labelNames: ['target'],
     registers: [this.registry],
   });
@@ -148,8 +149,21 @@ export class BenchmarkMetrics {
     this.registry.registerMetric(this.diskSync as unknown as Metric);
   }
 
-  /** Sets the SLO target gauges. */
+  /** Sets the target gauges of the check-perf verdict; `limit` (ops/s) only when the run has one. */
+  checkPerfTargets(limit: number | undefined): void {
+    this.sloTarget.reset();
+    this.sloTarget.set({ target: 'errors' }, 0);
+    if (limit !== undefined) {
+      this.sloTarget.set({ target: 'ops_per_second' }, limit);
+      this.sloTarget.set({ target: 'throughput_ratio_of_limit' }, CHECK_PERF.minThroughputRatio);
+    }
+    this.sloTarget.set({ target: 'slowest_request_seconds' }, CHECK_PERF.maxSlowestMs / 1000);
+    this.sloTarget.set({ target: 'stddev_seconds' }, CHECK_PERF.maxStddevMs / 1000);
+  }
+
+  /** Sets the target gauges of the design-targets verdict. */
   targets(t: { readOpsPerSec: number; writeOpsPerSec: number; p99Ms: number }): void {
+    this.sloTarget.reset();
     this.sloTarget.set({ target: 'read_ops_per_second' }, t.readOpsPerSec);
     this.sloTarget.set({ target: 'write_ops_per_second' }, t.writeOpsPerSec);
     this.sloTarget.set({ target: 'p99_latency_seconds' }, t.p99Ms / 1000);

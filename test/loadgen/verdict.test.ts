@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { benchOptionsFromFlags, type BenchFlags } from '../../src/loadgen/options.js';
+import { BenchmarkMetrics } from '../../src/loadgen/metrics.js';
 import { progressText } from '../../src/loadgen/progress.js';
 import { DEFAULT_SLO, judgeCheckPerf, judgeProfile, judgeSlo } from '../../src/loadgen/slo.js';
 
@@ -114,5 +115,43 @@ describe('progress line text', () => {
     ],
   ] as const)('%s', (_name, counters, elapsed, phase, text) => {
     expect(progressText(counters, elapsed, phase)).toBe(text);
+  });
+});
+
+describe('etcd_monitor_benchmark_slo_target: the rules of the verdict in force', () => {
+  const targets = async (set: (m: BenchmarkMetrics) => void) => {
+    const m = new BenchmarkMetrics();
+    set(m);
+    const metric = await m.registry.getSingleMetric('etcd_monitor_benchmark_slo_target')?.get();
+    return Object.fromEntries((metric?.values ?? []).map((v) => [v.labels['target'], v.value]));
+  };
+
+  it.each([
+    [
+      'check-perf with a limit (a profile or --rate)',
+      (m: BenchmarkMetrics) => m.checkPerfTargets(150),
+      {
+        errors: 0,
+        ops_per_second: 150,
+        throughput_ratio_of_limit: 0.9,
+        slowest_request_seconds: 0.5,
+        stddev_seconds: 0.1,
+      },
+    ],
+    [
+      'check-perf closed loop (no limit)',
+      (m: BenchmarkMetrics) => m.checkPerfTargets(undefined),
+      { errors: 0, slowest_request_seconds: 0.5, stddev_seconds: 0.1 },
+    ],
+    [
+      'design targets replace what was set before',
+      (m: BenchmarkMetrics) => {
+        m.checkPerfTargets(150);
+        m.targets(DEFAULT_SLO);
+      },
+      { read_ops_per_second: 40_000, write_ops_per_second: 20_000, p99_latency_seconds: 0.1 },
+    ],
+  ] as const)('%s', async (_name, set, expected) => {
+    expect(await targets(set)).toEqual(expected);
   });
 });
