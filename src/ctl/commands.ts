@@ -1,103 +1,13 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hasTlsFiles } from '../etcd/tls-material.js';
-import { parseDurationMs } from '../util/duration.js';
-import { parseEndpoint } from '../util/endpoint.js';
-import { actions, FIELDS_ACTIONS, type Action, type Args, type CtlIo, type Outcome } from './actions.js';
-import type { EtcdConnection } from './client.js';
+import { actions, FIELDS_ACTIONS, type Action, type Args, type Outcome } from './actions.js';
+import { connectionFromArgs, DEFAULT_ENDPOINT } from './connection-settings.js';
 import { CtlError, EXIT_CODES, toCtlError } from './errors.js';
 import { boxTable, toJson, WRITE_OUT, type WriteOut } from './etcdctl-format.js';
 import { renderTable } from './format.js';
 import { EtcdOperations } from './operations.js';
+import { processRuntime, type CtlRuntime } from './process-runtime.js';
 
-/** A CtlIo that can also report the exit status. */
-export interface CtlRuntime extends CtlIo {
-  exit(code: number): void;
-}
-
-/**
- * Where a connection setting comes from, first found wins: the flag, etcdctl's ETCDCTL_* variable (so an
- * environment set up for etcdctl works unchanged), the exporter's ETCD_MONITOR_* variable of the same flag
- * (src/config/fields.ts envName), then the default.
- */
-const ENV_SOURCES: Record<string, readonly string[]> = {
-  endpoints: ['ETCDCTL_ENDPOINTS', 'ETCD_MONITOR_ENDPOINTS'],
-  cacert: ['ETCDCTL_CACERT', 'ETCD_MONITOR_CACERT'],
-  cert: ['ETCDCTL_CERT', 'ETCD_MONITOR_CERT'],
-  key: ['ETCDCTL_KEY', 'ETCD_MONITOR_KEY'],
-  user: ['ETCDCTL_USER', 'ETCD_MONITOR_USER'],
-  'password-file': ['ETCD_MONITOR_PASSWORD_FILE'],
-};
-export const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
-
-function setting(a: Args, flag: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (a[flag] !== undefined) return String(a[flag]);
-  for (const name of ENV_SOURCES[flag] ?? []) {
-    const v = env[name];
-    if (v !== undefined && v !== '') return v;
-  }
-  return undefined;
-}
-
-/** Builds the connection from the ctl flags and environment; endpoints without a scheme get https when TLS files are given. */
-export function connectionFromArgs(a: Args, env: NodeJS.ProcessEnv = process.env): EtcdConnection {
-  const cert = setting(a, 'cert', env);
-  const key = setting(a, 'key', env);
-  const cacert = setting(a, 'cacert', env);
-  const tls = {
-    ...(cert ? { certFile: cert } : {}),
-    ...(key ? { keyFile: key } : {}),
-    ...(cacert ? { caFile: cacert } : {}),
-  };
-  const secure = hasTlsFiles(tls);
-  const endpoints = (setting(a, 'endpoints', env) ?? DEFAULT_ENDPOINT)
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)
-    .map((e) => {
-      try {
-        return parseEndpoint(e, { scheme: secure ? 'https' : 'http' }).url;
-      } catch (err) {
-        throw new CtlError('USAGE', `--endpoints: ${(err as Error).message}`, { cause: err });
-      }
-    });
-  let timeoutMs: number;
-  try {
-    timeoutMs = parseDurationMs(String(a['command-timeout'] ?? env['ETCDCTL_COMMAND_TIMEOUT'] ?? '5s'));
-  } catch (err) {
-    throw new CtlError('USAGE', `--command-timeout: ${(err as Error).message}`);
-  }
-  let user = setting(a, 'user', env);
-  const passwordFile = setting(a, 'password-file', env);
-  let password: string | undefined;
-  // etcdctl's ETCDCTL_USER may be "name:password" and ETCDCTL_PASSWORD holds one: the environment is not
-  // visible in `ps` the way arguments are, so it is accepted there (never from a flag).
-  if (a.user === undefined && user !== undefined && env['ETCDCTL_USER'] === user && user.includes(':')) {
-    password = user.slice(user.indexOf(':') + 1);
-    user = user.slice(0, user.indexOf(':'));
-  }
-  if (user !== undefined && passwordFile === undefined && password === undefined) {
-    password = env['ETCDCTL_PASSWORD'] || undefined;
-  }
-  if (user !== undefined && passwordFile === undefined && password === undefined) {
-    throw new CtlError(
-      'USAGE',
-      '--user needs --password-file (passwords are never taken on the command line; ETCDCTL_PASSWORD works too)',
-    );
-  }
-  return {
-    endpoints,
-    requestTimeoutMs: timeoutMs,
-    ...(secure ? { tls } : {}),
-    ...(user !== undefined
-      ? {
-          auth: {
-            username: user,
-            ...(passwordFile !== undefined ? { passwordFile } : { password: password as string }),
-          },
-        }
-      : {}),
-  };
-}
+export type { CtlRuntime } from './process-runtime.js';
 
 /** The output asked for: etcdctl's `-w` (default simple) or the project's own `--output table|json`. */
 function outputFormat(argv: Args): { writeOut?: WriteOut; output?: 'table' | 'json' } {
@@ -402,59 +312,6 @@ export function ctlCommand(io: CtlRuntime = processRuntime()): CommandModule {
     describe: `etcdctl-like operations. Exit status: 0 ok, 1 failed, 2 usage, 3 not found / compare failed, 4 unavailable / unhealthy, 5 auth, 6 snapshot verification failed; ended by Ctrl-C/SIGTERM: 130/143`,
     builder: (y) => withConnectionFlags(y).command(subcommands(io)).demandCommand(1, 'name a subcommand'),
     handler: () => undefined,
-  };
-}
-
-/** Grace for a stream to close after Ctrl-C/SIGTERM before the process ends anyway. */
-const SIGNAL_GRACE_MS = 300;
-/**
- * A finished command whose connections still hold the event loop exits after this. Measured: after
- * client.close(), grpc-js keeps its pending HTTP/2 connect to a listener that never answers (it has no
- * connect timeout of its own), which held the process ≈1 s past --timeout with a 1 s grace. Output is
- * already written: stdout and stderr are synchronous for files, pipes and terminals on Linux.
- */
-const EXIT_GRACE_MS = 100;
-
-function processRuntime(): CtlRuntime {
-  let controller: AbortController | undefined;
-  let caught: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (caught) die(sig);
-    caught = sig;
-    controller?.abort();
-    setTimeout(() => die(sig), SIGNAL_GRACE_MS);
-  };
-  // Like etcdctl (Go's default handling), an interrupted watch ends by the signal itself, so the shell sees
-  // 130 (SIGINT) or 143 (SIGTERM) and a script can tell an interrupt from a result.
-  const die = (sig: NodeJS.Signals): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.kill(process.pid, sig);
-    setTimeout(() => process.exit(128 + (sig === 'SIGINT' ? 2 : 15)), 100).unref();
-  };
-  return {
-    write: (t) => process.stdout.write(t),
-    writeErr: (t) => process.stderr.write(t),
-    // Installed only when a long-running subcommand (watch, keep-alive) asks, so Ctrl-C ends it cleanly
-    // instead of killing it mid-write, while every other command keeps the default signal behaviour.
-    get signal() {
-      if (!controller) {
-        controller = new AbortController();
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      }
-      return controller.signal;
-    },
-    exit: (code) => {
-      if (caught) return die(caught);
-      process.exitCode = code;
-      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
-    },
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
   };
 }
 

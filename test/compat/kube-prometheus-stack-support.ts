@@ -4,6 +4,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { fetch } from 'undici';
 import { ROOT } from '../alerts/rules-support.js';
+import { MIXIN_DIR } from './mixin.js';
 
 // What the README's "Next to kube-prometheus-stack" section tells users to put into the stack's values.yaml,
 // turned into the Prometheus configuration prometheus-operator would generate from it. The test reads the
@@ -106,8 +107,6 @@ export function stackPrometheusConfig(opts: {
   return yaml.dump(config, { lineWidth: -1 });
 }
 
-export const MIXIN_DIR = path.resolve(ROOT, '../shared/upstream/etcd-mixin');
-
 /**
  * The stack's own etcd alerts (its defaultRules.rules.etcd group is generated from the upstream etcd mixin
  * with `without (instance, pod)`), rendered from the upstream mixin with that setting and every `for`
@@ -115,7 +114,9 @@ export const MIXIN_DIR = path.resolve(ROOT, '../shared/upstream/etcd-mixin');
  */
 export function stackEtcdRules(forOverride: string): string {
   if (!existsSync(path.join(MIXIN_DIR, 'mixin.libsonnet'))) {
-    throw new Error(`the upstream etcd mixin is missing: ${MIXIN_DIR} (see its SOURCE.md)`);
+    throw new Error(
+      `the upstream etcd mixin is missing: ${MIXIN_DIR} (see its SOURCE.md; set ETCD_MIXIN_DIR)`,
+    );
   }
   const json = execFileSync(
     'jsonnet',

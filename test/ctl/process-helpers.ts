@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { CtlRun } from '../../src/ctl/commands.js';
+import { BIN, ensureBuilt } from '../cli/built-cli.js';
 // Kept apart from helpers.ts: importing child_process makes a test file "live" (test/projects.ts).
 
-/** A real `etcd-monitor` process (src/cli.ts through tsx: bin/etcd-monitor.js needs a `dist/` build first). */
+/**
+ * A real `etcd-monitor` process as a user runs it: bin/etcd-monitor.js over dist/ (call `ensureBuilt` in
+ * the file's beforeAll, so dist/ is built from the sources under test).
+ */
 export interface CliProcess {
   readonly child: ChildProcess;
   readonly startedAt: number;
@@ -15,6 +19,7 @@ export interface CliProcess {
 }
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export { ensureBuilt };
 
 /** Node flags that force a full GC every 50 ms in the CLI process (see gc-pressure.mjs). */
 export const GC_PRESSURE = ['--expose-gc', '--import', './test/ctl/gc-pressure.mjs'];
@@ -24,7 +29,7 @@ export function spawnCli(
   env: NodeJS.ProcessEnv = process.env,
   nodeArgs: readonly string[] = [],
 ): CliProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { freePort } from '../../harness/free-port.js';
-import { GC_PRESSURE, runCli, spawnCli } from './process-helpers.js';
+import { ensureBuilt, GC_PRESSURE, runCli, spawnCli } from './process-helpers.js';
 
 let cluster: EtcdCluster;
 let ep: string;
@@ -25,13 +25,14 @@ const TIMEOUT_S = 3;
 const SLACK_MS = 1_000;
 
 beforeAll(async () => {
+  await ensureBuilt();
   cluster = await startCluster({ size: 1 });
   ep = cluster.endpoints[0] as string;
   refused = `http://127.0.0.1:${await freePort()}`;
   silent = net.createServer((s) => void silentSockets.push(s));
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   silentUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
-  // Start-up cost measured twice (the first also warms the tsx cache); the larger counts.
+  // Start-up cost measured twice (the first also warms the file cache); the larger counts.
   const measure = async (nodeArgs: readonly string[]): Promise<number> => {
     const runs = [];
     for (let i = 0; i < 2; i++) {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
-import { runCli } from './process-helpers.js';
+import { ensureBuilt, runCli } from './process-helpers.js';
 
 const execFileAsync = promisify(execFile);
 let cluster: EtcdCluster;
@@ -23,6 +23,7 @@ async function etcdctl(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
+  await ensureBuilt();
   cluster = await startCluster({ size: 1 });
   tmp = await mkdtemp(path.join(os.tmpdir(), 'ctl-snapshot-status-'));
   const ep = `--endpoints=${cluster.endpoints[0]}`;

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCtl } from '../../src/ctl/commands.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
-import { runCli } from './process-helpers.js';
+import { BIN } from '../cli/built-cli.js';
+import { ensureBuilt, runCli } from './process-helpers.js';
 
 const execFileAsync = promisify(execFile);
 const PASSWORD = 's3cret-Pa55-not-in-output';
@@ -20,14 +21,10 @@ let wrongPasswordFile: string;
 /** Runs the real binary entry as a child process, the way an operator or a script would. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', ...args],
-      {
-        cwd: path.resolve(import.meta.dirname, '../..'),
-        timeout: 60_000,
-      },
-    );
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -47,6 +44,7 @@ async function etcdctl(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
+  await ensureBuilt();
   cluster = await startCluster({ size: 3, tls: true });
   const tls = cluster.tls as { caFile: string; certFile: string; keyFile: string };
   tlsArgs = [`--cacert=${tls.caFile}`, `--cert=${tls.certFile}`, `--key=${tls.keyFile}`];

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { freePort } from '../../harness/free-port.js';
-import { runCli } from './process-helpers.js';
+import { ensureBuilt, runCli } from './process-helpers.js';
 
 const execFileAsync = promisify(execFile);
 let cluster: EtcdCluster;
@@ -36,6 +36,7 @@ async function ours(
 }
 
 beforeAll(async () => {
+  await ensureBuilt();
   cluster = await startCluster({ size: 1 });
   ep = cluster.endpoints[0] as string;
   refused = `http://127.0.0.1:${await freePort()}`;
