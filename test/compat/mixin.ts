@@ -13,8 +13,32 @@ import { formatDurationMs, parseDurationMs } from '../../src/util/duration.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
+const SHARED_MIXIN = 'shared/upstream/etcd-mixin';
+
+/**
+ * Where the upstream mixin is: ETCD_MIXIN_DIR, else `../shared/` beside this checkout, else beside the
+ * checkout this one was cloned from (CI runs `git clone -q . /tmp/ci-clone`, which has no `../shared`;
+ * its origin, the working checkout, does). The first candidate is returned when none exists, so the error
+ * names where it was looked for.
+ */
+function findMixin(): string {
+  if (process.env.ETCD_MIXIN_DIR) return process.env.ETCD_MIXIN_DIR;
+  const candidates = [path.resolve(ROOT, '..', SHARED_MIXIN)];
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    // Only a local path: a clone of a hosted repository has no shared folder beside its origin.
+    if (path.isAbsolute(origin.trim())) candidates.push(path.resolve(origin.trim(), '..', SHARED_MIXIN));
+  } catch {
+    // not a git checkout, or no origin: only the folder beside this checkout counts
+  }
+  return candidates.find((dir) => existsSync(path.join(dir, 'mixin.libsonnet'))) ?? (candidates[0] as string);
+}
+
 /** The unmodified upstream mixin: etcd-io/etcd contrib/mixin plus its vendor/ (grafonnet, docsonnet, xtd). */
-export const MIXIN_DIR = process.env.ETCD_MIXIN_DIR ?? path.resolve(ROOT, '../shared/upstream/etcd-mixin');
+export const MIXIN_DIR = findMixin();
 export const JSONNET_BIN = process.env.JSONNET_BIN ?? 'jsonnet';
 export const LIBSONNET_DIR = path.join(ROOT, 'deploy/etcd-mixin');
 /** The import path jsonnet-bundler gives the mixin (`jb install github.com/etcd-io/etcd/contrib/mixin`). */
