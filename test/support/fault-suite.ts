@@ -456,29 +456,34 @@ export class FaultHarness {
   }
 }
 
-/** The leader's etcd_network_active_peers to `member` (its own view of the stream between them). */
-export async function leaderStreamsTo(
+/** One sample of member `at`'s own /metrics. */
+async function memberSample(
   h: FaultHarness,
-  leader: number,
-  member: number,
+  at: number,
+  name: string,
+  labels: Record<string, string>,
 ): Promise<number | undefined> {
-  const res = await fetch(`${h.cluster.members[leader]?.metricsUrl}/metrics`, {
+  const res = await fetch(`${h.cluster.members[at]?.metricsUrl}/metrics`, {
     signal: AbortSignal.timeout(2_000),
   });
-  return findSample(await res.text(), 'etcd_network_active_peers', { Remote: h.net.idOf(member) });
+  return findSample(await res.text(), name, labels);
 }
 
-/** Raft bytes member `leader` has received from `member` (etcd_network_peer_received_bytes_total{From}). */
-export async function leaderReceivedFrom(
+/** The leader's etcd_network_active_peers to `member` (its own view of the stream between them). */
+export const leaderStreamsTo = (
   h: FaultHarness,
   leader: number,
   member: number,
-): Promise<number | undefined> {
-  const res = await fetch(`${h.cluster.members[leader]?.metricsUrl}/metrics`, {
-    signal: AbortSignal.timeout(2_000),
-  });
-  return findSample(await res.text(), 'etcd_network_peer_received_bytes_total', { From: h.net.idOf(member) });
-}
+): Promise<number | undefined> =>
+  memberSample(h, leader, 'etcd_network_active_peers', { Remote: h.net.idOf(member) });
+
+/** Raft bytes member `leader` has received from `member` (etcd_network_peer_received_bytes_total{From}). */
+export const leaderReceivedFrom = (
+  h: FaultHarness,
+  leader: number,
+  member: number,
+): Promise<number | undefined> =>
+  memberSample(h, leader, 'etcd_network_peer_received_bytes_total', { From: h.net.idOf(member) });
 
 /** Isolates `members` from every other member, both ways. */
 export function isolate(h: FaultHarness, members: readonly number[]): void {
