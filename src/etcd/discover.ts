@@ -74,12 +74,20 @@ export async function discoverMembers(seeds: readonly string[], o: DiscoverOptio
   return { members: found, answeredBy, seedErrors };
 }
 
+/** A member a benchmark can load, at the client URL it would use. */
+export interface BenchMember {
+  readonly name: string;
+  readonly id: string;
+  readonly endpoint: string;
+}
+
 /**
- * One client URL per member that can serve as a benchmark endpoint: voting members only (etcd 3.4
- * refuses writes and linearizable reads on a learner, "rpc not supported for learner") and only
- * members that advertise a URL. The first advertised URL, so each member gets the same share of
- * connections.
+ * The members that can serve as benchmark endpoints: voting members only (etcd 3.4 refuses writes and
+ * linearizable reads on a learner, "rpc not supported for learner") and only members that advertise a
+ * URL. The first advertised URL, so each member gets the same share of connections.
  */
-export function benchEndpoints(d: Discovery): string[] {
-  return d.members.filter((m) => !m.isLearner && m.clientUrls.length > 0).map((m) => m.clientUrls[0]!);
+export function benchMembers(d: Discovery): BenchMember[] {
+  return d.members
+    .filter((m) => !m.isLearner && m.clientUrls.length > 0)
+    .map((m) => ({ name: m.name, id: m.id, endpoint: m.clientUrls[0]! }));
 }

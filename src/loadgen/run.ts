@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { MonitorError, describeError, errorCode } from '../util/errors.js';
-import { discoverMembers, memberClient, type DiscoverOptions } from '../etcd/discover.js';
+import {
+  benchMembers,
+  discoverMembers,
+  memberClient,
+  type BenchMember,
+  type DiscoverOptions,
+} from '../etcd/discover.js';
 import { loadTlsMaterial } from '../etcd/tls-material.js';
 import { connectEtcd3, etcd3Options } from './etcd3-transport.js';
 import {
@@ -120,15 +126,12 @@ async function benchTargets(o: BenchOptions): Promise<{ endpoints: string[]; lef
     dialTimeoutMs: o.dialTimeoutMs,
     requestTimeoutMs: Math.min(o.requestTimeoutMs, 10_000),
   };
-  let candidates: { name: string; id: string; endpoint: string }[];
+  let candidates: BenchMember[];
   let from = 'the endpoints given';
   if (o.discoverMembers) {
     const found = await discoverMembers(o.endpoints, discover);
     from = `the member list from ${found.answeredBy}`;
-    // Voting members only: etcd 3.4 refuses writes and linearizable reads on a learner.
-    candidates = found.members
-      .filter((m) => !m.isLearner && m.clientUrls.length > 0)
-      .map((m) => ({ name: m.name, id: m.id, endpoint: m.clientUrls[0]! }));
+    candidates = benchMembers(found);
     if (candidates.length === 0)
       throw new MonitorError('BENCH_NO_MEMBERS', `${from} names no voting member with a client URL`);
   } else candidates = o.endpoints.map((endpoint) => ({ name: '', id: '', endpoint }));

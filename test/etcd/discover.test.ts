@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchEndpoints, discoverMembers, DiscoveryError } from '../../src/etcd/discover.js';
+import { benchMembers, discoverMembers, DiscoveryError } from '../../src/etcd/discover.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { freePort } from '../../harness/free-port.js';
 
@@ -28,7 +28,11 @@ describe('discoverMembers', () => {
       expect(m.id).toMatch(/^[0-9a-f]{1,16}$/);
       expect(m.isLearner).toBe(false);
     }
-    expect(benchEndpoints(d).sort()).toEqual([...cluster.endpoints].sort());
+    expect(
+      benchMembers(d)
+        .map((m) => m.endpoint)
+        .sort(),
+    ).toEqual([...cluster.endpoints].sort());
   });
 
   it('no seed answers: DiscoveryError DISCOVERY_NO_SEED_ANSWERED naming each seed', async () => {
@@ -39,7 +43,7 @@ describe('discoverMembers', () => {
     expect((err as DiscoveryError).seedErrors[0]!.endpoint).toBe(dead);
   });
 
-  it('benchEndpoints leaves out learners and members without a client URL', () => {
+  it('benchMembers leaves out learners and members without a client URL', () => {
     const d = {
       answeredBy: 'x',
       seedErrors: [],
@@ -55,6 +59,6 @@ describe('discoverMembers', () => {
         { id: 'c', name: '', clientUrls: [], peerUrls: ['http://c:2380'], isLearner: false },
       ],
     };
-    expect(benchEndpoints(d)).toEqual(['http://a:2379']);
+    expect(benchMembers(d)).toEqual([{ name: 'a', id: 'a', endpoint: 'http://a:2379' }]);
   });
 });
