@@ -15,6 +15,8 @@ export interface FieldSpec<T = unknown> {
   readonly perCluster?: boolean;
   /** `duration` values are milliseconds; `--help` shows them as the config accepts them (`30s`, `5m`). */
   readonly kind: 'string' | 'number' | 'boolean' | 'list' | 'duration';
+  /** What `--help` shows as the default when it is computed rather than a value (e.g. from $HOSTNAME). */
+  readonly defaultText?: string;
 }
 
 const text = (raw: unknown): string => {
@@ -400,6 +402,22 @@ export const FIELDS = {
     defaultValue: './data',
     parse: nonEmpty,
     kind: 'string',
+  },
+  shardCount: {
+    flag: 'shard-count',
+    doc: "Replicas the configured clusters are spread over: this one watches and serves only the clusters whose name hashes to --shard-index (Prometheus' hashmod: md5, last 8 bytes, mod the count); 1 = no sharding",
+    defaultValue: 1,
+    parse: integer(1, 1000),
+    kind: 'number',
+  },
+  shardIndex: {
+    flag: 'shard-index',
+    doc: 'Which of the --shard-count replicas this is, 0 to count-1',
+    // Unset: a StatefulSet pod's ordinal, the trailing -<n> of its hostname (src/config/shard.ts).
+    defaultValue: undefined as number | undefined,
+    defaultText: 'the ordinal of $HOSTNAME (pod-<n>) when --shard-count > 1',
+    parse: integer(0, 999),
+    kind: 'number',
   },
   alertsResolveTimeout: {
     flag: 'alerts.resolve-timeout',

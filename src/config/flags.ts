@@ -12,6 +12,7 @@ import { FIELDS, type FieldName, type FieldSpec } from './fields.js';
  * `30000` from the help would have set an 8-hour interval), a disabled interval as `off`.
  */
 export function defaultText(spec: FieldSpec): string {
+  if (spec.defaultText !== undefined) return spec.defaultText;
   if (spec.kind === 'duration' && typeof spec.defaultValue === 'number') {
     return spec.defaultValue === 0 ? 'off' : formatDurationMs(spec.defaultValue);
   }

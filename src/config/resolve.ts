@@ -13,6 +13,7 @@ import {
   type FieldValues,
   type PerClusterField,
 } from './fields.js';
+import { clustersOfShard, resolveShard } from './shard.js';
 import type { ClusterConfig, MonitorConfig, Thresholds, TlsFiles } from './types.js';
 
 /** Raw inputs of configuration, kept apart so precedence (flags > environment > file > defaults) is testable. */
@@ -72,9 +73,19 @@ export function resolveConfig(sources: ConfigSources): MonitorConfig {
     (values as Record<string, unknown>)[name] = parseField(spec, raw, where);
   }
 
-  const clusters = resolveClusters(values, origin, file, fileLabel);
+  const indexWhere = {
+    flag: '--shard-index',
+    env: envName(FIELDS.shardIndex.flag),
+    file: `${fileLabel}: ${yamlKey(FIELDS.shardIndex.flag)}`,
+    default: '--shard-index',
+  }[origin.shardIndex];
+  const shard = resolveShard(values.shardCount, values.shardIndex, env['HOSTNAME'], indexWhere);
+  // Sharding is decided here, once: the monitor is simply given fewer clusters (maybe none, which is a
+  // healthy replica with nothing to watch), so collection, derivation and exposition know nothing of it.
+  const clusters = clustersOfShard(resolveClusters(values, origin, file, fileLabel), shard);
   return Object.freeze({
     clusters,
+    shard,
     dialTimeoutMs: values.dialTimeout,
     requestTimeoutMs: values.requestTimeout,
     healthCheckIntervalMs: values.healthCheckInterval,

@@ -44,7 +44,10 @@ export interface Thresholds {
 
 /** The validated, immutable configuration everything else consumes. */
 export interface MonitorConfig {
+  /** The clusters this replica watches: every configured one unless sharded (then maybe none). */
   readonly clusters: readonly ClusterConfig[];
+  /** --shard-index of --shard-count (src/config/shard.ts); { index: 0, count: 1 } when not sharded. */
+  readonly shard: { readonly index: number; readonly count: number };
   readonly dialTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly healthCheckIntervalMs: number;

@@ -687,6 +687,12 @@ export const RUNTIME_METRICS = {
     labels: ['cluster', 'member', 'operation'],
     help: '1 if the last probe write and read through this member succeeded.',
   },
+  shardInfo: {
+    name: 'etcd_monitor_shard_info',
+    type: 'gauge',
+    labels: ['shard_index', 'shard_count'],
+    help: 'Always 1; which of --shard-count replicas this exporter is (--shard-index): it serves only the clusters whose name hashes to its index (0 of 1 when not sharded).',
+  },
   clusterTagsInfo: {
     name: 'etcd_monitor_cluster_tags_info',
     type: 'gauge',

@@ -50,6 +50,7 @@ export function createExporterMetrics(
   log: { warn: (obj: object, msg: string) => void },
   version: string,
   clusterTags: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+  shard: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
 ): ExporterMetrics {
   const registry = new Registry();
   const runtime = new Registry();
@@ -65,6 +66,10 @@ export function createExporterMetrics(
     1,
   );
   registerClusterTags(registry, clusterTags);
+  new Gauge({ ...own(RUNTIME_METRICS.shardInfo), registers: [registry] }).set(
+    { shard_index: String(shard.index), shard_count: String(shard.count) },
+    1,
+  );
   const probeDuration = new Histogram({ ...own(duration), buckets: PROBE_BUCKETS, registers: [registry] });
   const probeSuccess = new Gauge({ ...own(success), registers: [registry] });
   const reexposeDropped = new Gauge({ ...own(REEXPOSE_METRICS.dropped), registers: [registry] });

@@ -96,11 +96,20 @@ export class Monitor {
       log,
       VERSION,
       Object.fromEntries(config.clusters.map((c) => [c.name, c.tags])),
+      config.shard,
     );
   }
 
   /** Runs the first rounds (so /ready means data is there), then schedules the rest. */
   async start(): Promise<void> {
+    const { index, count } = this.config.shard;
+    if (count > 1) {
+      // Every replica says which clusters it took, so "who watches cluster X" is one log search away.
+      this.log.info(
+        { shardIndex: index, shardCount: count, clusters: this.clusterNames() },
+        `shard ${index} of ${count}: watching the ${this.clusters.size} configured cluster(s) whose name hashes to it`,
+      );
+    }
     // Health first, then metrics: the metrics round's Status comes after /health and the probe (each a
     // raft proposal in etcd 3.4), so the first view already compares two Statuses. On a slow cluster
     // (600 ms on the leader's links, /health giving up after 1 s) the raft index advanced between them and

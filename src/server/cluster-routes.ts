@@ -21,6 +21,11 @@ function selectView(monitor: Monitor, req: Request): ClusterView {
       `no cluster named "${requested}" (known: ${monitor.clusterNames().join(', ')})`,
     );
   }
+  if (monitor.clusterNames().length === 0) {
+    // A shard that no configured cluster hashes to: healthy and ready, just with nothing to show.
+    const { index, count } = monitor.config.shard;
+    throw new HttpError(404, 'NO_CLUSTERS', `this replica (shard ${index} of ${count}) watches no cluster`);
+  }
   const view = monitor.view(requested);
   if (!view) throw new HttpError(503, 'NOT_READY', 'the first collection round has not finished yet');
   return view;
