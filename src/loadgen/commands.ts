@@ -21,6 +21,7 @@ import { defaultBenchPrefix, runPrefix } from './prefix.js';
 import { runBenchmark } from './run.js';
 import type { BenchOptions } from './spec.js';
 import { startSidecar } from './sidecar.js';
+import { benchFromFlags, withDistributedFlags } from './distributed-command.js';
 import { BenchmarkStore } from './store.js';
 
 // Subcommands `bench`, `disk-check` and `check`, plus `--run-benchmark`: one benchmark run as flags of
@@ -180,7 +181,7 @@ async function benchOnce(o: BenchOptions, argv: Record<string, unknown>): Promis
     ? new BenchmarkStore(configFromFlags(givenFlags(argv), process.env).dataDir)
     : undefined;
   await store?.prepare();
-  const runId = randomUUID();
+  const runId = o.runId ?? randomUUID();
   // On a TTY only (progress.ts); the load's own 500 ms timer updates the counters, never the hot loop.
   const progress = startProgress(process.stderr, {
     phase: o.profile ? `check perf --load=${o.profile}` : o.workload,
@@ -226,14 +227,20 @@ export const benchCommand: CommandModule = {
   command: 'bench',
   describe:
     'Benchmark the cluster (write | read | mixed), judge the SLO; --serve publishes scheduled runs as metrics',
-  builder: (y) => withBenchFlags(withConfigFlags(y, BENCH_FIELDS)),
+  builder: (y) => withDistributedFlags(withBenchFlags(withConfigFlags(y, BENCH_FIELDS))),
   handler: async (argv) => {
     const flags = givenFlags(argv as Record<string, unknown>);
     const config = configFromFlags(flags, process.env);
     if (!argv['serve']) {
-      await benchOnce(benchOptionsFromFlags(flags as BenchFlags, config), argv as Record<string, unknown>);
+      const a = argv as Record<string, unknown>;
+      await benchFromFlags(benchOptionsFromFlags(flags as BenchFlags, config), a, (o) => benchOnce(o, a));
       return;
     }
+    if (flags['processes'] !== undefined && flags['processes'] !== 1)
+      throw new ConfigError(
+        'processes',
+        '--serve runs one sidecar per process; --processes is for one-off runs',
+      );
     const types = String(flags['type'] ?? 'write,read,mixed')
       .split(',')
       .map((t) => t.trim());

@@ -54,6 +54,11 @@ export interface LoadOutcome {
   cpuMicros: number;
   /** Event-loop utilization of the client during the run (0..1); near 1 means the client was the bottleneck. */
   eventLoopUtilization: number;
+  /**
+   * Successful calls per second when they are not `succeeded / elapsed`: several processes merged
+   * (distributed-merge.ts), where it is the sum of each process's own.
+   */
+  opsPerSec?: { read: number; write: number };
 }
 
 function opOutcome(op: 'read' | 'write', spec: LoadSpec): OpOutcome {

@@ -17,6 +17,8 @@ export interface ParallelSpec {
   payload: PayloadSpec;
   client: 'lean' | 'etcd3';
   load: LoadSpec;
+  /** Awaited once every thread is connected and before they start (a distributed run's start barrier). */
+  beforeGo?: () => Promise<void>;
 }
 
 function spawnWorker(input: WorkerInput): Worker {
@@ -60,8 +62,9 @@ export async function runLoadInWorkers(spec: ParallelSpec): Promise<LoadOutcome>
       inp.load.ops = ops;
     }
     if (load.rate !== undefined) inp.load.rate = load.rate * share;
-    inp.load.keyOffset = t;
-    inp.load.keyStride = inputs.length;
+    // Within the process's own sequence (offset o, stride s; a distributed run's share): o + s*(t + W*m).
+    inp.load.keyOffset = (load.keyOffset ?? 0) + t * (load.keyStride ?? 1);
+    inp.load.keyStride = inputs.length * (load.keyStride ?? 1);
     delete (inp.load as Partial<LoadSpec>).onProgress;
     delete (inp.load as Partial<LoadSpec>).onLatencyBatch;
     // An AbortSignal cannot cross threads; an abort is forwarded as a 'stop' message instead.
@@ -134,6 +137,7 @@ export async function runLoadInWorkers(spec: ParallelSpec): Promise<LoadOutcome>
   load.signal?.addEventListener('abort', stop, { once: true });
   try {
     await Promise.race([allReady, Promise.all(finished)]);
+    await spec.beforeGo?.();
     cpu0 = process.cpuUsage();
     t0 = performance.now();
     startedAt = new Date();

@@ -77,7 +77,7 @@ export interface LeftOutMember {
   error: string;
 }
 
-function opResult(op: LoadOutcome['read'], seconds: number): OpResult {
+function opResult(op: LoadOutcome['read'], seconds: number, opsPerSec?: number): OpResult {
   let failed = 0;
   const errors: Record<string, number> = {};
   for (const [code, n] of op.errors) {
@@ -87,7 +87,7 @@ function opResult(op: LoadOutcome['read'], seconds: number): OpResult {
   return {
     successful: op.succeeded,
     failed,
-    throughput: op.succeeded / seconds,
+    throughput: opsPerSec ?? op.succeeded / seconds,
     latency: op.recorder.summary(),
     errors,
   };
@@ -115,15 +115,15 @@ export function summarizeRun(
   membersLeftOut: LeftOutMember[] = [],
 ): BenchmarkResult {
   const seconds = out.elapsedMs / 1000;
-  const read = opResult(out.read, seconds);
-  const write = opResult(out.write, seconds);
+  const read = opResult(out.read, seconds, out.opsPerSec?.read);
+  const write = opResult(out.write, seconds, out.opsPerSec?.write);
   const successful = read.successful + write.successful;
   const failed = read.failed + write.failed;
   const errorsByCode: Record<string, number> = {};
   for (const r of [read, write])
     for (const [k, v] of Object.entries(r.errors)) errorsByCode[k] = (errorsByCode[k] ?? 0) + v;
   const latency = combined(out.read.recorder, out.write.recorder);
-  const throughput = successful / seconds;
+  const throughput = out.opsPerSec ? read.throughput + write.throughput : successful / seconds;
   const verdict: VerdictName = o.verdict ?? 'check-perf';
   const limit = o.profile ? PROFILES[o.profile].limit : o.rate;
   const slo =

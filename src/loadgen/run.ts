@@ -118,7 +118,9 @@ export async function runBenchmark(options: BenchOptions): Promise<BenchmarkResu
  * the run is refused with BENCH_NO_QUORUM instead of measuring only errors. With discovery off the
  * cluster's size is unknown; then at least one endpoint must answer.
  */
-async function benchTargets(o: BenchOptions): Promise<{ endpoints: string[]; leftOut: LeftOutMember[] }> {
+export async function benchTargets(
+  o: BenchOptions,
+): Promise<{ endpoints: string[]; leftOut: LeftOutMember[] }> {
   const tls = loadTlsMaterial(o.tls);
   const discover: DiscoverOptions = {
     ...(tls ? { tls } : {}),
@@ -165,8 +167,19 @@ async function benchTargets(o: BenchOptions): Promise<{ endpoints: string[]; lef
   return { endpoints, leftOut };
 }
 
+/** One process's part of a run spread over several (distributed.ts); absent for a run of one process. */
+export interface RunPart {
+  /** Key numbers this process populates and writes in sequence: keyOffset + j * keyStride. */
+  keyOffset: number;
+  keyStride: number;
+  /** How many of the key space's keys it populates (its interleaved share). */
+  fillKeys: number;
+  /** Awaited after populating and before the measured load starts: the start barrier. */
+  ready(): Promise<void>;
+}
+
 /** Populates the key space (read and mixed runs) and runs the measured load. */
-async function measure(o: BenchOptions, prefix: Buffer): Promise<LoadOutcome> {
+export async function measure(o: BenchOptions, prefix: Buffer, part?: RunPart): Promise<LoadOutcome> {
   const transport = await connect(o, prefix);
   const workers = Math.max(1, Math.min(o.workers ?? 1, o.conns));
   const load: LoadSpec = {
@@ -181,16 +194,20 @@ async function measure(o: BenchOptions, prefix: Buffer): Promise<LoadOutcome> {
     signal: o.signal,
     onProgress: o.onProgress ? (done, ms) => o.onProgress?.(done, o.ops, ms) : undefined,
     onLatencyBatch: o.onLatencyBatch,
+    ...(part ? { keyOffset: part.keyOffset, keyStride: part.keyStride } : {}),
   };
   try {
-    if (o.workload !== 'write') {
-      // The keys the reads hit, under the run's own prefix.
+    const fillKeys = part ? part.fillKeys : o.keySpace;
+    if (o.workload !== 'write' && fillKeys > 0) {
+      // The keys the reads hit, under the run's own prefix (each process of a distributed run its share).
       const fill = await runLoad(transport, {
         workload: 'write',
-        ops: o.keySpace,
+        ops: fillKeys,
         clients: o.clients,
         keySpace: o.keySpace,
         sequentialKeys: true,
+        keyOffset: part?.keyOffset ?? 0,
+        keyStride: part?.keyStride ?? 1,
         readRatio: 0,
         signal: o.signal,
       });
@@ -210,8 +227,10 @@ async function measure(o: BenchOptions, prefix: Buffer): Promise<LoadOutcome> {
         payload: payloadSpec(o, prefix),
         client: o.client,
         load,
+        ...(part ? { beforeGo: () => part.ready() } : {}),
       });
     }
+    await part?.ready();
     return await runLoad(transport, load);
   } finally {
     await transport.close();

@@ -1,0 +1,278 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { build, decodeFromCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { summarize } from '../../src/loadgen/latency.js';
+import type { DistributedResult, ProcessReport } from '../../src/loadgen/distributed-merge.js';
+import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { waitFor } from '../../harness/processes.js';
+import { benchKeys, expectUnharmed, keyspaceOutsideBench, seedUserKeys, type UserKeys } from './keyspace.js';
+
+// Issue 16 part 4: one benchmark run by 3 real `etcd-monitor bench` processes that coordinate through the
+// target etcd (a barrier, results and cleanup under the run's prefix). The merged report is checked
+// against ground truth: every call's latency, written by each process with --latency-file (the histograms
+// alone could not show that the merge lost nothing), and the keyspace outside the prefix is unchanged.
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs the CLI as its own process, keeping all of stdout (the JSON reports are long). */
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): { done: Promise<Exit>; kill(sig: NodeJS.Signals): void } {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const done = new Promise<Exit>((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    }),
+  );
+  return { done, kill: (sig) => child.kill(sig) };
+}
+
+const newHistogram = (): Histogram =>
+  build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+
+/** The `r|w <µs>` lines of a --latency-file. */
+async function latencies(file: string): Promise<{ read: number[]; write: number[] }> {
+  const out = { read: [] as number[], write: [] as number[] };
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line) continue;
+    const [op, us] = line.split(' ');
+    (op === 'r' ? out.read : out.write).push(Number(us));
+  }
+  return out;
+}
+
+/** The value at percentile p of sorted values, by HdrHistogram's rank rule (the ceil(p/100·n)-th value). */
+function exactPercentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+describe('a benchmark spread over 3 processes (--processes, --process-index, --run-id)', () => {
+  let cluster: EtcdCluster;
+  let admin: Etcd3;
+  let user: UserKeys;
+  let before: string[];
+  let dir: string;
+  let endpoints: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ size: 3 });
+    admin = new Etcd3({ hosts: cluster.endpoints });
+    user = await seedUserKeys(admin);
+    endpoints = `--endpoints=${cluster.endpoints.join(',')}`;
+    dir = await mkdtemp(path.join(os.tmpdir(), 'bench-dist-'));
+  });
+  afterAll(async () => {
+    admin?.close();
+    await cluster?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    before = await keyspaceOutsideBench(admin);
+  });
+
+  it('merges exactly: throughput is the sum, percentiles those of all latencies together, nothing left behind', async () => {
+    const common = [
+      'bench',
+      endpoints,
+      '--processes',
+      '3',
+      '--run-id',
+      'dist-a',
+      '--type',
+      'mixed',
+      '--ops',
+      '3000',
+      '--clients',
+      '8',
+      '--conns',
+      '2',
+      '--key-space',
+      '300',
+      '--val-size',
+      '64',
+      '--output',
+      'json',
+      '--barrier-timeout',
+      '60s',
+    ];
+    const file = (i: number) => path.join(dir, `lat-${i}.txt`);
+    const runs = [
+      cli([...common, '--process-index', '0', '--latency-file', file(0)]),
+      // --workers inside one process of the run keeps working.
+      cli([...common, '--process-index', '1', '--workers', '2', '--latency-file', file(1)]),
+      // The index from a Kubernetes Indexed Job's environment.
+      cli([...common, '--latency-file', file(2)], { JOB_COMPLETION_INDEX: '2' }),
+    ];
+    const exits = await Promise.all(runs.map((r) => r.done));
+    for (const e of exits) expect(e.code, e.stderr).toBe(0);
+    const combined = JSON.parse(exits[0]!.stdout) as DistributedResult;
+    const own = exits.slice(1).map((e) => JSON.parse(e.stdout) as ProcessReport);
+
+    expect(combined.processes.map((p) => [p.index, p.status])).toEqual([
+      [0, 'completed'],
+      [1, 'completed'],
+      [2, 'completed'],
+    ]);
+    // The coordinator's rows are the processes' own reports.
+    expect(combined.processes[1]!.outcome).toEqual(own[0]!.outcome);
+    expect(combined.processes[2]!.outcome).toEqual(own[1]!.outcome);
+    expect(combined.processes[1]!.result!.conditions.workers).toBe(2);
+    // --ops is the run's total, 1000 calls each.
+    expect(combined.processes.map((p) => p.result!.total)).toEqual([1000, 1000, 1000]);
+    expect(combined).toMatchObject({ total: 3000, successful: 3000, failed: 0 });
+    const rows = combined.processes.map((p) => p.result!);
+    const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
+    expect(combined.throughput).toBeCloseTo(
+      sum((r) => r.throughput),
+      6,
+    );
+    expect(combined.operations.read!.throughput).toBeCloseTo(
+      sum((r) => r.operations.read!.throughput),
+      6,
+    );
+    expect(combined.operations.write!.throughput).toBeCloseTo(
+      sum((r) => r.operations.write!.throughput),
+      6,
+    );
+    expect(combined.conditions.clients).toBe(24);
+
+    // Ground truth: every call's latency from the three processes.
+    const all = { read: [] as number[], write: [] as number[] };
+    for (const [i, p] of combined.processes.entries()) {
+      const raw = await latencies(file(i));
+      // Per process: as many latencies as successful calls, and its own histogram holds exactly them.
+      for (const op of ['read', 'write'] as const) {
+        expect(raw[op].length).toBe(p.result!.operations[op]!.successful);
+        const h = newHistogram();
+        for (const us of raw[op]) h.recordValue(us);
+        const decoded = decodeFromCompressedBase64(p.outcome![op].histogram);
+        expect(decoded.totalCount).toBe(raw[op].length);
+        // Every bucket count survives the encoding; the extremes come exact from the process's summary.
+        const { maxMs, minMs, ...buckets } = summarize(h);
+        expect(summarize(decoded)).toMatchObject(buckets);
+        expect(p.result!.operations[op]!.latency).toMatchObject({ ...buckets, maxMs, minMs });
+        all[op].push(...raw[op]);
+      }
+    }
+    const truth = newHistogram();
+    for (const us of [...all.read, ...all.write]) truth.recordValue(us);
+    // The merge lost nothing: the merged percentiles are those of one histogram of all latencies...
+    expect(combined.latency).toEqual(summarize(truth));
+    expect(combined.latency.count).toBe(3000);
+    // ...which are within HDR's precision (3 significant digits) of the exact percentiles.
+    const sorted = [...all.read, ...all.write].sort((a, b) => a - b);
+    for (const [p, got] of [
+      [50, combined.latency.p50Ms],
+      [95, combined.latency.p95Ms],
+      [99, combined.latency.p99Ms],
+      [99.9, combined.latency.p999Ms],
+    ] as const) {
+      const exact = exactPercentile(sorted, p);
+      expect(got * 1000).toBeGreaterThanOrEqual(exact);
+      expect(got * 1000).toBeLessThanOrEqual(exact * 1.001 + 1);
+    }
+
+    expect(combined.cleanup).toMatchObject({
+      prefix: '/etcd-monitor/bench/dist-a/',
+      compactedRevision: null,
+    });
+    // The 300 read keys, open, start, process 0's presence and the 3 results; the others' presence keys
+    // went with their leases when they exited (or are deleted here if they had not revoked them yet).
+    expect(combined.cleanup.deletedKeys).toBeGreaterThanOrEqual(306);
+    expect(combined.cleanup.deletedKeys).toBeLessThanOrEqual(308);
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+
+  it('a process that never shows up: the coordinator fails with BENCH_PROCESS_MISSING naming it, in time, and cleans up', async () => {
+    const common = [
+      'bench',
+      endpoints,
+      '--processes',
+      '3',
+      '--run-id',
+      'dist-b',
+      '--type',
+      'read',
+      '--ops',
+      '3000',
+    ];
+    const args = [...common, '--key-space', '2000', '--barrier-timeout', '5s'];
+    const coord = cli([...args, '--process-index', '0']);
+    const other = cli([...args, '--process-index', '1']);
+    const [c, o] = await Promise.all([coord.done, other.done]);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/BENCH_PROCESS_MISSING: start barrier: process 2 never joined within 5 s/);
+    expect(c.stderr).toMatch(
+      /missing: 2; deleted the run's \d+ keys under "\/etcd-monitor\/bench\/dist-b\/"/,
+    );
+    // The barrier deadline (5 s) plus start-up and cleanup, not a hang.
+    expect(c.ms).toBeLessThan(40_000);
+    // The process that did show up was told to stop and said why.
+    expect(o.code).toBe(1);
+    expect(o.stderr).toMatch(/BENCH_PROCESS_MISSING/);
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+
+  it('SIGINT to one process: it exits 130, the others stop, the coordinator names it and deletes everything', async () => {
+    const args = [
+      'bench',
+      endpoints,
+      '--processes',
+      '3',
+      '--run-id',
+      'dist-c',
+      '--type',
+      'write',
+      '--duration',
+      '120s',
+      '--clients',
+      '4',
+      '--conns',
+      '2',
+      '--barrier-timeout',
+      '30s',
+    ];
+    const runs = [0, 1, 2].map((i) => cli([...args, '--process-index', String(i)]));
+    await waitFor(async () => (await benchKeys(admin)) >= 500, { what: 'run under way', timeoutMs: 60_000 });
+    runs[1]!.kill('SIGINT');
+    const [c, p1, p2] = await Promise.all(runs.map((r) => r.done));
+    expect(p1!.code).toBe(130);
+    expect(p1!.stderr).toMatch(/process 1 interrupted; told the others to stop/);
+    expect(p2!.code).toBe(1);
+    expect(p2!.stderr).toMatch(/BENCH_INTERRUPTED/);
+    expect(c!.code).toBe(1);
+    expect(c!.stderr).toMatch(/BENCH_PROCESS_FAILED: process 1 interrupted .*deleted the run's \d+ keys/);
+    expect(c!.ms).toBeLessThan(60_000);
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+});
