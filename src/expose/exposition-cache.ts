@@ -47,9 +47,9 @@ const EMPTY = exposition(Buffer.alloc(0));
 export class ExpositionCache {
   private current: Exposition = EMPTY;
 
-  /** Replaces the block. */
-  update(text: string): void {
-    this.current = exposition(Buffer.from(text, 'utf8'));
+  /** Replaces the block (text, or its UTF-8 bytes when the caller has them already). */
+  update(block: string | Buffer): void {
+    this.current = exposition(typeof block === 'string' ? Buffer.from(block, 'utf8') : block);
   }
 
   /** The block scrapes should serve now. */

@@ -8,7 +8,12 @@ import { leaderChangeBetween, type LeaderChange } from '../derive/leader-changes
 import { ALL_METRICS } from '../expose/metric-table.js';
 import { createExporterMetrics, type ExporterMetrics, type ExposedState } from '../expose/registry.js';
 import { ExpositionCache, type Exposition } from '../expose/exposition-cache.js';
-import { assembleReexposed, renderCluster, type FamilyChunks } from '../expose/reexpose.js';
+import {
+  assembleReexposedBytes,
+  encodeChunks,
+  renderCluster,
+  type EncodedChunks,
+} from '../expose/reexpose.js';
 import { parseEndpoint } from '../util/endpoint.js';
 import type { Logger } from '../util/logger.js';
 import { VERSION } from '../util/version.js';
@@ -30,8 +35,8 @@ interface ClusterRuntime {
   readonly collector: ClusterCollector;
   state: DeriveState;
   latest?: ExposedState;
-  /** This cluster's re-exposed series from its last metrics round. */
-  reexposed?: FamilyChunks;
+  /** This cluster's re-exposed series from its last metrics round, encoded once for every merge. */
+  reexposed?: EncodedChunks;
   /** Members re-exposed in the last metrics round and whether each was over --reexpose-max-series. */
   reexposeOverCap: Map<string, boolean>;
   metricsRunning: boolean;
@@ -302,14 +307,14 @@ export class Monitor {
     );
     const maxSeries = runtime.collector.cluster.reexposeMaxSeries ?? this.config.reexpose.maxSeries;
     const rendered = renderCluster(sources, this.config.reexpose.allow, OWN_NAMES, maxSeries);
-    runtime.reexposed = rendered.chunks;
+    runtime.reexposed = encodeChunks(rendered.chunks);
     const watched = new Set(snapshot.members.map((m) => nameOf(m.endpoint)));
     this.noteOverCap(runtime, view.cluster, sources, watched, rendered.overCap, maxSeries);
     this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
       () => {
         this.pendingMerge = undefined;
         const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
-        this.reexposedCache.update(assembleReexposed(parts));
+        this.reexposedCache.update(assembleReexposedBytes(parts));
       },
     );
     await this.pendingMerge;
