@@ -118,6 +118,19 @@ describe('exporter against a real 3-member cluster', () => {
       10_000,
     );
     expect(await exporter.sample('etcd_monitor_member_up', { member: down?.name ?? '' })).toBe(0);
+    // What the shipped EtcdMembersDown reads besides member_up (its `unless` on the unreachable state):
+    // checked here on every etcd version, so the alert path (test/alerts/e2e-alerting.test.ts) need not
+    // rerun on the etcd leg of scripts/test-legs.sh.
+    await until(
+      'the killed member in health state down',
+      async () =>
+        (await exporter.sample('etcd_monitor_member_health_state', {
+          member: down?.name ?? '',
+          state: 'down',
+        })) === 1,
+      10_000,
+    );
+    expect(await exporter.sample('etcd_monitor_cluster_reachable', { cluster: 'main' })).toBe(1);
     await cluster.restart(follower);
     await until(
       '3 healthy members after restart',
@@ -137,6 +150,22 @@ describe('exporter against a real 3-member cluster', () => {
     expect(elapsedMs).toBeLessThan(8000);
     expect(await exporter.sample('etcd_monitor_cluster_quorum_available', { cluster: 'main' })).toBe(0);
     expect((await status()).failure_tolerance).toBe(0);
+    // EtcdQuorumLost needs the survivor reachable; EtcdMembersDown (inhibited by it) needs both victims
+    // down, not unreachable.
+    expect(await exporter.sample('etcd_monitor_cluster_reachable', { cluster: 'main' })).toBe(1);
+    await until(
+      'both killed members up 0 and in health state down',
+      async () => {
+        for (const member of victims.map((i) => cluster.members[i]?.name ?? '')) {
+          if ((await exporter.sample('etcd_monitor_member_up', { member })) !== 0) return false;
+          if ((await exporter.sample('etcd_monitor_member_health_state', { member, state: 'down' })) !== 1)
+            return false;
+        }
+        return true;
+      },
+      10_000,
+    );
+    expect(await exporter.sample('etcd_monitor_cluster_reachable', { cluster: 'main' })).toBe(1);
     await Promise.all(victims.map((i) => cluster.restart(i)));
     await until('quorum back', async () => (await status()).members_healthy === 3, 40_000);
   });
