@@ -1,0 +1,58 @@
+import { startCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
+
+/** The clusters a scale run watches: the shape of harness/simulated-members.ts' SimulatedMembers. */
+export interface MemberSource {
+  readonly clusters: readonly { readonly name: string; readonly endpoints: readonly string[] }[];
+  /** The process serving them (simulated members), so its CPU can be reported; absent for real etcd. */
+  readonly pid?: number;
+  stop(): Promise<void>;
+}
+
+export type SourceKind = 'sim' | 'etcd';
+
+interface SimModule {
+  spawnSimulatedMembers(opts: {
+    clusters: number;
+    membersPerCluster?: number;
+    etcdVersion?: '3.4' | '3.5';
+    clusterPrefix?: string;
+  }): Promise<MemberSource>;
+}
+
+/**
+ * `clusters` clusters of 3 members under names `<prefix>-NNN`: simulated members in a separate process
+ * (harness/simulated-members.ts, so their CPU is not the caller's), or real etcd 3-member clusters started
+ * one after another (a handful at most on this machine; used to check the harness itself).
+ */
+export async function startMembers(
+  kind: SourceKind,
+  clusters: number,
+  prefix: string,
+  etcdVersion: '3.4' | '3.5',
+): Promise<MemberSource> {
+  if (kind === 'sim') {
+    // A variable specifier until harness/simulated-members.ts lands (then a plain import).
+    const specifier = '../harness/simulated-members.js';
+    const mod = (await import(specifier)) as SimModule;
+    return mod.spawnSimulatedMembers({ clusters, membersPerCluster: 3, etcdVersion, clusterPrefix: prefix });
+  }
+  const started: EtcdCluster[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((c) => c.destroy()));
+  };
+  try {
+    for (let i = 0; i < clusters; i++) {
+      started.push(await startCluster({ size: 3, name: `${prefix}-${String(i).padStart(3, '0')}` }));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    clusters: started.map((c, i) => ({
+      name: `${prefix}-${String(i).padStart(3, '0')}`,
+      endpoints: [...c.endpoints],
+    })),
+    stop,
+  };
+}
