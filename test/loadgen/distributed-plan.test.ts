@@ -145,9 +145,9 @@ describe('start barrier and result collection', () => {
 });
 
 describe('merging the processes exactly', () => {
-  /** A deterministic latency sample (µs), skewed like real ones. */
+  /** A deterministic latency sample (whole µs, as the recorder rounds them), skewed like real ones. */
   const sample = (seed: number, n: number): number[] =>
-    Array.from({ length: n }, (_, i) => 200 + ((i * 7919 + seed * 104_729) % 997) ** 2 / 10);
+    Array.from({ length: n }, (_, i) => 200 + Math.round(((i * 7919 + seed * 104_729) % 997) ** 2 / 10));
 
   function encoded(values: number[], errors: Array<[number, number]> = []): EncodedOp {
     const rec = new LatencyRecorder();
@@ -172,13 +172,15 @@ describe('merging the processes exactly', () => {
       highestTrackableValue: 3_600_000_000,
       numberOfSignificantValueDigits: 3,
     });
-    for (const seed of [1, 2, 3])
-      for (const us of sample(seed, 700 + seed)) truth.recordValue(Math.round(us));
+    for (const seed of [1, 2, 3]) for (const us of sample(seed, 700 + seed)) truth.recordValue(us);
     // Every bucket count survives the encoding; only the exact max does not (a decoded histogram's max
     // is its bucket's top, within 0.1 %): combineReports takes the extremes from the processes' summaries.
-    const { maxMs, ...buckets } = summarize(truth);
+    // Mean and deviation are sums of floats over the buckets: equal up to rounding.
+    const { maxMs, avgMs, stddevMs, ...buckets } = summarize(truth);
     const got = summarize(merged.read.recorder.histogram);
     expect(got).toMatchObject(buckets);
+    expect(got.avgMs).toBeCloseTo(avgMs, 9);
+    expect(got.stddevMs).toBeCloseTo(stddevMs, 9);
     expect(got.maxMs).toBeGreaterThanOrEqual(maxMs);
     expect(got.maxMs).toBeLessThanOrEqual(maxMs * 1.001);
     expect(merged.read.succeeded).toBe(700 * 3 + 6);
