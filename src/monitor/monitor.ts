@@ -53,13 +53,6 @@ interface ClusterRuntime {
 const OWN_NAMES = new Set(ALL_METRICS.map((d) => d.name));
 
 /**
- * Rounds of different clusters that end within this window share one merge of the re-exposed block.
- * Clusters' timers start together, so without it each of N clusters re-built and re-compressed the
- * whole ≈5 MB block once per interval (10 clusters: 50 MB of short-lived strings and buffers per 10 s).
- */
-const REEXPOSE_MERGE_DELAY_MS = 250;
-
-/**
  * Runs collection rounds for every configured cluster on their intervals, derives each cluster's view
  * after every round, and keeps the latest view, snapshot and re-exposed text for the HTTP layer.
  */
@@ -68,10 +61,15 @@ export class Monitor {
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly reexposedCache = new ExpositionCache();
-  /** The derived registry rendered after rounds; scrapes serve it instead of rendering ≈2,600 lines each. */
+  /** The derived registry's last render; scrapes between rounds serve it instead of rendering again. */
   private readonly derivedCache = new ExpositionCache();
-  private pendingMerge: Promise<void> | undefined;
-  private pendingDerivedRender: Promise<void> | undefined;
+  /**
+   * A cluster's re-exposed series changed since the last merge. Merges and derived renders are made
+   * when read (a scrape), not when a round ends: both cover every cluster, and with rounds of 333
+   * clusters ending over seconds, 250 ms merge windows still merged and rendered everything ≈5 times
+   * per interval (perf/exporter-pipeline.ts), where one per scrape is enough.
+   */
+  private reexposedStale = false;
   /** Bumped whenever a round ends; the derived render is current when it was made at this version. */
   private stateVersion = 0;
   private renderedVersion = -1;
@@ -166,23 +164,28 @@ export class Monitor {
 
   /** Members' own series with cluster/member labels, as rendered after the last metrics round. */
   reexposedText(): string {
-    return this.reexposedCache.get().plain.toString('utf8');
+    return this.reexposed().plain.toString('utf8');
   }
 
   /** The same series as bytes, plain and gzipped, for the /metrics handler. */
   reexposed(): Exposition {
+    if (this.reexposedStale) {
+      this.reexposedStale = false;
+      const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
+      this.reexposedCache.update(assembleReexposedBytes(parts));
+    }
     return this.reexposedCache.get();
   }
 
   /**
    * What /metrics serves from rounds: the re-exposed members' series, then the derived registry's
    * render. A round that ended since the last render is rendered now (shared by concurrent callers),
-   * so /metrics never lags behind the REST API; usually the render after the round got there first.
+   * so /metrics never lags behind the REST API.
    */
   async exposition(): Promise<readonly Exposition[]> {
     // Twice at most: a render already under way may have started before the newest round ended.
     for (let i = 0; i < 2 && this.renderedVersion !== this.stateVersion; i++) await this.renderDerivedNow();
-    return [this.reexposedCache.get(), this.derivedCache.get()];
+    return [this.reexposed(), this.derivedCache.get()];
   }
 
   /** Calls `listener` with every leader change a round observes (never for the first observation). */
@@ -233,9 +236,7 @@ export class Monitor {
       runtime.latest = { view, snapshot };
       this.stateVersion++;
       this.observeProbes(runtime, view, snapshot);
-      if (kind === 'metrics' && this.config.reexpose.enabled)
-        await this.renderReexposed(runtime, view, snapshot);
-      await this.renderDerived();
+      if (kind === 'metrics' && this.config.reexpose.enabled) this.renderReexposed(runtime, view, snapshot);
       this.logRound(kind, view);
     } catch (err) {
       // Collectors never throw; reaching this is a bug, and the next round must still run.
@@ -285,12 +286,8 @@ export class Monitor {
     }
   }
 
-  /** Re-renders only this cluster's series, then merges every cluster's last rendering. */
-  private async renderReexposed(
-    runtime: ClusterRuntime,
-    view: ClusterView,
-    snapshot: ClusterSnapshot,
-  ): Promise<void> {
+  /** Re-renders only this cluster's series; the next read merges every cluster's last rendering. */
+  private renderReexposed(runtime: ClusterRuntime, view: ClusterView, snapshot: ClusterSnapshot): void {
     const nameOf = (endpoint: string) =>
       view.members.find((mv) => mv.endpoint === endpoint)?.member ?? endpoint;
     const sources = snapshot.members.flatMap((m) =>
@@ -310,14 +307,7 @@ export class Monitor {
     runtime.reexposed = encodeChunks(rendered.chunks);
     const watched = new Set(snapshot.members.map((m) => nameOf(m.endpoint)));
     this.noteOverCap(runtime, view.cluster, sources, watched, rendered.overCap, maxSeries);
-    this.pendingMerge ??= new Promise<void>((resolve) => setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS)).then(
-      () => {
-        this.pendingMerge = undefined;
-        const parts = [...this.clusters.values()].flatMap((c) => (c.reexposed ? [c.reexposed] : []));
-        this.reexposedCache.update(assembleReexposedBytes(parts));
-      },
-    );
-    await this.pendingMerge;
+    this.reexposedStale = true;
   }
 
   /**
@@ -352,20 +342,6 @@ export class Monitor {
     for (const member of previous.keys()) {
       if (!runtime.reexposeOverCap.has(member)) this.metrics.reexposeDropped.remove({ cluster, member });
     }
-  }
-
-  /**
-   * Renders the derived registry once for every round that ended within the merge window. Its values
-   * change only when a round ends, so scrapes in between reuse the render.
-   */
-  private renderDerived(): Promise<void> {
-    this.pendingDerivedRender ??= new Promise<void>((resolve) =>
-      setTimeout(resolve, REEXPOSE_MERGE_DELAY_MS),
-    ).then(() => {
-      this.pendingDerivedRender = undefined;
-      return this.renderDerivedNow();
-    });
-    return this.pendingDerivedRender;
   }
 
   /** Renders the derived registry unless the last render is current; a failure keeps the previous one. */
