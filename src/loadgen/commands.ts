@@ -236,11 +236,9 @@ export const benchCommand: CommandModule = {
       await benchFromFlags(benchOptionsFromFlags(flags as BenchFlags, config), a, (o) => benchOnce(o, a));
       return;
     }
-    if (flags['processes'] !== undefined && flags['processes'] !== 1)
-      throw new ConfigError(
-        'processes',
-        '--serve runs one sidecar per process; --processes is for one-off runs',
-      );
+    // A sidecar is one process with its own /metrics: several machines add up with sum by (le).
+    for (const f of ['processes', 'process-index', 'run-id', 'latency-file'])
+      if (flags[f] !== undefined) throw new ConfigError(f, 'is for one-off runs, not --serve');
     const types = String(flags['type'] ?? 'write,read,mixed')
       .split(',')
       .map((t) => t.trim());

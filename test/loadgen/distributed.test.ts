@@ -8,7 +8,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/loadgen/latency.js';
 import type { DistributedResult, ProcessReport } from '../../src/loadgen/distributed-merge.js';
 import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
+import { freePort } from '../../harness/free-port.js';
 import { waitFor } from '../../harness/processes.js';
+import { startPrometheus } from '../support/prometheus.js';
 import { benchKeys, expectUnharmed, keyspaceOutsideBench, seedUserKeys, type UserKeys } from './keyspace.js';
 
 // Issue 16 part 4: one benchmark run by 3 real `etcd-monitor bench` processes that coordinate through the
@@ -282,6 +284,77 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
     expect(c!.code).toBe(1);
     expect(c!.stderr).toMatch(/BENCH_PROCESS_FAILED: process 1 interrupted .*deleted the run's \d+ keys/);
     expect(c!.ms).toBeLessThan(60_000);
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+
+  it('two sidecars (bench --serve): their latency histograms add up in Prometheus with sum by (le)', async () => {
+    const ports = [await freePort(), await freePort()];
+    const sidecars = ports.map((port) =>
+      cli([
+        'bench',
+        '--serve',
+        endpoints,
+        '--type',
+        'write',
+        '--ops',
+        '400',
+        '--clients',
+        '4',
+        '--conns',
+        '2',
+        '--listen',
+        `127.0.0.1:${port}`,
+      ]),
+    );
+    const prometheus = await startPrometheus({
+      scrapeTargets: ports.map((port) => `127.0.0.1:${port}`),
+      interval: '1s',
+    });
+    const metric = 'etcd_monitor_benchmark_request_duration_seconds_bucket';
+    try {
+      // Each sidecar's first round (at start) finished: 400 writes in its histogram.
+      const own = await Promise.all(
+        ports.map((port) =>
+          waitFor(
+            async () => {
+              const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+              const buckets = new Map<string, number>();
+              for (const m of text.matchAll(
+                new RegExp(`^${metric}\\{le="([^"]+)",workload="write",operation="write"\\} (\\S+)$`, 'gm'),
+              ))
+                buckets.set(m[1]!, Number(m[2]));
+              return buckets.get('+Inf') === 400 ? buckets : undefined;
+            },
+            { what: `sidecar on ${port} to finish its round`, timeoutMs: 60_000 },
+          ),
+        ),
+      );
+      const query = `sum by (le) (${metric}{workload="write",operation="write"})`;
+      const summed = await waitFor(
+        async () => {
+          const v = await prometheus.query(query);
+          return v.find((s) => s.metric['le'] === '+Inf')?.value[1] === '800' ? v : undefined;
+        },
+        { what: 'Prometheus to have scraped both rounds', timeoutMs: 30_000, intervalMs: 500 },
+      );
+      // Every bucket of the sum is the sum of the two sidecars' buckets: only the scrape's instance label
+      // tells their series apart (no per-process label to aggregate away).
+      expect(summed.length).toBe(own[0]!.size);
+      for (const s of summed)
+        expect(Number(s.value[1])).toBe(own[0]!.get(s.metric['le']!)! + own[1]!.get(s.metric['le']!)!);
+      const series = await prometheus.query(`${metric}{workload="write",operation="write",le="+Inf"}`);
+      expect(series.map((s) => Object.keys(s.metric).sort())).toEqual([
+        ['__name__', 'instance', 'job', 'le', 'operation', 'workload'],
+        ['__name__', 'instance', 'job', 'le', 'operation', 'workload'],
+      ]);
+      const p99 = await prometheus.query(`histogram_quantile(0.99, ${query})`);
+      expect(Number(p99[0]!.value[1])).toBeGreaterThan(0);
+    } finally {
+      await prometheus.stop();
+      for (const s of sidecars) s.kill('SIGTERM');
+      await Promise.all(sidecars.map((s) => s.done));
+    }
     expect(await benchKeys(admin)).toBe(0);
     await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
   });
