@@ -59,8 +59,14 @@ export function distributedFromFlags(
     throw new ConfigError('processes', `must be a positive integer, got ${processes}`);
   if (processes === 1) return undefined;
   let index = argv['process-index'] as number | undefined;
-  if (index === undefined && env['JOB_COMPLETION_INDEX'] !== undefined) {
-    index = Number(env['JOB_COMPLETION_INDEX']);
+  const fromJob = env['JOB_COMPLETION_INDEX'];
+  if (index === undefined && fromJob !== undefined && fromJob !== '') {
+    if (!/^\d+$/.test(fromJob))
+      throw new ConfigError(
+        'process-index',
+        `$JOB_COMPLETION_INDEX is ${JSON.stringify(fromJob)}, not an index`,
+      );
+    index = Number(fromJob);
   }
   if (index === undefined)
     throw new ConfigError(

@@ -35,7 +35,8 @@ function cli(
   const t0 = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // Only the index a test gives: never one from the environment the tests run in.
+    env: { ...process.env, JOB_COMPLETION_INDEX: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -355,6 +356,74 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
       for (const s of sidecars) s.kill('SIGTERM');
       await Promise.all(sidecars.map((s) => s.done));
     }
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+
+  it.each([
+    [
+      ['--processes', '3', '--run-id', 'x'],
+      {},
+      /process-index: --processes 3 needs --process-index \(or \$JOB_COMPLETION_INDEX/,
+    ],
+    [
+      ['--processes', '3', '--process-index', '1'],
+      {},
+      /run-id: every process of one run needs the same --run-id/,
+    ],
+    [
+      ['--processes', '3', '--process-index', '3', '--run-id', 'x'],
+      {},
+      /process-index: must be an integer from 0 to 2/,
+    ],
+    [
+      ['--processes', '3', '--run-id', 'x'],
+      { JOB_COMPLETION_INDEX: 'two' },
+      /process-index: \$JOB_COMPLETION_INDEX is "two"/,
+    ],
+    [['--processes', '2', '--run-id', 'a/b', '--process-index', '0'], {}, /run-id: letters, digits/],
+    [['--serve', '--run-id', 'x'], {}, /run-id: is for one-off runs, not --serve/],
+  ])('bad distributed flags %j exit 2 naming the flag, before touching etcd', async (flags, env, message) => {
+    const r = await cli(['bench', endpoints, ...flags], env as Record<string, string>).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(await benchKeys(admin)).toBe(0);
+    expect(await keyspaceOutsideBench(admin)).toEqual(before);
+  });
+
+  it('text output: the coordinator prints the merged block with a row per process, the other its own share', async () => {
+    const args = [
+      'bench',
+      endpoints,
+      '--processes',
+      '2',
+      '--run-id',
+      'dist-text',
+      '--ops',
+      '400',
+      '--clients',
+      '4',
+    ];
+    const [c, p1] = await Promise.all(
+      [0, 1].map((i) => cli([...args, '--conns', '2', '--process-index', String(i)]).done),
+    );
+    expect(c.code, c.stderr).toBe(0);
+    expect(p1.code, p1.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^=== Benchmark Results ===\nType: {11}write\n/);
+    expect(c.stdout).toMatch(/Total: {10}400\n/);
+    expect(c.stdout).toMatch(/8 clients over 4 connections/);
+    expect(c.stdout).toMatch(/Processes:\n.*\n {2}0 .* completed +200 .*\n {2}1 .* completed +200 /);
+    expect(c.stdout).toContain(
+      '(2 processes: throughput is the sum of theirs, latency from their merged HDR histograms)',
+    );
+    expect(c.stdout).toMatch(
+      /\nCleanup: deleted the run's \d+ keys under "\/etcd-monitor\/bench\/dist-text\/"/,
+    );
+    expect(p1.stdout).toMatch(/^Process 1 of a distributed run \(its own share\)\n=== Benchmark Results ===/);
+    expect(p1.stdout).toMatch(/Total: {10}200\n/);
+    expect(p1.stdout).toContain(
+      'Cleanup: process 0 (the coordinator) merges this result and deletes everything under "/etcd-monitor/bench/dist-text/"',
+    );
     expect(await benchKeys(admin)).toBe(0);
     await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
   });
