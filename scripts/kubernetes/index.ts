@@ -1,8 +1,10 @@
 // The Kubernetes manifest generator. Layout of this folder:
 //   names.ts       names, labels, ports, mount paths shared by every object
-//   variants.ts    the generic and the kubeadm deployment: everything that differs between them
+//   variants.ts    the generic, kubeadm and statefulset (sharded) variants: everything that differs
 //   config.ts      config.yaml and its ConfigMap
-//   workload.ts    ServiceAccount and Deployment (kubeadm: hostNetwork, control-plane node, cert copy)
+//   workload.ts    ServiceAccount, Deployment (kubeadm: hostNetwork, control-plane node, cert copy), and
+//                  the sharded variant's StatefulSet with its headless Service
+//   bench-job.ts   the distributed benchmark as an Indexed Job (bench-job/)
 //   monitoring.ts  Service, ServiceMonitor, PrometheusRule (from src/alerts/rules), dashboard ConfigMaps
 //   network.ts     NetworkPolicy
 //   index.ts, build.ts  the files of deploy/kubernetes/ and the command that writes (or --check's) them
@@ -16,7 +18,8 @@ import { dashboardConfigMaps, prometheusRule, service, serviceMonitor } from './
 import { DEPLOY_DIR } from './names.js';
 import { networkPolicy } from './network.js';
 import { VARIANTS, type Variant } from './variants.js';
-import { deployment, serviceAccount } from './workload.js';
+import { deployment, headlessService, serviceAccount, statefulSet } from './workload.js';
+import { BENCH_JOB_DIR, BENCH_PROCESSES, benchJob } from './bench-job.js';
 
 /** A Kubernetes object as written (every generated object has these two). */
 export interface KubeObject {
@@ -43,7 +46,27 @@ const kustomization = (dir: string, resources: string[]): ManifestFile => ({
 function variantFiles(v: Variant): ManifestFile[] {
   const own: ManifestFile[] = [
     { file: `${v.dir}/configmap.yaml`, comment: `config.yaml for ${v.summary}.`, docs: [configMap(v)] },
-    { file: `${v.dir}/deployment.yaml`, comment: `The exporter, for ${v.summary}.`, docs: [deployment(v)] },
+    ...(v.shards
+      ? [
+          {
+            file: `${v.dir}/statefulset.yaml`,
+            comment: `The exporter, for ${v.summary}.\nPod etcd-monitor-<i> is shard i of --shard-count=${v.shards}: change replicas and --shard-count together.`,
+            docs: [statefulSet(v)],
+          },
+          {
+            file: `${v.dir}/service-headless.yaml`,
+            comment:
+              "The StatefulSet's headless Service (its serviceName); the ServiceMonitor scrapes through the common one.",
+            docs: [headlessService(v)],
+          },
+        ]
+      : [
+          {
+            file: `${v.dir}/deployment.yaml`,
+            comment: `The exporter, for ${v.summary}.`,
+            docs: [deployment(v)],
+          },
+        ]),
     ...(v.kubeadm
       ? []
       : [
@@ -94,6 +117,12 @@ export function manifestFiles(): ManifestFile[] {
       common.map((f) => path.basename(f.file)),
     ),
     ...VARIANTS.flatMap(variantFiles),
+    {
+      file: `${BENCH_JOB_DIR}/job.yaml`,
+      comment: `The distributed benchmark: ${BENCH_PROCESSES} pods of an Indexed Job, process i from $JOB_COMPLETION_INDEX.\nNeeds the ConfigMap and Secret of the generic or statefulset variant in the same namespace.`,
+      docs: [benchJob()],
+    },
+    kustomization(BENCH_JOB_DIR, ['job.yaml']),
   ];
 }
 

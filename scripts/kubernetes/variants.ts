@@ -1,4 +1,4 @@
-// The two ways the exporter is deployed. Everything that differs between them is here; the builders in
+// The ways the exporter is deployed. Everything that differs between them is here; the builders in
 // workload.ts, config.ts and network.ts read only these fields.
 import { CLIENT_TLS_SECRET, ETCD_CLIENT_PORT, METRICS_PORT, PATHS, PASSWORD_SECRET } from './names.js';
 
@@ -11,7 +11,7 @@ export interface TlsPaths {
 
 export interface Variant {
   /** Folder below deploy/kubernetes/ with this variant's own files and its kustomization.yaml. */
-  readonly dir: 'generic' | 'kubeadm';
+  readonly dir: 'generic' | 'kubeadm' | 'statefulset';
   /** One line for the file headers and README. */
   readonly summary: string;
   /** The `cluster` label value of the watched cluster. */
@@ -25,6 +25,13 @@ export interface Variant {
   readonly passwordFile?: string;
   /** kubeadm: run on a control-plane node on the host network, certificates from the node's disk. */
   readonly kubeadm: boolean;
+  /**
+   * A StatefulSet of this many replicas, each watching the clusters whose name hashes to its ordinal
+   * (--shard-count is this number, --shard-index the pod ordinal); absent: a one-replica Deployment.
+   */
+  readonly shards?: number;
+  /** Clusters of config.yaml after the first (clusterName, endpoints), with the same TLS files. */
+  readonly moreClusters?: readonly { readonly name: string; readonly endpoints: readonly string[] }[];
 }
 
 export const GENERIC: Variant = {
@@ -69,4 +76,18 @@ export const KUBEADM: Variant = {
   kubeadm: true,
 };
 
-export const VARIANTS: readonly Variant[] = [GENERIC, KUBEADM];
+/** Example client URLs of a cluster named `name`, three members behind the pod network's DNS. */
+const exampleEndpoints = (name: string) =>
+  [0, 1, 2].map((i) => `https://etcd-${i}.${name}.example.internal:${ETCD_CLIENT_PORT}`);
+
+export const STATEFULSET: Variant = {
+  ...GENERIC,
+  dir: 'statefulset',
+  summary:
+    'several etcd clusters spread over 3 exporter replicas (a StatefulSet, one shard per pod), client certificates from a Secret',
+  // main, cache and events hash to shards 1, 0 and 2 of 3 (Prometheus' hashmod): one cluster per replica.
+  moreClusters: ['cache', 'events'].map((name) => ({ name, endpoints: exampleEndpoints(name) })),
+  shards: 3,
+};
+
+export const VARIANTS: readonly Variant[] = [GENERIC, KUBEADM, STATEFULSET];

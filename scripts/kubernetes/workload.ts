@@ -1,6 +1,9 @@
-// The exporter's ServiceAccount and Deployment.
+// The exporter's ServiceAccount and its workload: a Deployment, or a StatefulSet with its headless Service.
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import type { IService } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
@@ -38,8 +41,18 @@ export function exporterArgs(v: Variant): string[] {
     `--config=${PATHS.configFile}`,
     `--api-port=${v.metricsPort}`,
     `--data-dir=${PATHS.dataDir}`,
+    // The same number as the StatefulSet's replicas, from the same field: the two cannot drift apart here.
+    ...(v.shards ? [`--shard-count=${v.shards}`] : []),
   ];
 }
+
+/**
+ * The label Kubernetes puts on every StatefulSet pod with its ordinal (apps.kubernetes.io/pod-index, on by
+ * default since 1.28). Passed as ETCD_MONITOR_SHARD_INDEX through the downward API; on an older cluster the
+ * label is missing, the variable is empty, and the exporter takes the ordinal from $HOSTNAME (pod name
+ * `etcd-monitor-<ordinal>`) instead: the same number either way.
+ */
+export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
 /** Non-root, nothing to escalate to, no writable image: Pod Security "restricted" for the exporter. */
 const RESTRICTED: ISecurityContext = {
@@ -133,7 +146,8 @@ function copyCertificates(): IContainer {
   };
 }
 
-export function deployment(v: Variant): IDeployment {
+/** The exporter's pod, the same in the Deployment and the StatefulSet. */
+function podTemplate(v: Variant): IPodTemplateSpec {
   const { volumes: vols, mounts } = volumes(v);
   const probe = (path: string) => ({ httpGet: { path, port: METRICS_PORT_NAME }, timeoutSeconds: 5 });
   const exporter: IContainer = {
@@ -158,7 +172,51 @@ export function deployment(v: Variant): IDeployment {
     resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '384Mi' } },
     securityContext: RESTRICTED,
     volumeMounts: mounts,
+    ...(v.shards
+      ? {
+          env: [
+            {
+              name: 'ETCD_MONITOR_SHARD_INDEX',
+              valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } },
+            },
+          ],
+        }
+      : {}),
   };
+  return {
+    metadata: {
+      labels: COMMON_LABELS,
+      annotations: { 'kubectl.kubernetes.io/default-container': CONTAINER_NAME },
+    },
+    spec: {
+      serviceAccountName: NAME,
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: RUN_AS,
+        runAsGroup: RUN_AS,
+        fsGroup: RUN_AS,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      ...(v.kubeadm
+        ? {
+            // 127.0.0.1:2379 is etcd only in the node's network namespace.
+            hostNetwork: true,
+            dnsPolicy: 'ClusterFirstWithHostNet',
+            nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+            tolerations: [
+              { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+            initContainers: [copyCertificates()],
+          }
+        : {}),
+      containers: [exporter],
+      volumes: vols,
+    },
+  };
+}
+
+export function deployment(v: Variant): IDeployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -170,37 +228,58 @@ export function deployment(v: Variant): IDeployment {
       strategy: { type: 'Recreate' },
       revisionHistoryLimit: 3,
       selector: { matchLabels: SELECTOR_LABELS },
-      template: {
-        metadata: {
-          labels: COMMON_LABELS,
-          annotations: { 'kubectl.kubernetes.io/default-container': CONTAINER_NAME },
-        },
-        spec: {
-          serviceAccountName: NAME,
-          automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUN_AS,
-            runAsGroup: RUN_AS,
-            fsGroup: RUN_AS,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          ...(v.kubeadm
-            ? {
-                // 127.0.0.1:2379 is etcd only in the node's network namespace.
-                hostNetwork: true,
-                dnsPolicy: 'ClusterFirstWithHostNet',
-                nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
-                tolerations: [
-                  { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-                ],
-                initContainers: [copyCertificates()],
-              }
-            : {}),
-          containers: [exporter],
-          volumes: vols,
-        },
-      },
+      template: podTemplate(v),
+    },
+  };
+}
+
+/** The headless Service a StatefulSet names as its serviceName (stable pod DNS names); never scraped. */
+export const HEADLESS_SERVICE_NAME = `${NAME}-headless`;
+
+/**
+ * The headless Service of the StatefulSet. Its labels leave out the ServiceMonitor's selector (component
+ * `exporter`): the ServiceMonitor scrapes every replica once, through the common Service, and would scrape
+ * each twice if it matched this one too.
+ */
+export function headlessService(v: Variant): IService {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: HEADLESS_SERVICE_NAME,
+      labels: { ...COMMON_LABELS, 'app.kubernetes.io/component': 'exporter-headless' },
+    },
+    spec: {
+      clusterIP: 'None',
+      selector: SELECTOR_LABELS,
+      ports: [
+        { name: METRICS_PORT_NAME, port: v.metricsPort, targetPort: METRICS_PORT_NAME, protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+/**
+ * `shards` exporters, pod `etcd-monitor-<i>` watching the clusters of shard i. Nothing is coordinated
+ * between them: each reads the same config.yaml and hashes the cluster names itself. A change of the
+ * replica count is made together with --shard-count (the one `shards` field sets both) and rolls out as
+ * any change of the pod template does, each pod restarting with the new count.
+ */
+export function statefulSet(v: Variant): IStatefulSet {
+  if (!v.shards) throw new Error(`${v.dir} is not sharded`);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: NAME, labels: COMMON_LABELS },
+    spec: {
+      replicas: v.shards,
+      serviceName: HEADLESS_SERVICE_NAME,
+      // The replicas do not depend on each other: start and replace them all at once, not one by one.
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: SELECTOR_LABELS },
+      template: podTemplate(v),
     },
   };
 }

@@ -4,7 +4,13 @@ import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUTH_PASSWORD_LINE, AUTH_USER_LINE, CONFIG_MAP_NAME } from '../../scripts/kubernetes/config.js';
 import { ROOT } from '../../scripts/kubernetes/names.js';
-import { GENERIC, KUBEADM, KUBEADM_PKI, type Variant } from '../../scripts/kubernetes/variants.js';
+import {
+  GENERIC,
+  KUBEADM,
+  KUBEADM_PKI,
+  STATEFULSET,
+  type Variant,
+} from '../../scripts/kubernetes/variants.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { only, type Obj } from './manifests.js';
 import { copyByInit } from './pod-files.js';
@@ -157,5 +163,40 @@ describe("deploy/kubernetes/README.md's overlay", () => {
       ['main', ['https://10.0.0.11:2379', 'https://10.0.0.12:2379', 'https://10.0.0.13:2379']],
     ]);
     expect(config.clusters[0]!.tls?.keyFile).toBe(prepared.local('/etc/etcd-monitor/tls/tls.key'));
+  });
+});
+
+describe('statefulset', () => {
+  const secrets = { 'etcd-monitor-etcd-client': CLIENT };
+
+  /** The config replica `ordinal` resolves, as the pod `etcd-monitor-<ordinal>` would. */
+  async function replica(ordinal: number, podIndexLabel: boolean) {
+    const prepared = preparePod(STATEFULSET.dir, { secrets });
+    roots.push(prepared.root);
+    // The env's ETCD_MONITOR_SHARD_INDEX comes from the pod-index label (empty here, as without the
+    // label on Kubernetes < 1.28); the kubelet sets HOSTNAME to the pod name.
+    expect(prepared.env['ETCD_MONITOR_SHARD_INDEX']).toBe('');
+    const env = {
+      ...prepared.env,
+      HOSTNAME: `etcd-monitor-${ordinal}`,
+      ...(podIndexLabel ? { ETCD_MONITOR_SHARD_INDEX: String(ordinal) } : {}),
+    };
+    return resolveConfig({ flags: await serveFlags(prepared.args), env });
+  }
+
+  it.each([false, true])(
+    'each of the 3 pods watches one of the 3 clusters, all of them together (pod-index label: %s)',
+    async (label) => {
+      const configs = await Promise.all([0, 1, 2].map((i) => replica(i, label)));
+      expect(configs.map((c) => c.shard)).toEqual([0, 1, 2].map((index) => ({ index, count: 3 })));
+      expect(configs.map((c) => c.clusters.map((cl) => cl.name))).toEqual([['cache'], ['main'], ['events']]);
+      for (const c of configs) expect(c.clusters[0]!.tls?.certFile).toMatch(/tls\/tls\.crt$/);
+    },
+  );
+
+  it('a fourth pod (replicas raised without --shard-count) is refused at start-up, naming the mismatch (the CLI exits 2 on it)', async () => {
+    await expect(replica(3, false)).rejects.toThrow(
+      /--shard-index: the ordinal 3 of \$HOSTNAME "etcd-monitor-3" must be below --shard-count 3/,
+    );
   });
 });

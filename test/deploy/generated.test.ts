@@ -32,16 +32,14 @@ describe('deploy/kubernetes', () => {
       const keys = objs.map((o) => `${o.kind}/${o.metadata.name}`);
       expect(new Set(keys).size, keys.join(' ')).toBe(keys.length);
       const kinds = new Set(objs.map((o) => o.kind));
-      for (const kind of [
-        'ServiceAccount',
-        'ConfigMap',
-        'Deployment',
-        'Service',
-        'ServiceMonitor',
-        'PrometheusRule',
-      ])
+      for (const kind of ['ServiceAccount', 'ConfigMap', 'Service', 'ServiceMonitor', 'PrometheusRule'])
         expect(kinds, kind).toContain(kind);
-      expect(kinds.has('NetworkPolicy')).toBe(dir === 'generic');
+      // One workload: the sharded variant's StatefulSet instead of the Deployment.
+      expect([kinds.has('Deployment'), kinds.has('StatefulSet')]).toEqual([
+        dir !== 'statefulset',
+        dir === 'statefulset',
+      ]);
+      expect(kinds.has('NetworkPolicy')).toBe(dir !== 'kubeadm');
       // The namespace comes from `kubectl apply -n` (or an overlay's `namespace:`), never from the files.
       for (const o of objs) expect(o.metadata.namespace, keys.join(' ')).toBeUndefined();
       // The Secrets hold keys: the user creates them (README), the manifests never carry any.

@@ -54,3 +54,10 @@ export function only(objs: Obj[], kind: string, name?: string): Obj {
     throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
   return found[0]!;
 }
+
+/** The exporter's workload of a variant: its Deployment, or its StatefulSet when sharded. */
+export function workloadOf(objs: Obj[]): Obj {
+  const found = objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  if (found.length !== 1) throw new Error(`expected one Deployment or StatefulSet, found ${found.length}`);
+  return found[0]!;
+}

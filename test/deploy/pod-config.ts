@@ -6,7 +6,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { ROOT } from '../../scripts/kubernetes/names.js';
 import { givenFlags, withConfigFlags } from '../../src/config/flags.js';
-import { objectsOfVariant, only, type Obj } from './manifests.js';
+import { objectsOfVariant, workloadOf, type Obj } from './manifests.js';
 import { materialize, type MaterializeOptions, type PodFiles, type PodSpec } from './pod-files.js';
 
 /** The image's ETCD_MONITOR_* environment (Dockerfile ENV), which the container inherits. */
@@ -39,8 +39,7 @@ export function preparePod(
   opts: Omit<MaterializeOptions, 'edit'> & { edit?: (key: string, text: string) => string },
 ): PreparedPod {
   const objs = objectsOfVariant(dir).map((o) => o.obj);
-  const pod = (only(objs, 'Deployment') as Obj & { spec: { template: { spec: PodSpec } } }).spec.template
-    .spec;
+  const pod = (workloadOf(objs) as Obj & { spec: { template: { spec: PodSpec } } }).spec.template.spec;
   const root = mkdtempSync(path.join(os.tmpdir(), 'deploy-pod-'));
   const files = materialize(root, objs, pod, {
     ...opts,

@@ -6,7 +6,7 @@ import { startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { freePort } from '../../harness/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../../harness/processes.js';
 import { ROOT, RUN_AS } from '../../scripts/kubernetes/names.js';
-import { GENERIC, KUBEADM, KUBEADM_PKI } from '../../scripts/kubernetes/variants.js';
+import { GENERIC, KUBEADM, KUBEADM_PKI, STATEFULSET } from '../../scripts/kubernetes/variants.js';
 import { copyByInit } from './pod-files.js';
 import { preparePod, type PreparedPod } from './pod-config.js';
 
@@ -37,7 +37,10 @@ interface Probe {
 }
 
 /** Starts the exporter of a prepared pod the way the image's entrypoint does, on a free loopback port. */
-async function run(prepared: PreparedPod): Promise<{ url: string; readiness: number[] }> {
+async function run(
+  prepared: PreparedPod,
+  env: Record<string, string> = {},
+): Promise<{ url: string; readiness: number[] }> {
   const port = await freePort();
   const args = [
     ...prepared.args.map((a) => (a.startsWith('--api-port=') ? `--api-port=${port}` : a)),
@@ -49,7 +52,7 @@ async function run(prepared: PreparedPod): Promise<{ url: string; readiness: num
     {
       label: 'etcd-monitor (pod)',
       cwd: ROOT,
-      env: { PATH: process.env['PATH'], ...prepared.env },
+      env: { PATH: process.env['PATH'], ...prepared.env, ...env },
     },
   );
   procs.push(proc);
@@ -157,5 +160,50 @@ describe('kubeadm', () => {
       what: 'the exporter to find 3 healthy members from one seed',
       timeoutMs: 30_000,
     });
+  });
+});
+
+describe('statefulset', () => {
+  it('3 pods, each with its pod name as hostname, watch one cluster each: every cluster once', async () => {
+    const clientSecret = {
+      'etcd-monitor-etcd-client': {
+        'ca.crt': tlsFile('caFile'),
+        'tls.crt': tlsFile('certFile'),
+        'tls.key': tlsFile('keyFile'),
+      },
+    };
+    const real = cluster.endpoints.map((e) => `      - ${e}\n`).join('');
+    // The overlay a user writes: each example cluster's URLs replaced (here all by the one test cluster's).
+    const examples = [STATEFULSET, ...(STATEFULSET.moreClusters ?? [])].map((c) =>
+      c.endpoints.map((e) => `      - ${e}\n`).join(''),
+    );
+    const owners: string[][] = [];
+    for (const ordinal of [0, 1, 2]) {
+      const prepared = preparePod(STATEFULSET.dir, {
+        secrets: clientSecret,
+        edit: (_key, text) =>
+          examples.reduce((t, lines) => {
+            expect(t).toContain(lines);
+            return t.replace(lines, real);
+          }, text),
+      });
+      roots.push(prepared.root);
+      // The kubelet sets HOSTNAME to the pod name; the pod-index label is there on Kubernetes >= 1.28.
+      const env = {
+        HOSTNAME: `etcd-monitor-${ordinal}`,
+        ...(ordinal === 2 ? { ETCD_MONITOR_SHARD_INDEX: '2' } : {}),
+      };
+      const { url } = await run(prepared, env);
+      const ready = (await (await fetch(`${url}/ready`)).json()) as { clusters: string[] };
+      expect(ready.clusters).toHaveLength(1);
+      owners.push(ready.clusters);
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toContain(`etcd_monitor_shard_info{shard_index="${ordinal}",shard_count="3"} 1`);
+      await waitFor(async () => (await healthyMembers(url, ready.clusters[0]!)) === 3, {
+        what: `pod ${ordinal} to find 3 healthy members of ${ready.clusters[0]}`,
+        timeoutMs: 30_000,
+      });
+    }
+    expect(owners.flat().sort()).toEqual(['cache', 'events', 'main']);
   });
 });

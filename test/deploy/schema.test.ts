@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as apps from 'kubernetes-models/apps/v1';
+import * as batch from 'kubernetes-models/batch/v1';
 import * as core from 'kubernetes-models/v1';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -16,6 +17,8 @@ const MODELS: Record<string, Validating> = {
   'v1/ConfigMap': core.ConfigMap,
   'v1/Service': core.Service,
   'apps/v1/Deployment': apps.Deployment,
+  'apps/v1/StatefulSet': apps.StatefulSet,
+  'batch/v1/Job': batch.Job,
   'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': monitoring.ServiceMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': monitoring.PrometheusRule,
@@ -34,6 +37,17 @@ describe('schemas', () => {
     for (const { file, obj } of objs) {
       expect(() => validate(obj), `${file}: ${obj.kind} ${obj.metadata.name}`).not.toThrow();
     }
+  });
+
+  it('every object of bench-job validates (the Indexed Job)', () => {
+    const objs = objectsOfVariant('bench-job');
+    expect(objs.map((o) => o.obj.kind)).toEqual(['Job']);
+    for (const { file, obj } of objs) {
+      expect(() => validate(obj), `${file}: ${obj.kind} ${obj.metadata.name}`).not.toThrow();
+    }
+    const job = structuredClone(objs[0]!.obj) as Obj & { spec: { completionMode: unknown } };
+    job.spec.completionMode = 7;
+    expect(() => validate(job)).toThrow(/completionMode/);
   });
 
   it('rejects what the API server would (the validators are live, not permissive)', () => {

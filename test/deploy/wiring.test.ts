@@ -7,10 +7,10 @@ import { appApi } from '../../src/server/app.openapi.js';
 import { FIELDS } from '../../src/config/fields.js';
 import { parseDurationMs } from '../../src/util/duration.js';
 import { VARIANTS } from '../../scripts/kubernetes/variants.js';
-import { documentsOf, objectsOfVariant, only, type Obj } from './manifests.js';
+import { documentsOf, objectsOfVariant, only, workloadOf, type Obj } from './manifests.js';
 
 // The objects point at each other by labels, names and ports; a typo in any of them is a silent
-// "no targets" in Prometheus. Each link is checked on the committed files of both variants.
+// "no targets" in Prometheus. Each link is checked on the committed files of every variant.
 
 interface Port {
   name?: string;
@@ -69,13 +69,14 @@ function containerPort(c: Container, port: string | number | undefined): Port | 
 
 describe.each(VARIANTS.map((v) => v.dir))('%s', (dir) => {
   const objs = objectsOfVariant(dir).map((o) => o.obj);
-  const deployment = only(objs, 'Deployment') as Deployment;
-  const service = only(objs, 'Service') as Service;
+  const deployment = workloadOf(objs) as Deployment;
+  // The common Service, which the ServiceMonitor scrapes (the statefulset variant also has a headless one).
+  const service = only(objs, 'Service', 'etcd-monitor') as Service;
   const monitor = only(objs, 'ServiceMonitor') as ServiceMonitor;
   const pod = deployment.spec.template.spec;
   const exporter = pod.containers.find((c) => c.name === 'exporter')!;
 
-  it('Deployment selects its own pods; the Service selects those pods', () => {
+  it('the Deployment (StatefulSet) selects its own pods; the Service selects those pods', () => {
     expect(pod.containers.map((c) => c.name)).toEqual(['exporter']);
     expect(subset(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     expect(Object.keys(service.spec.selector).length).toBeGreaterThan(0);
@@ -164,11 +165,11 @@ describe.each(VARIANTS.map((v) => v.dir))('%s', (dir) => {
   });
 });
 
-describe('generic', () => {
-  const objs = objectsOfVariant('generic').map((o) => o.obj);
+describe.each(['generic', 'statefulset'])('%s (pod network, Secret)', (dir) => {
+  const objs = objectsOfVariant(dir).map((o) => o.obj);
   const policy = only(objs, 'NetworkPolicy') as NetworkPolicy;
-  const deployment = only(objs, 'Deployment') as Deployment;
-  const service = only(objs, 'Service') as Service;
+  const deployment = workloadOf(objs) as Deployment;
+  const service = only(objs, 'Service', 'etcd-monitor') as Service;
   const exporter = deployment.spec.template.spec.containers[0]!;
 
   it("the NetworkPolicy applies to the exporter's pods and admits the Service's port", () => {
@@ -248,15 +249,11 @@ function restrictedViolations(pod: PodSpec & Record<string, unknown>): string[] 
 
 describe('Pod Security', () => {
   const podOf = (dir: string) =>
-    (
-      only(
-        objectsOfVariant(dir).map((o) => o.obj),
-        'Deployment',
-      ) as Deployment
-    ).spec.template.spec as PodSpec & Record<string, unknown>;
+    (workloadOf(objectsOfVariant(dir).map((o) => o.obj)) as Deployment).spec.template.spec as PodSpec &
+      Record<string, unknown>;
 
-  it('the generic variant meets "restricted"', () => {
-    expect(restrictedViolations(podOf('generic'))).toEqual([]);
+  it.each(['generic', 'statefulset'])('the %s variant meets "restricted"', (dir) => {
+    expect(restrictedViolations(podOf(dir))).toEqual([]);
   });
 
   it('the kubeadm variant needs "privileged", for exactly the reasons its README gives', () => {
@@ -299,6 +296,47 @@ describe('kubeadm', () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'], add: ['CHOWN'] },
     });
+  });
+});
+
+describe('statefulset', () => {
+  type StatefulSet = Deployment & {
+    spec: { replicas: number; serviceName: string; podManagementPolicy?: string };
+  };
+  type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
+  const objs = objectsOfVariant('statefulset').map((o) => o.obj);
+  const set = only(objs, 'StatefulSet') as StatefulSet;
+  const exporter = set.spec.template.spec.containers[0]! as Container & { env?: EnvVar[] };
+  const monitor = only(objs, 'ServiceMonitor') as ServiceMonitor;
+
+  it('passes --shard-count equal to its replicas and the pod-index label as the shard index', () => {
+    expect(set.spec.replicas).toBe(3);
+    expect(exporter.args).toContain(`--shard-count=${set.spec.replicas}`);
+    expect(exporter.args!.some((a) => a.startsWith('--shard-index'))).toBe(false);
+    // Kubernetes >= 1.28 labels each pod with its ordinal; older ones leave the variable empty and the
+    // exporter reads the ordinal from $HOSTNAME (the pod name etcd-monitor-<i>) instead.
+    expect(exporter.env).toEqual([
+      {
+        name: 'ETCD_MONITOR_SHARD_INDEX',
+        valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } },
+      },
+    ]);
+    // Pods are named <StatefulSet name>-<ordinal>: the hostname the exporter's default reads.
+    expect(set.metadata.name).toBe('etcd-monitor');
+    expect(set.spec.podManagementPolicy).toBe('Parallel');
+  });
+
+  it('names a headless Service that selects its pods and that the ServiceMonitor leaves alone', () => {
+    const headless = only(objs, 'Service', set.spec.serviceName) as Service & {
+      spec: { clusterIP?: string };
+    };
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(subset(headless.spec.selector, set.spec.template.metadata.labels)).toBe(true);
+    // Each replica is scraped once, through the common Service: a second matching Service would double it.
+    expect(subset(monitor.spec.selector.matchLabels, headless.metadata.labels)).toBe(false);
+    const common = only(objs, 'Service', 'etcd-monitor') as Service;
+    expect(subset(monitor.spec.selector.matchLabels, common.metadata.labels)).toBe(true);
+    expect(subset(common.spec.selector, set.spec.template.metadata.labels)).toBe(true);
   });
 });
 
