@@ -49,11 +49,35 @@ export class Coordination {
     const put = this.admin.put(key).value(JSON.stringify(value));
     if (leased) put.lease(this.leaseId);
     const res = await this.admin.if(this.keys.open, 'Create', '==', this.openRevision).then(put).commit();
-    if (!res.succeeded)
+    if (!res.succeeded) throw this.closed();
+  }
+
+  /**
+   * Joins as process `index`: its presence key, on this process's lease, only while the run is open and
+   * only if no other process holds that index (two pods with one index would count one process twice).
+   */
+  async join(index: number, presence: Presence): Promise<void> {
+    const key = this.keys.proc(index);
+    const res = await this.admin
+      .if(this.keys.open, 'Create', '==', this.openRevision)
+      .and(key, 'Create', '==', 0)
+      .then(this.admin.put(key).value(JSON.stringify(presence)).lease(this.leaseId))
+      .commit();
+    if (res.succeeded) return;
+    const holder = await this.get<Presence>(key);
+    if (holder)
       throw new MonitorError(
-        'BENCH_COORDINATOR_LOST',
-        `the run under ${JSON.stringify(this.keys.root)} is no longer open (process 0 finished, failed or died)`,
+        'BENCH_INDEX_TAKEN',
+        `process index ${index} is already taken in this run (by pid ${holder.pid} on ${holder.host}); every process needs its own --process-index; wrote nothing`,
       );
+    throw this.closed();
+  }
+
+  private closed(): MonitorError {
+    return new MonitorError(
+      'BENCH_COORDINATOR_LOST',
+      `the run under ${JSON.stringify(this.keys.root)} is no longer open (process 0 finished, failed or died)`,
+    );
   }
 
   async get<T>(key: string): Promise<T | undefined> {

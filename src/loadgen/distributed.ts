@@ -133,11 +133,7 @@ export async function runDistributed(
       c.token = theirs.token;
     }
     // From here on this process may write under the prefix; it reports on every path below.
-    await c.put(
-      c.keys.proc(d.index),
-      { token: c.token, state: 'joined', host: os.hostname(), pid: process.pid },
-      true,
-    );
+    await c.join(d.index, { token: c.token, state: 'joined', host: os.hostname(), pid: process.pid });
     return await runAndReport(o, c, d, stop, {
       prefixText,
       etcdVersion,
@@ -261,6 +257,11 @@ async function finish(
     try {
       snap = await c.snapshot();
     } catch {
+      // etcd unreachable: keep trying until the deadline, then give up on whoever has not reported.
+      if (Date.now() >= deadline) {
+        missing = Array.from({ length: d.processes }, (_, i) => i).filter((i) => !reports.has(i));
+        break;
+      }
       await sleep(POLL_MS);
       continue;
     }

@@ -404,9 +404,10 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
       '--clients',
       '4',
     ];
-    const [c, p1] = await Promise.all(
-      [0, 1].map((i) => cli([...args, '--conns', '2', '--process-index', String(i)]).done),
-    );
+    const [c, p1] = await Promise.all([
+      cli([...args, '--conns', '2', '--process-index', '0']).done,
+      cli([...args, '--conns', '2', '--process-index', '1']).done,
+    ] as const);
     expect(c.code, c.stderr).toBe(0);
     expect(p1.code, p1.stderr).toBe(0);
     expect(c.stdout).toMatch(/^=== Benchmark Results ===\nType: {11}write\n/);
@@ -424,6 +425,37 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
     expect(p1.stdout).toContain(
       'Cleanup: process 0 (the coordinator) merges this result and deletes everything under "/etcd-monitor/bench/dist-text/"',
     );
+    expect(await benchKeys(admin)).toBe(0);
+    await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
+  });
+
+  it('two processes with one index: the second is refused (BENCH_INDEX_TAKEN) and writes nothing; the run completes', async () => {
+    const args = [
+      'bench',
+      endpoints,
+      '--processes',
+      '2',
+      '--run-id',
+      'dist-dup',
+      '--ops',
+      '600',
+      '--clients',
+      '4',
+    ];
+    const coord = cli([...args, '--conns', '2', '--process-index', '0']);
+    const twins = [
+      cli([...args, '--conns', '2', '--process-index', '1']),
+      cli([...args, '--conns', '2', '--process-index', '1']),
+    ];
+    const [c, a, b] = await Promise.all([coord.done, twins[0]!.done, twins[1]!.done]);
+    expect(c.code, c.stderr).toBe(0);
+    const codes = [a, b].map((e) => e.code).sort();
+    expect(codes).toEqual([0, 1]);
+    const loser = a.code === 1 ? a : b;
+    expect(loser.stderr).toMatch(
+      /BENCH_INDEX_TAKEN: process index 1 is already taken in this run \(by pid \d+ on .*\); every process needs its own --process-index; wrote nothing/,
+    );
+    expect(c.stdout).toMatch(/Total: {10}600\n/);
     expect(await benchKeys(admin)).toBe(0);
     await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
   });
