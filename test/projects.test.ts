@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,14 @@ describe('test projects (vitest.config.ts)', () => {
     const derive = [...pure, ...live].filter((f) => f.startsWith('test/derive/'));
     expect(derive.length).toBeGreaterThan(10);
     expect(derive.filter((f) => live.includes(f))).toEqual([]);
+  });
+
+  it('keeps pure files free of module mocks and global or environment stubs (they share a module cache)', () => {
+    // vitest.config.ts runs the pure project with isolate false: a mock or stub left by one file would
+    // leak into the next one in the same worker.
+    const leaky =
+      /\bvi\.(mock|doMock|stubGlobal|stubEnv|resetModules)\(|process\.env(\.\w+|\[[^\]]+\])\s*=[^=]/;
+    expect(pure.filter((f) => leaky.test(readFileSync(path.join(ROOT, f), 'utf8')))).toEqual([]);
   });
 
   it('reads every import form, side-effect imports included', () => {
