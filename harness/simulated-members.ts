@@ -62,7 +62,7 @@ export async function startSimulatedMembers(opts: SimulatedMembersOptions): Prom
   const clusters: SimCluster[] = [];
   const now = Date.now();
   for (let c = 0; c < opts.clusters; c++) {
-    const cluster = new SimCluster(`${prefix}-${c}`, templates.leader.version);
+    const cluster = new SimCluster(`${prefix}-${c}`, templates.leader);
     for (let index = 0; index < size; index++) {
       const id = randomId();
       const host = nextAddress();
@@ -77,6 +77,7 @@ export async function startSimulatedMembers(opts: SimulatedMembersOptions): Prom
         metricsEpochMs: now - Math.floor(Math.random() * EPOCH_SPREAD_MS),
         clientUrl: () => `http://${host}:${member.port}`,
         peerUrl: () => `http://${host}:${member.port + 1}`,
+        calls: new Map(),
       };
       cluster.members.push(member);
     }

@@ -22,6 +22,27 @@ export interface SimMember {
   readonly clientUrl: () => string;
   /** Advertised in the member list only: nothing listens there (the exporter never dials peer URLs). */
   readonly peerUrl: () => string;
+  /** gRPC calls this member served, by path, for its grpc_server_* series. */
+  readonly calls: Map<string, CallCounts>;
+}
+
+/** What go-grpc-prometheus counts for one method: started, messages in and out, and handled by status code. */
+export interface CallCounts {
+  started: number;
+  received: number;
+  sent: number;
+  /** Indexed by gRPC status code (0 OK … 16 UNAUTHENTICATED). */
+  readonly handled: number[];
+}
+
+export function callCounts(member: SimMember, path: string): CallCounts {
+  let counts = member.calls.get(path);
+  if (!counts)
+    member.calls.set(
+      path,
+      (counts = { started: 0, received: 0, sent: 0, handled: new Array<number>(17).fill(0) }),
+    );
+  return counts;
 }
 
 interface StoredKey {
@@ -55,20 +76,31 @@ export class SimCluster {
   readonly id = randomId();
   readonly members: SimMember[] = [];
   readonly raftTerm = 2;
-  /** Like a fresh etcd after its bootstrap entries: revision 1, a few raft entries (the 3.4 capture: 34 at revision 23). */
-  revision = 1;
-  raftIndex = 8;
+  revision: number;
+  raftIndex: number;
+  /** Raft index at start: entries since drive the per-entry histograms (metric-slots.ts). */
+  readonly startRaftIndex: number;
+  /** Entries applied by operation (metric-slots.ts APPLIED_OPS), for etcd 3.5's apply-duration series. */
+  readonly applied = new Map<string, number>();
   private readonly keys = new Map<string, StoredKey>();
   private readonly leases = new Map<string, number>();
   // Lease IDs: a random high half per cluster and a counter, positive int64 like etcd's.
   private readonly leaseBase = BigInt(randomBytes(4).readUInt32BE() & 0x3fffffff) << 32n;
   private nextLease = 1n;
 
+  /** Starts where the captured leader's Status was (e.g. 3.4: revision 23, raft index 34). */
   constructor(
     readonly name: string,
-    /** etcd's version as Status answers it (the capture's, e.g. 3.4.23). */
-    readonly version: string,
-  ) {}
+    start: { readonly version: string; readonly revision: number; readonly raftIndex: number },
+  ) {
+    this.version = start.version;
+    this.revision = start.revision;
+    this.raftIndex = start.raftIndex;
+    this.startRaftIndex = start.raftIndex;
+  }
+
+  /** etcd's version as Status answers it (the capture's, e.g. 3.4.23). */
+  readonly version: string;
 
   get leader(): SimMember {
     return this.members[0]!;
@@ -81,7 +113,7 @@ export class SimCluster {
     const id = String(this.leaseBase + this.nextLease++);
     const ttl = Math.max(ttlSeconds, 1);
     this.leases.set(id, now + ttl * 1000);
-    this.raftIndex++;
+    this.apply('LeaseGrant');
     return { id, ttl };
   }
 
@@ -96,7 +128,7 @@ export class SimCluster {
     }
     const before = this.live(key, now);
     this.revision++;
-    this.raftIndex++;
+    this.apply('Put');
     this.keys.set(key, {
       value,
       createRevision: before?.createRevision ?? this.revision,
@@ -123,6 +155,12 @@ export class SimCluster {
     let h = 0x811c9dc5;
     for (const byte of Buffer.from(`${this.id}/${at}`)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
     return { hash: h, revision: this.revision };
+  }
+
+  /** One raft entry of operation `op`, committed and applied by every member at once. */
+  apply(op: string): void {
+    this.raftIndex++;
+    this.applied.set(op, (this.applied.get(op) ?? 0) + 1);
   }
 
   private live(key: string, now: number): StoredKey | undefined {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import protobuf from 'protobufjs';
-import { SimGrpcError, type SimMember } from './cluster-state.js';
+import { callCounts, SimGrpcError, type CallCounts, type SimMember } from './cluster-state.js';
 
 /**
  * The etcd gRPC methods the exporter calls (src/etcd/member-client.ts), answered over h2c the way
@@ -74,7 +74,7 @@ const METHODS: Record<string, Method> = {
     response: type('AlarmResponse'),
     // A raft proposal in etcd (Alarm GET goes through raft), so the raft index moves like a real one's.
     answer: (m) => {
-      m.cluster.raftIndex++;
+      m.cluster.apply('Alarm');
       return { header: header(m), alarms: [] };
     },
   },
@@ -139,14 +139,19 @@ export function serveGrpc(member: SimMember, stream: ServerHttp2Stream, headers:
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   stream.on('error', () => undefined);
+  const path = String(headers[':path']);
+  const method = METHODS[path];
+  // Counted as go-grpc-prometheus does in etcd: started on arrival, then one message in, one out, handled by code.
+  const counts = method ? callCounts(member, path) : undefined;
+  if (counts) counts.started++;
   stream.on('end', () => {
-    const method = METHODS[String(headers[':path'])];
-    if (!method) return fail(stream, GRPC_UNIMPLEMENTED, `unknown method ${String(headers[':path'])}`);
+    if (!method || !counts) return fail(stream, undefined, GRPC_UNIMPLEMENTED, `unknown method ${path}`);
     let body: Buffer;
     try {
       const frame = Buffer.concat(chunks);
       // Length-prefixed message: compressed flag (1 byte), big-endian length (4 bytes), the message.
       if (frame.length < 5 || frame[0] !== 0) throw new Error('not one uncompressed gRPC message');
+      counts.received++;
       const request = method.request.toObject(
         method.request.decode(frame.subarray(5, 5 + frame.readUInt32BE(1))),
         {
@@ -160,10 +165,12 @@ export function serveGrpc(member: SimMember, stream: ServerHttp2Stream, headers:
       body.writeUInt32BE(message.length, 1);
       body.set(message, 5);
     } catch (err) {
-      if (err instanceof SimGrpcError) return fail(stream, err.grpcCode, err.message);
-      return fail(stream, GRPC_INTERNAL, err instanceof Error ? err.message : String(err));
+      if (err instanceof SimGrpcError) return fail(stream, counts, err.grpcCode, err.message);
+      return fail(stream, counts, GRPC_INTERNAL, err instanceof Error ? err.message : String(err));
     }
     if (stream.destroyed) return;
+    counts.sent++;
+    counts.handled[0]!++;
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(body);
@@ -171,8 +178,14 @@ export function serveGrpc(member: SimMember, stream: ServerHttp2Stream, headers:
 }
 
 /** A trailers-only answer (grpc-go sends the status in the HEADERS frame when there is no message). */
-function fail(stream: ServerHttp2Stream, code: number, message: string): void {
+function fail(
+  stream: ServerHttp2Stream,
+  counts: CallCounts | undefined,
+  code: number,
+  message: string,
+): void {
   if (stream.destroyed) return;
+  if (counts) counts.handled[code]!++;
   stream.respond(
     {
       ':status': 200,

@@ -100,10 +100,19 @@ export class SimServer {
       return;
     }
     if (url === '/metrics') {
-      const t = (Date.now() - served.member.metricsEpochMs) / 1000;
-      const body = renderMetrics(served.template, served.ids, t);
+      const { member } = served;
+      const body = renderMetrics(served.template, served.ids, {
+        t: (Date.now() - member.metricsEpochMs) / 1000,
+        entries: member.cluster.raftIndex - member.cluster.startRaftIndex,
+        raftIndex: member.cluster.raftIndex,
+        revision: member.cluster.revision,
+        calls: member.calls,
+        applied: member.cluster.applied,
+      });
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
     } else if (url === '/health') {
+      // etcd 3.4 answers /health with a raft proposal (a v2 QGET; src/derive/health-state.ts), 3.5 does not.
+      if (served.template.version.startsWith('3.4.')) served.member.cluster.raftIndex++;
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(served.template.healthBody);
     } else if (url === '/version') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(served.template.versionBody);
