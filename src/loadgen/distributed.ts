@@ -50,7 +50,7 @@ export type DistributedOutcome =
 //      the others wait for `open`, compare its plan with their own options and join (`proc/<i>`).
 //   2. each populates its share of the read key space, then marks itself ready; once all N are ready
 //      the coordinator writes `start` and every process starts its load on seeing it.
-//   3. each writes `result/<i>` (counts, errors, HDR histograms); a process that fails or is interrupted
+//   3. each but 0 writes `result/<i>` (counts, errors, HDR histograms); a process that fails or is interrupted
 //      writes `stop` too, and every other process ends its load on seeing it.
 //   4. the coordinator waits for every result (or gives up on a process after the deadline, or once its
 //      lease expired), merges them, then deletes everything under the prefix — only after every process
@@ -219,8 +219,12 @@ async function runAndReport(
   // Tell the others to end their load: this process will not deliver a full share.
   if (report.status === 'interrupted' || report.status === 'failed')
     await c.put(c.keys.stop, { token: c.token, by: d.index, ...report.error }).catch(() => undefined);
+  // The coordinator keeps its own report in memory; the others store theirs for it.
   let stored: unknown;
-  await c.put(c.keys.result(d.index), { token: c.token, ...report }).catch((err: unknown) => (stored = err));
+  if (!coordinator)
+    await c
+      .put(c.keys.result(d.index), { token: c.token, ...report })
+      .catch((err: unknown) => (stored = err));
   if (!coordinator) {
     if (report.status === 'interrupted')
       throw new BenchInterruptedError(
@@ -259,13 +263,13 @@ async function finish(
     } catch {
       // etcd unreachable: keep trying until the deadline, then give up on whoever has not reported.
       if (Date.now() >= deadline) {
-        missing = Array.from({ length: d.processes }, (_, i) => i).filter((i) => !reports.has(i));
+        missing = Array.from({ length: d.processes }, (_, i) => i).filter((i) => i > 0 && !reports.has(i));
         break;
       }
       await sleep(POLL_MS);
       continue;
     }
-    reports = snap.results;
+    reports = snap.results.set(0, own);
     if ([...reports.values()].some((r) => r.status !== 'completed') && !c.stopped) {
       const first = [...reports.values()].find((r) => r.status !== 'completed')!;
       c.stopped = { code: first.error?.code ?? 'BENCH_STOPPED', message: `process ${first.index}` };
