@@ -170,6 +170,9 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
       6,
     );
     expect(combined.conditions.clients).toBe(24);
+    // A common start: the processes began their load within a few poll intervals (50 ms) of each other.
+    const starts = rows.map((r) => Date.parse(r.startedAt));
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(1000);
 
     // Ground truth: every call's latency from the three processes.
     const all = { read: [] as number[], write: [] as number[] };
@@ -438,10 +441,12 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
       '2',
       '--run-id',
       'dist-dup',
-      '--ops',
-      '600',
+      '--duration',
+      '3s',
       '--clients',
       '4',
+      '--output',
+      'json',
     ];
     const coord = cli([...args, '--conns', '2', '--process-index', '0']);
     const twins = [
@@ -456,7 +461,14 @@ describe('a benchmark spread over 3 processes (--processes, --process-index, --r
     expect(loser.stderr).toMatch(
       /BENCH_INDEX_TAKEN: process index 1 is already taken in this run \(by pid \d+ on .*\); every process needs its own --process-index; wrote nothing/,
     );
-    expect(c.stdout).toMatch(/Total: {10}600\n/);
+    // --duration is every process's: both ran 3 s from the common start, and the totals add up.
+    const r = JSON.parse(c.stdout) as DistributedResult;
+    for (const p of r.processes) {
+      expect(p.result!.durationSeconds).toBeGreaterThanOrEqual(3);
+      expect(p.result!.durationSeconds).toBeLessThan(4);
+    }
+    expect(r.total).toBe(r.processes[0]!.result!.total + r.processes[1]!.result!.total);
+    expect(r.total).toBeGreaterThan(0);
     expect(await benchKeys(admin)).toBe(0);
     await expectUnharmed(admin, cluster.endpoints[0]!, user, before);
   });
