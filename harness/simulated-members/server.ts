@@ -1,6 +1,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import type { SimMember } from './cluster-state.js';
 import { serveGrpc } from './grpc.js';
 import { renderMetrics, type MetricsTemplate } from './metrics-template.js';
@@ -109,7 +110,21 @@ export class SimServer {
         calls: member.calls,
         applied: member.cluster.applied,
       });
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+      // ASCII, as etcd's exposition is: latin1 skips UTF-8 encoding of 150 kB per scrape.
+      const bytes = Buffer.from(body, 'latin1');
+      const type = { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' };
+      // etcd's promhttp handler gzips for a client that accepts it (Prometheus does), so a Prometheus
+      // scraping simulated members directly pays for inflating as it would with real ones. Level 1, not
+      // Go's default 6: 0.38 instead of 0.83 ms of the simulator's CPU per scrape for 11.5 instead of
+      // 10.2 kB (3.4 leader capture), and inflating costs the same either way.
+      if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        res.writeHead(200, { ...type, 'Content-Length': bytes.length }).end(bytes);
+        return;
+      }
+      zlib.gzip(bytes, { level: 1 }, (err, gz) => {
+        if (err) res.writeHead(500).end();
+        else res.writeHead(200, { ...type, 'Content-Encoding': 'gzip', 'Content-Length': gz.length }).end(gz);
+      });
     } else if (url === '/health') {
       // etcd 3.4 answers /health with a raft proposal (a v2 QGET; src/derive/health-state.ts), 3.5 does not.
       if (served.template.version.startsWith('3.4.')) served.member.cluster.raftIndex++;

@@ -4,7 +4,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import yaml from 'js-yaml';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdVersion, startCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { startExporter, type ExporterProcess } from '../../harness/exporter.js';
@@ -199,6 +201,14 @@ describe(`simulated members with etcd ${VERSION} captures`, () => {
         expect(peers).toEqual(new Set(ids.filter((id) => id !== ids[i])));
         expect(await http.health(endpoint)).toEqual({ healthy: true, reason: '' });
       }
+      // Gzipped for a client that accepts it, as etcd's promhttp handler does for Prometheus.
+      const res = await request(`${endpoints[0]}/metrics`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.headers['content-encoding']).toBe('gzip');
+      const inflated = parsePromText(
+        gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString('latin1'),
+      );
+      const plain = parsePromText(await http.fetchMetricsText(endpoints[0]!));
+      expect([...inflated.keys()]).toEqual([...plain.keys()]);
     } finally {
       clients.forEach((c) => c.close());
       await http.close();
