@@ -148,8 +148,8 @@ export async function scrapeOnce(
   const t0 = performance.now();
   const res = await request(`${base}/metrics`, {
     headers: gzip ? { 'accept-encoding': 'gzip' } : {},
-    headersTimeout: 120_000,
-    bodyTimeout: 120_000,
+    headersTimeout: 180_000,
+    bodyTimeout: 180_000,
   });
   const body = Buffer.from(await res.body.arrayBuffer());
   if (res.statusCode !== 200) throw new Error(`${base}/metrics answered ${res.statusCode}`);

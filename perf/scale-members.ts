@@ -1,4 +1,5 @@
 import { startCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
+import { spawnSimulatedMembers } from '../harness/simulated-members.js';
 
 /** The clusters a scale run watches: the shape of harness/simulated-members.ts' SimulatedMembers. */
 export interface MemberSource {
@@ -9,15 +10,6 @@ export interface MemberSource {
 }
 
 export type SourceKind = 'sim' | 'etcd';
-
-interface SimModule {
-  spawnSimulatedMembers(opts: {
-    clusters: number;
-    membersPerCluster?: number;
-    etcdVersion?: '3.4' | '3.5';
-    clusterPrefix?: string;
-  }): Promise<MemberSource>;
-}
 
 /**
  * `clusters` clusters of 3 members under names `<prefix>-NNN`: simulated members in a separate process
@@ -31,10 +23,10 @@ export async function startMembers(
   etcdVersion: '3.4' | '3.5',
 ): Promise<MemberSource> {
   if (kind === 'sim') {
-    // A variable specifier until harness/simulated-members.ts lands (then a plain import).
-    const specifier = '../harness/simulated-members.js';
-    const mod = (await import(specifier)) as SimModule;
-    return mod.spawnSimulatedMembers({ clusters, membersPerCluster: 3, etcdVersion, clusterPrefix: prefix });
+    const opts = { clusters, membersPerCluster: 3, etcdVersion, clusterPrefix: prefix };
+    // Each simulator process binds one port on its own 127.0.x.y addresses; the port comes from a probe of
+    // 127.0.0.1, so a second simulator can, rarely, be handed the port the first one holds. Try once more.
+    return spawnSimulatedMembers(opts).catch(() => spawnSimulatedMembers(opts));
   }
   const started: EtcdCluster[] = [];
   const stop = async () => {

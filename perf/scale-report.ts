@@ -41,8 +41,12 @@ export interface ExporterPhase {
   };
   /** Members whose metrics collector succeeded in the last round (etcd_monitor_collector_success). */
   readonly membersCollected: number;
+  /** etcd_monitor_collector_errors_total summed by `collector:code`, since the exporter started. */
+  readonly collectorErrors: Record<string, number>;
   readonly prometheus: {
     readonly scrapes: number;
+    /** Scrapes that failed (up 0): past the scrape timeout, or an error. */
+    readonly failedScrapes: number;
     readonly durationMedianS: number;
     readonly durationMaxS: number;
     readonly shareOfInterval: number;
@@ -116,7 +120,7 @@ export function scaleTable(run: ScaleRun): string[] {
         `| ${size.members.toLocaleString('en')} | ${e.reexpose ? 'on' : 'off'} | ${fmt(e.cpuMsPerMemberRound, 3)} ms (${fmt(e.cpuMsPerMemberRoundAboveIdle, 3)}) | ` +
           `${fmt(e.rssMedianMiB, 0)} / ${fmt(e.rssMaxMiB, 0)} / ${fmt(e.hwmMiB, 0)} MiB | ${fmt(e.rssPerMemberAboveIdleKiB, 0)} KiB | ` +
           `${mb(e.exposition.plainBytes)} / ${mb(e.exposition.gzipBytes)} MB | ` +
-          `${fmt(e.prometheus.durationMedianS, 3)} s (${pct(e.prometheus.shareOfInterval)}) | ` +
+          `${fmt(e.prometheus.durationMedianS, 3)} s (${pct(e.prometheus.shareOfInterval)})${e.prometheus.failedScrapes > 0 ? `, ${e.prometheus.failedScrapes} of ${e.prometheus.scrapes} failed` : ''} | ` +
           `${fmt(direct, 3)} ms | ${fmt(e.cpuMsPerMemberRound / direct, 2)}× |`,
       );
     }
@@ -206,7 +210,8 @@ function profileLines(run: ScaleRun): string[] {
   for (const [key, p] of Object.entries(run.profiles)) {
     lines.push(`${key} (busy ${p.busyMs} ms of ${p.totalMs} ms sampled):`, '');
     lines.push('| self | function |', '| ---: | --- |');
-    for (const e of p.topFunctions.slice(0, 15)) lines.push(`| ${pct(e.share)} | \`${e.what}\` |`);
+    for (const e of p.topFunctions.slice(0, 15))
+      lines.push(`| ${pct(e.share)} | \`${e.what.length > 90 ? `${e.what.slice(0, 87)}...` : e.what}\` |`);
     lines.push('', '| self | file |', '| ---: | --- |');
     for (const e of p.topFiles.slice(0, 10)) lines.push(`| ${pct(e.share)} | \`${e.what}\` |`);
     lines.push('');

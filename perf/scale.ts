@@ -120,6 +120,7 @@ async function exporterPhase(
     extraNodeFlags: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
   });
   const readyMs = Date.now() - t0;
+  const readyRounds = exporter.metricsRounds();
   log(`  exporter (re-expose ${mode}) ready after ${readyMs} ms, pid ${exporter.proc.pid}`);
   let prom: RunningPrometheus | undefined;
   try {
@@ -130,6 +131,10 @@ async function exporterPhase(
       honorLabels: true,
     });
     await sleep(warmupS);
+    // At least two metrics rounds of every cluster after /ready (on a loaded machine rounds run late).
+    const warm = await waitUntil(() => exporter.metricsRounds() >= readyRounds + 2 * exporter.clusters, 120);
+    if (!warm)
+      log(`  warm-up: only ${exporter.metricsRounds()} cluster rounds after 120 s more; measuring anyway`);
     const rounds0 = exporter.metricsRounds();
     const skipped0 = exporter.skippedRounds();
     const window = await measureWindow(
@@ -156,13 +161,30 @@ async function exporterPhase(
       end,
     );
     const samplesScraped = await scalarAt(prom, 'max(scrape_samples_scraped{job="etcd-monitor"})', end);
-    const upMin = await scalarAt(prom, `min(min_over_time(up{job="etcd-monitor"}[${windowS}s]))`, end);
+    const range = `[${Math.round(window.seconds * 1000)}ms]`;
+    const upMin = await scalarAt(prom, `min(min_over_time(up{job="etcd-monitor"}${range}))`, end);
+    const failed = await scalarAt(
+      prom,
+      `sum(count_over_time(up{job="etcd-monitor"}${range}) - sum_over_time(up{job="etcd-monitor"}${range}))`,
+      end,
+    );
     const plain = await scrapeOnce(exporter.base, false);
-    const gzip = await scrapeOnce(exporter.base, true);
+    const gzip = await scrapeOnce(exporter.base, true).catch((err: Error) => {
+      log(`  our gzip scrape failed: ${err.message}`);
+      return { bytes: NaN, ms: NaN };
+    });
     const text = plain.text ?? '';
     const collected = (
       text.match(/^etcd_monitor_collector_success\{[^}]*collector="metrics"[^}]*\} 1$/gm) ?? []
     ).length;
+    // Failed collections since the exporter started, by collector and error code (none on a machine that
+    // keeps up; timeouts when the exporter or the simulator is starved of CPU).
+    const errors: Record<string, number> = {};
+    for (const m of text.matchAll(/^etcd_monitor_collector_errors_total\{([^}]*)\} (\S+)$/gm)) {
+      const labels = m[1] ?? '';
+      const key = `${/collector="([^"]*)"/.exec(labels)?.[1]}:${/code="([^"]*)"/.exec(labels)?.[1]}`;
+      errors[key] = (errors[key] ?? 0) + Number(m[2]);
+    }
     const p = window.processes;
     const cpu = p.exporter?.cpuSeconds ?? NaN;
     const promAboveIdle = (p.prometheus?.cpuSeconds ?? NaN) - (p.idlePrometheus?.cpuSeconds ?? NaN);
@@ -197,8 +219,10 @@ async function exporterPhase(
         ourGzipScrapeMs: round(gzip.ms, 1),
       },
       membersCollected: collected,
+      collectorErrors: errors,
       prometheus: {
         scrapes: durations.length,
+        failedScrapes: failed,
         durationMedianS: round(durationMedian, 3),
         durationMaxS: round(Math.max(...durations), 3),
         shareOfInterval: round(durationMedian / intervalS, 4),
@@ -212,8 +236,9 @@ async function exporterPhase(
       `  re-expose ${mode}: ${result.cpuMsPerMemberRound} ms CPU/member-round (${clusterRounds} cluster rounds, ${skipped} skipped), ` +
         `RSS ${result.rssMedianMiB}/${result.rssMaxMiB} MiB (idle ${result.idleRssMedianMiB}; ${result.rssPerMemberAboveIdleKiB} KiB/member), ` +
         `/metrics ${round(plain.bytes / 1e6, 2)} MB (gzip ${round(gzip.bytes / 1e6, 2)}), ` +
-        `Prometheus scrape ${result.prometheus.durationMedianS}s median of ${durations.length}, ` +
-        `${collected}/${n} members collected`,
+        `Prometheus scrape ${result.prometheus.durationMedianS}s median of ${durations.length} (${failed} failed), ` +
+        `exporter ${round(cpu / window.seconds, 2)} cores, ` +
+        `${collected}/${n} members collected, errors since start ${JSON.stringify(errors)}`,
     );
     return result;
   } finally {
@@ -238,6 +263,14 @@ async function directPhase(members: MemberSource, idle: Idle): Promise<DirectPha
   });
   try {
     await sleep(warmupS);
+    // Every target scraped twice before the window: the first scrape creates its ≈1,300 series, which at
+    // 1,000 members (1.3 million series) takes long enough to spill into a 30 s warm-up.
+    const warm = await waitUntil(
+      async () =>
+        (await scalarAt(prom, 'count(count_over_time(up{job="etcd"}[10m]) >= 2)', Date.now() / 1000)) >= n,
+      180,
+    );
+    if (!warm) log('  warm-up: not every member scraped twice after 180 s more; measuring anyway');
     const window = await measureWindow(
       withSim({ prometheus: prom.pid, idlePrometheus: idle.prometheus.pid }, members),
       windowS,
@@ -272,6 +305,16 @@ async function directPhase(members: MemberSource, idle: Idle): Promise<DirectPha
     return result;
   } finally {
     await prom.stop();
+  }
+}
+
+/** Polls `check` every 2 s for up to `seconds`; true once it held. */
+async function waitUntil(check: () => boolean | Promise<boolean>, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (await Promise.resolve(check()).catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(2);
   }
 }
 
