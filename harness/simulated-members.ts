@@ -14,7 +14,16 @@ import { SimServer } from './simulated-members/server.js';
  * loopback address (Linux routes all of 127.0.0.0/8 to lo), answering what the exporter asks — Status,
  * MemberList, Alarm, HashKV, the probe's LeaseGrant/Put/Range over gRPC, and /metrics, /health, /version
  * over HTTP/1.1 on the same client URL — with a real captured /metrics whose counters and histograms
- * advance. Not a model of raft: every cluster is healthy, its member 0 leads, nothing fails.
+ * advance. Not a model of raft: every cluster is healthy, its member 0 leads, nothing fails; plain
+ * HTTP only (no TLS, no authentication: Authenticate is UNIMPLEMENTED).
+ *
+ * Cost, measured with 1,002 members in the spawned process on this 2-core machine under load average
+ * 13-19 from other work (CPU time of the simulator process, /proc/<pid>/stat): ready in 1.4-1.9 s at
+ * ≈90 MiB RSS (≈175 MiB once every member holds an HTTP/2 session and probe keys); idle 6-10 ms/s;
+ * /metrics 0.5-0.8 ms per scrape (150 kB; the template render itself 0.13 ms), 0.8-0.9 ms gzipped;
+ * gRPC 0.09-0.24 ms per call. At the exporter's defaults (/metrics and Status every 10 s, the health
+ * round with the probe every 30 s: ≈100 scrapes and ≈310 calls a second at 1,000 members) that is
+ * ≈11-15 % of a core, and a Prometheus scraping all of them directly every 15 s ≈5 % more.
  */
 
 export interface SimulatedMembersOptions {
