@@ -93,7 +93,7 @@ describe(`simulated members with etcd ${VERSION} captures`, () => {
         );
         return ready && parsed;
       },
-      { what: 'both clusters fully collected', timeoutMs: 20_000, intervalMs: 500 },
+      { what: 'both clusters fully collected', timeoutMs: 30_000, intervalMs: 500 },
     );
   });
 
