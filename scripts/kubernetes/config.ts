@@ -22,7 +22,7 @@ export function configYaml(v: Variant): string {
     ...(v.shards
       ? [
           `# Every replica reads this whole list and watches only the clusters whose name hashes to its ordinal`,
-          `# (--shard-count=${v.shards} in the args): add clusters here, not replicas per cluster.`,
+          `# (ETCD_MONITOR_SHARD_COUNT=${v.shards} in the StatefulSet): add clusters here, not replicas per cluster.`,
         ]
       : []),
     'clusters:',

@@ -50,7 +50,7 @@ function variantFiles(v: Variant): ManifestFile[] {
       ? [
           {
             file: `${v.dir}/statefulset.yaml`,
-            comment: `The exporter, for ${v.summary}.\nPod etcd-monitor-<i> is shard i of --shard-count=${v.shards}: change replicas and --shard-count together.`,
+            comment: `The exporter, for ${v.summary}.\nPod etcd-monitor-<i> is shard i of ETCD_MONITOR_SHARD_COUNT=${v.shards}: change replicas and that count together.`,
             docs: [statefulSet(v)],
           },
           {

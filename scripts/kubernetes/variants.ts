@@ -27,7 +27,7 @@ export interface Variant {
   readonly kubeadm: boolean;
   /**
    * A StatefulSet of this many replicas, each watching the clusters whose name hashes to its ordinal
-   * (--shard-count is this number, --shard-index the pod ordinal); absent: a one-replica Deployment.
+   * (ETCD_MONITOR_SHARD_COUNT is this number, the index the pod ordinal); absent: a one-replica Deployment.
    */
   readonly shards?: number;
   /** Clusters of config.yaml after the first (clusterName, endpoints), with the same TLS files. */

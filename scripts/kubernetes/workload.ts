@@ -41,8 +41,6 @@ export function exporterArgs(v: Variant): string[] {
     `--config=${PATHS.configFile}`,
     `--api-port=${v.metricsPort}`,
     `--data-dir=${PATHS.dataDir}`,
-    // The same number as the StatefulSet's replicas, from the same field: the two cannot drift apart here.
-    ...(v.shards ? [`--shard-count=${v.shards}`] : []),
   ];
 }
 
@@ -174,7 +172,11 @@ function podTemplate(v: Variant): IPodTemplateSpec {
     volumeMounts: mounts,
     ...(v.shards
       ? {
+          // In the environment rather than the args: `kubectl exec … etcd-monitor check` (or bench) in a pod
+          // then resolves the same shard as the exporter, where an index without its count would be refused.
           env: [
+            // The same number as the StatefulSet's replicas, from the same field: the two cannot drift apart.
+            { name: 'ETCD_MONITOR_SHARD_COUNT', value: String(v.shards) },
             {
               name: 'ETCD_MONITOR_SHARD_INDEX',
               valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } },

@@ -176,6 +176,7 @@ describe('statefulset', () => {
     // The env's ETCD_MONITOR_SHARD_INDEX comes from the pod-index label (empty here, as without the
     // label on Kubernetes < 1.28); the kubelet sets HOSTNAME to the pod name.
     expect(prepared.env['ETCD_MONITOR_SHARD_INDEX']).toBe('');
+    expect(prepared.env['ETCD_MONITOR_SHARD_COUNT']).toBe('3');
     const env = {
       ...prepared.env,
       HOSTNAME: `etcd-monitor-${ordinal}`,
@@ -193,6 +194,18 @@ describe('statefulset', () => {
       for (const c of configs) expect(c.clusters[0]!.tls?.certFile).toMatch(/tls\/tls\.crt$/);
     },
   );
+
+  it("`etcd-monitor check` exec'd in a pod (only --config) resolves the same shard as its exporter", async () => {
+    const prepared = preparePod(STATEFULSET.dir, { secrets });
+    roots.push(prepared.root);
+    const env = { ...prepared.env, HOSTNAME: 'etcd-monitor-2', ETCD_MONITOR_SHARD_INDEX: '2' };
+    const config = resolveConfig({
+      flags: { config: prepared.local('/etc/etcd-monitor/config/config.yaml') },
+      env,
+    });
+    expect(config.shard).toEqual({ index: 2, count: 3 });
+    expect(config.clusters.map((c) => c.name)).toEqual(['events']);
+  });
 
   it('a fourth pod (replicas raised without --shard-count) is refused at start-up, naming the mismatch (the CLI exits 2 on it)', async () => {
     await expect(replica(3, false)).rejects.toThrow(
