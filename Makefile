@@ -24,8 +24,14 @@ lint: deps
 	@npm run -s lint
 	@npm run -s format:check
 
-test: deps tools typecheck lint
+# The type check runs beside eslint and prettier (2 cores; no live test runs yet), each one's output kept
+# in .tmp/check-*.log and printed after; any failure stops `make test` before vitest, as before.
+test: deps tools
 	@mkdir -p .tmp
+	@npm run -s typecheck >.tmp/check-typecheck.log 2>&1 & tc=$$!; \
+	  { npm run -s lint && npm run -s format:check; } >.tmp/check-lint.log 2>&1; lint=$$?; \
+	  wait $$tc; typecheck=$$?; cat .tmp/check-typecheck.log .tmp/check-lint.log; \
+	  [ $$typecheck -eq 0 ] && [ $$lint -eq 0 ]
 	@set +e; rm -f .tmp/vitest-*.json; \
 	  npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json; rc=$$?; \
 	  bash scripts/test-legs.sh; legs=$$?; \
