@@ -16,9 +16,11 @@ mkdir -p .tmp
 # test/alerts/e2e-alerting.test.ts is on the Prometheus and Alertmanager legs, not the etcd one: its rules
 # read only the exporter's series, and test/exporter/cluster-faults.test.ts asserts on this leg every
 # series value they read for the same two faults (one member down; quorum lost with a reachable survivor).
+# test/exporter/sharding.test.ts is on the Prometheus leg for Prometheus' hashmod relabelling and the README's
+# remote-write prometheus.yml (≈30 s).
 LEGS=(
   "etcd-3.5|.tools/leg-etcd-3.5|test/harness/etcd-cluster.test.ts test/harness/simulated-members.test.ts test/etcd/member-client.test.ts test/etcd/probe-lease.test.ts test/collect/cluster-collector.test.ts test/exporter/cluster-faults.test.ts test/exporter/unreachable-member.test.ts test/exporter/error-codes.test.ts test/exporter/multi-cluster.test.ts test/exporter/discovery.test.ts test/dashboards/queries.test.ts test/ctl/kv.test.ts test/ctl/cluster-ops.test.ts test/ctl/write-out.test.ts test/ctl/snapshot-status.test.ts test/loadgen/bench-cluster.test.ts test/loadgen/readiness-slo.test.ts test/compat/etcd-mixin.test.ts test/deploy/pod-run.test.ts"
-  "prometheus-3|.tools/leg-prometheus-3|test/expose/reexpose.test.ts test/alerts/rules-promtool.test.ts test/alerts/rules-live.test.ts test/alerts/rules-thresholds-live.test.ts test/dashboards/queries.test.ts test/dashboards/multi-cluster.test.ts test/alerts/e2e-alerting.test.ts test/compat/etcd-mixin.test.ts test/compat/kube-prometheus-stack.test.ts"
+  "prometheus-3|.tools/leg-prometheus-3|test/expose/reexpose.test.ts test/alerts/rules-promtool.test.ts test/alerts/rules-live.test.ts test/alerts/rules-thresholds-live.test.ts test/dashboards/queries.test.ts test/dashboards/multi-cluster.test.ts test/alerts/e2e-alerting.test.ts test/compat/etcd-mixin.test.ts test/compat/kube-prometheus-stack.test.ts test/exporter/sharding.test.ts"
   "alertmanager-0.3|.tools/leg-alertmanager-0.3|test/alerts/alertmanager-config.test.ts test/alerts/alertmanager-delivery.test.ts test/stack/alertmanager-sink.test.ts test/alerts/e2e-alerting.test.ts"
 )
 
