@@ -95,7 +95,8 @@ export class SimServer {
 
   private serveHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
     const served = this.lookup(req.socket);
-    const url = req.url ?? '/';
+    // The path without a query string (a scrape config's params), as Go's mux matches it.
+    const url = (req.url ?? '/').split('?')[0];
     if (!served || req.method !== 'GET') {
       res.writeHead(served ? 405 : 404).end();
       return;
