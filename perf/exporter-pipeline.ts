@@ -28,6 +28,8 @@ const { values: args } = parseArgs({
     compare: { type: 'string' },
     'compare-label': { type: 'string', default: 'before' },
     repeat: { type: 'string', default: '1' },
+    /** Rewrites the .md from the .json without running anything. */
+    'report-only': { type: 'boolean', default: false },
     members: { type: 'string', default: '30,300,1000' },
     reexpose: { type: 'string', default: 'on,off' },
     intervals: { type: 'string', default: '6' },
@@ -100,7 +102,7 @@ function child(root: string, members: number, reexpose: string): Result {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Result;
 }
 
-for (const members of args.members.split(',').map(Number)) {
+for (const members of args['report-only'] ? [] : args.members.split(',').map(Number)) {
   for (const reexpose of args.reexpose.split(',')) {
     const repeats = new Map(sides.map((side) => [side.label, [] as Result[]]));
     for (let i = 0; i < Number(args.repeat); i++) {
@@ -124,7 +126,7 @@ for (const members of args.members.split(',').map(Number)) {
 
 const jsonFile = `${args.out}.json`;
 let merged: Run[] = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Run[]) : [];
-for (const side of sides) {
+for (const side of args['report-only'] ? [] : sides) {
   const run: Run = {
     label: side.label,
     commit: commitOf(side.root),
@@ -153,14 +155,15 @@ function report(all: readonly Run[]): string {
     'network I/O left out (see perf/exporter-pipeline-child.ts). CPU is process.cpuUsage (all threads,',
     'incl. GC and zlib) per member per interval; allocation is bytes freed by GC plus heap growth.',
     '',
-    '| label | commit | members | re-expose | CPU ms/member-round | alloc KiB/member-round | GC ms/member-round | /metrics MB | RSS MiB (idle) | RSS KiB/member | heap KiB/member | re-exposed sha256 |',
+    '| label | commit | members | re-expose | CPU ms/member-round (repeats) | alloc KiB/member-round | /metrics MB | scrape wall ms | RSS MiB (idle) | RSS KiB/member above idle | heap KiB/member | re-exposed sha256 |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of all) {
     for (const x of r.results) {
       lines.push(
-        `| ${r.label} | ${r.commit} | ${x.members} | ${x.reexpose ? 'on' : 'off'} | ${round(x.cpuMsPerMemberRound, 2)} | ` +
-          `${round(x.allocatedKiBPerMemberRound, 0)} | ${round(x.gcMsPerMemberRound, 2)} | ${round(x.exposition / 1e6, 2)} | ` +
+        `| ${r.label} | ${r.commit} | ${x.members} | ${x.reexpose ? 'on' : 'off'} | ${round(x.cpuMsPerMemberRound, 2)} ` +
+          `(${((x['cpuMsRepeats'] as number[] | undefined) ?? []).join(', ')}) | ${round(x.allocatedKiBPerMemberRound, 0)} | ` +
+          `${round(x.exposition / 1e6, 2)} | ${x['scrapeMsMedian'] === undefined ? '' : round(x['scrapeMsMedian'] as number, 0)} | ` +
           `${round(x.rssMiB, 0)} (${round(x.idleRssMiB, 0)}) | ${round(x.rssKiBPerMember, 0)} | ${round(x.heapKiBPerMember, 0)} | ${x.reexposedSha256} |`,
       );
     }
