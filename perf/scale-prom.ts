@@ -35,3 +35,15 @@ export async function samplesIn(
   const result = await queryAt<MatrixSample>(prom, `${series}[${Math.round(seconds * 1000)}ms]`, end);
   return result.flatMap((s) => s.values.map(([, v]) => Number(v)));
 }
+
+/** A vector keyed by `collector:code` (the labels of the collector error counter). */
+export async function vectorAt(
+  prom: RunningPrometheus,
+  expr: string,
+  time: number,
+): Promise<Record<string, number>> {
+  const result = await queryAt<VectorSample>(prom, expr, time);
+  return Object.fromEntries(
+    result.map((s) => [`${s.metric.collector ?? ''}:${s.metric.code ?? ''}`, Number(s.value[1])]),
+  );
+}

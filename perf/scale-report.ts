@@ -41,7 +41,7 @@ export interface ExporterPhase {
   };
   /** Members whose metrics collector succeeded in the last round (etcd_monitor_collector_success). */
   readonly membersCollected: number;
-  /** etcd_monitor_collector_errors_total summed by `collector:code`, since the exporter started. */
+  /** Increase of etcd_monitor_collector_errors_total in the window (Prometheus' view), by `collector:code`. */
   readonly collectorErrors: Record<string, number>;
   readonly prometheus: {
     readonly scrapes: number;
@@ -101,6 +101,10 @@ export interface ScaleRun {
   minutes: number;
 }
 
+const errorCell = (errors: Record<string, number> | undefined) =>
+  Object.entries(errors ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none';
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
 const mb = (bytes: number) => fmt(bytes / 1e6, 2);
 const pct = (share: number) => `${fmt(share * 100, 1)} %`;
@@ -264,11 +268,11 @@ export function renderScaleMarkdown(runs: readonly ScaleRun[]): string {
     );
     const rows = latest.sizes.flatMap((s) => [s.exporter.on, s.exporter.off].flatMap((e) => (e ? [e] : [])));
     lines.push(
-      '| members | re-expose | ready after | cluster rounds in window (skipped) | members collected | series in /metrics | Prometheus scrapes (max s) | Prometheus CPU / member per scrape of the exporter |',
-      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| members | re-expose | ready after | cluster rounds in window (skipped) | members collected | collection errors in window | series in /metrics | Prometheus scrapes (max s) | Prometheus CPU / member per scrape of the exporter |',
+      '| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
       ...rows.map(
         (e) =>
-          `| ${e.members} | ${e.reexpose ? 'on' : 'off'} | ${fmt(e.readyMs / 1000, 1)} s | ${e.clusterRounds} (${e.skippedRounds}) | ${e.membersCollected} | ${e.exposition.samples.toLocaleString('en')} | ${e.prometheus.scrapes} (${fmt(e.prometheus.durationMaxS, 2)}) | ${fmt(e.prometheus.cpuUsPerMemberScrapeAboveIdle / 1000, 3)} ms |`,
+          `| ${e.members} | ${e.reexpose ? 'on' : 'off'} | ${fmt(e.readyMs / 1000, 1)} s | ${e.clusterRounds} (${e.skippedRounds}) | ${e.membersCollected} | ${errorCell(e.collectorErrors)} | ${e.exposition.samples.toLocaleString('en')} | ${e.prometheus.scrapes} (${fmt(e.prometheus.durationMaxS, 2)}) | ${fmt(e.prometheus.cpuUsPerMemberScrapeAboveIdle / 1000, 3)} ms |`,
       ),
       '',
     );

@@ -35,7 +35,7 @@ import {
 } from './scale-exporter.js';
 import { startMembers, type MemberSource, type SourceKind } from './scale-members.js';
 import { measureWindow, type WindowResult } from './scale-proc.js';
-import { samplesIn, scalarAt } from './scale-prom.js';
+import { samplesIn, scalarAt, vectorAt } from './scale-prom.js';
 import { summarizeProfile } from './scale-profile.js';
 import {
   renderScaleMarkdown,
@@ -135,6 +135,7 @@ async function exporterPhase(
     const warm = await waitUntil(() => exporter.metricsRounds() >= readyRounds + 2 * exporter.clusters, 120);
     if (!warm)
       log(`  warm-up: only ${exporter.metricsRounds()} cluster rounds after 120 s more; measuring anyway`);
+    const windowStart = Date.now() / 1000;
     const rounds0 = exporter.metricsRounds();
     const skipped0 = exporter.skippedRounds();
     const window = await measureWindow(
@@ -177,13 +178,14 @@ async function exporterPhase(
     const collected = (
       text.match(/^etcd_monitor_collector_success\{[^}]*collector="metrics"[^}]*\} 1$/gm) ?? []
     ).length;
-    // Failed collections since the exporter started, by collector and error code (none on a machine that
-    // keeps up; timeouts when the exporter or the simulator is starved of CPU).
+    // Failed collections in the window (as far as Prometheus' scrapes bracket it), by collector and error
+    // code: none on a machine that keeps up; timeouts when the exporter or the simulator is starved of CPU.
+    const byCode = 'sum by (collector, code) (etcd_monitor_collector_errors_total{job="etcd-monitor"})';
+    const before = await vectorAt(prom, byCode, windowStart);
     const errors: Record<string, number> = {};
-    for (const m of text.matchAll(/^etcd_monitor_collector_errors_total\{([^}]*)\} (\S+)$/gm)) {
-      const labels = m[1] ?? '';
-      const key = `${/collector="([^"]*)"/.exec(labels)?.[1]}:${/code="([^"]*)"/.exec(labels)?.[1]}`;
-      errors[key] = (errors[key] ?? 0) + Number(m[2]);
+    for (const [key, value] of Object.entries(await vectorAt(prom, byCode, end))) {
+      const added = value - (before[key] ?? 0);
+      if (added > 0) errors[key] = added;
     }
     const p = window.processes;
     const cpu = p.exporter?.cpuSeconds ?? NaN;
@@ -238,7 +240,7 @@ async function exporterPhase(
         `/metrics ${round(plain.bytes / 1e6, 2)} MB (gzip ${round(gzip.bytes / 1e6, 2)}), ` +
         `Prometheus scrape ${result.prometheus.durationMedianS}s median of ${durations.length} (${failed} failed), ` +
         `exporter ${round(cpu / window.seconds, 2)} cores, ` +
-        `${collected}/${n} members collected, errors since start ${JSON.stringify(errors)}`,
+        `${collected}/${n} members collected, collection errors in the window ${JSON.stringify(errors)}`,
     );
     return result;
   } finally {
