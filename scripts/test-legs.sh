@@ -5,9 +5,10 @@
 # .tmp/vitest-<leg>.json; scripts/test-summary.mjs prints a line per leg and the total.
 # Two streams: the etcd leg (the longest, ≈370 s) in one, the others one after another in the second
 # (≈380 s), so at most two live files run at once — each stream is one file at a time, as in the main run.
-# Measured twice on the 2-core CI machine while other work loaded it (load average 9–18): every file
-# passed, the legs took 604 s and 571 s, against ≈790 s one after another on an idle machine. A leg's output
-# is printed in one block when it ends (.tmp/vitest-<leg>.log keeps it).
+# Measured three times on the 2-core CI machine: every file passed each time; the legs took 604 s and 571 s
+# while other work loaded it (load average 9–18), 421 s at load average ≈5 (per file as fast as alone),
+# against ≈790 s one after another on an idle machine. A leg's output is printed in one block when it ends
+# (.tmp/vitest-<leg>.log keeps it). scripts/test-durations.mjs shows where the time goes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
