@@ -62,7 +62,7 @@ export function summarizeProfile(dir: string, top = 20): ProfileSummary {
     const url = shortUrl(frame?.url ?? '');
     const fn = frame?.url ? `${name} ${url}:${(frame.lineNumber ?? 0) + 1}` : name;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-    const fileKey = frame?.url ? url : name;
+    const fileKey = frame?.url ? url : name.startsWith('RegExp:') ? '(regular expressions)' : name;
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + us);
   });
   const busy = total - idle;
