@@ -5,7 +5,16 @@
 // of those in the namespace first.
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { CONFIG_MAP_NAME } from './config.js';
-import { CLIENT_TLS_SECRET, COMMON_LABELS, IMAGE, NAME, PASSWORD_SECRET, PATHS, RUN_AS } from './names.js';
+import {
+  CLIENT_TLS_SECRET,
+  COMMON_LABELS,
+  IMAGE,
+  NAME,
+  PASSWORD_SECRET,
+  PATHS,
+  restrictedContainer,
+  restrictedPod,
+} from './names.js';
 
 export const BENCH_JOB_DIR = 'bench-job';
 /** Also the run id: every pod of the Job passes it, so all write under /etcd-monitor/bench/<name>/. */
@@ -49,13 +58,7 @@ export function benchJob(): IJob {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUN_AS,
-            runAsGroup: RUN_AS,
-            fsGroup: RUN_AS,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPod(),
           containers: [
             {
               name: 'bench',
@@ -63,11 +66,7 @@ export function benchJob(): IJob {
               imagePullPolicy: 'IfNotPresent',
               args: benchArgs(),
               resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: restrictedContainer(),
               volumeMounts: [
                 { name: 'config', mountPath: PATHS.configDir, readOnly: true },
                 { name: 'etcd-tls', mountPath: PATHS.tlsDir, readOnly: true },

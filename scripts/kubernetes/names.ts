@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { IPodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
+import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Directory the manifests are written to. */
@@ -44,6 +46,25 @@ export const ETCD_CLIENT_PORT = 2379;
 
 /** The Dockerfile's unprivileged user `node` (uid and gid 1000 in node:20-slim). */
 export const RUN_AS = 1000;
+
+// Pod Security "restricted", shared by the exporter's workloads and the benchmark Job. Functions, not
+// constants: a YAML dump would turn one object used twice into an anchor and an alias.
+
+/** Pod level: the image's unprivileged user, the runtime's seccomp profile. */
+export function restrictedPod(): IPodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS,
+    runAsGroup: RUN_AS,
+    fsGroup: RUN_AS,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Container level: nothing to escalate to, no capabilities, no writable image. */
+export function restrictedContainer(): ISecurityContext {
+  return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+}
 
 /** Mount points inside the exporter container. */
 export const PATHS = {

@@ -18,6 +18,8 @@ import {
   PASSWORD_SECRET,
   PATHS,
   RUN_AS,
+  restrictedContainer,
+  restrictedPod,
   SELECTOR_LABELS,
 } from './names.js';
 import { KUBEADM_PKI, type Variant } from './variants.js';
@@ -53,11 +55,7 @@ export function exporterArgs(v: Variant): string[] {
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
 /** Non-root, nothing to escalate to, no writable image: Pod Security "restricted" for the exporter. */
-const RESTRICTED: ISecurityContext = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-};
+const RESTRICTED: ISecurityContext = restrictedContainer();
 
 function volumes(v: Variant): { volumes: IVolume[]; mounts: IVolumeMount[] } {
   const volumes: IVolume[] = [
@@ -193,13 +191,7 @@ function podTemplate(v: Variant): IPodTemplateSpec {
     spec: {
       serviceAccountName: NAME,
       automountServiceAccountToken: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: RUN_AS,
-        runAsGroup: RUN_AS,
-        fsGroup: RUN_AS,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: restrictedPod(),
       ...(v.kubeadm
         ? {
             // 127.0.0.1:2379 is etcd only in the node's network namespace.
