@@ -1,14 +1,12 @@
 import { rmSync } from 'node:fs';
-import yargs from 'yargs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BENCH_JOB_DIR, BENCH_JOB_NAME, BENCH_PROCESSES } from '../../scripts/kubernetes/bench-job.js';
 import { GENERIC } from '../../scripts/kubernetes/variants.js';
-import { givenFlags } from '../../src/config/flags.js';
 import { distributedFromFlags } from '../../src/loadgen/distributed-command.js';
 import { benchCommand } from '../../src/loadgen/commands.js';
 import { configFromFlags } from '../../src/loadgen/options.js';
 import { objectsOfVariant, type Obj } from './manifests.js';
-import { localize, preparePod } from './pod-config.js';
+import { localize, parseFlags, preparePod } from './pod-config.js';
 
 // deploy/kubernetes/bench-job: the distributed benchmark as an Indexed Job. Not run here (that needs a
 // cluster); its args go through the `bench` command's own options (strict, as src/cli.ts parses them),
@@ -39,17 +37,8 @@ type Job = Obj & {
 const job = objectsOfVariant(BENCH_JOB_DIR)[0]!.obj as Job;
 const container = job.spec.template.spec.containers[0]!;
 
-async function benchFlags(args: readonly string[]): Promise<Record<string, unknown>> {
-  const builder = benchCommand.builder as (y: ReturnType<typeof yargs>) => ReturnType<typeof yargs>;
-  const argv = await builder(yargs([...args]))
-    .parserConfiguration({ 'dot-notation': false })
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .parseAsync();
-  return givenFlags(argv as Record<string, unknown>);
+function benchFlags(args: readonly string[]): Promise<Record<string, unknown>> {
+  return parseFlags(benchCommand.builder as Parameters<typeof parseFlags>[0], args);
 }
 
 describe('bench-job', () => {

@@ -56,8 +56,18 @@ export function preparePod(
 }
 
 /** Flags as `etcd-monitor serve` parses them (src/cli.ts: strict, no dot-notation); throws on an unknown one. */
-export async function serveFlags(args: readonly string[]): Promise<Record<string, unknown>> {
-  const argv = await withConfigFlags(yargs([...args]))
+export function serveFlags(args: readonly string[]): Promise<Record<string, unknown>> {
+  return parseFlags(withConfigFlags, args);
+}
+
+type Argv = ReturnType<typeof yargs>;
+
+/** Flags given in `args` as the command whose options `build` declares parses them, the way src/cli.ts does. */
+export async function parseFlags(
+  build: (y: Argv) => Argv,
+  args: readonly string[],
+): Promise<Record<string, unknown>> {
+  const argv = await build(yargs([...args]))
     .parserConfiguration({ 'dot-notation': false })
     .strict()
     .exitProcess(false)
