@@ -1,42 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
+import { cli } from './cli-process.js';
 
 // --shard-index / --shard-count through the real CLI process (from source, as test/config/cli.test.ts):
 // every bad value ends `serve` at once with status 2 and names the field and where it came from.
 // test/exporter/sharding.test.ts runs good values, including the index taken from $HOSTNAME.
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'etcd-monitor-shard-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Run {
-  readonly status: number | null;
-  readonly stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: REPO,
-      // Only the variables given here: neither an ETCD_MONITOR_* nor the HOSTNAME of the shell leaks in.
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // A configuration error must end the process at once; if it starts serving instead, stop it.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stderr });
-    });
-  });
-}
 
 type Case = [args: string[], env: Record<string, string>, message: string];
 
