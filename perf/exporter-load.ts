@@ -68,15 +68,16 @@ const COMPILED_DIR = path.join(REPO, '.tmp', 'bench-exporter-dist');
 export type Runtime = 'compiled' | 'tsx';
 
 /**
- * Compiles src/ with the build tsconfig into a private directory. Type errors in files other engineers
- * are still editing do not stop tsc from emitting, so only a missing cli.js counts as failure.
+ * Compiles src/ with the build tsconfig into a private directory (what `npm run build` puts in dist/ for
+ * bin/etcd-monitor.js; each harness passes its own). Type errors in files other engineers are still
+ * editing do not stop tsc from emitting, so only a missing cli.js counts as failure.
  */
-export function compileExporter(): string {
-  rmSync(COMPILED_DIR, { recursive: true, force: true });
+export function compileExporter(outDir: string = COMPILED_DIR): string {
+  rmSync(outDir, { recursive: true, force: true });
   try {
     execFileSync(
       path.join(REPO, 'node_modules', '.bin', 'tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', COMPILED_DIR],
+      ['-p', 'tsconfig.build.json', '--outDir', outDir],
       {
         cwd: REPO,
         stdio: 'pipe',
@@ -85,8 +86,8 @@ export function compileExporter(): string {
   } catch {
     // Reported below only if nothing usable was emitted.
   }
-  const cli = path.join(COMPILED_DIR, 'cli.js');
-  if (!existsSync(cli)) throw new Error(`tsc emitted no ${cli}; run with --runtime tsx`);
+  const cli = path.join(outDir, 'cli.js');
+  if (!existsSync(cli)) throw new Error(`tsc emitted no ${cli}`);
   return cli;
 }
 

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,34 +5,16 @@ import { request } from 'undici';
 import { SHIPPED_NODE_FLAGS } from '../harness/exporter.js';
 import { freePort } from '../harness/free-port.js';
 import { spawnTracked, terminate, waitFor, type TrackedProcess } from '../harness/processes.js';
+import { compileExporter } from './exporter-load.js';
 import type { MemberSource } from './scale-members.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 /** Inside the repo so the compiled files resolve node_modules; .tmp/ is git-ignored. Ours alone. */
 const COMPILED_DIR = path.join(REPO, '.tmp', 'scale-exporter-dist');
 
-/**
- * Compiles src/ with the build tsconfig into a private directory (what `npm run build` puts in dist/ for
- * bin/etcd-monitor.js). Type errors in files others are editing do not stop tsc from emitting, so only a
- * missing cli.js counts as failure.
- */
-export function compileExporter(): string {
-  execFileSync('rm', ['-rf', COMPILED_DIR]);
-  try {
-    execFileSync(
-      path.join(REPO, 'node_modules', '.bin', 'tsc'),
-      ['-p', 'tsconfig.build.json', '--outDir', COMPILED_DIR],
-      {
-        cwd: REPO,
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // Reported below only if nothing usable was emitted.
-  }
-  const cli = path.join(COMPILED_DIR, 'cli.js');
-  if (!existsSync(cli)) throw new Error(`tsc emitted no ${cli}`);
-  return cli;
+/** The compiled exporter in a directory of the scale benchmark's own (exporter-load.ts' compileExporter). */
+export function compileScaleExporter(): string {
+  return compileExporter(COMPILED_DIR);
 }
 
 /** A running exporter child and the rounds it has logged. */

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { startPrometheus, type RunningPrometheus, PROMETHEUS_BIN } from '../harness/prometheus.js';
 import { round } from './exporter-stats.js';
 import {
-  compileExporter,
+  compileScaleExporter,
   scrapeEvery,
   scrapeOnce,
   startScaleExporter,
@@ -363,7 +363,7 @@ function git(...argv: string[]): string {
 async function main(): Promise<void> {
   const started = Date.now();
   log(`compiling the exporter (tsconfig.build.json into .tmp/scale-exporter-dist)`);
-  const cli = compileExporter();
+  const cli = compileScaleExporter();
   const commit = git('rev-parse', '--short=12', 'HEAD');
   const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean);
   const promVersion = execFileSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
