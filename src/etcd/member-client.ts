@@ -18,6 +18,7 @@ import {
   MEMBER_LIST_REQUEST,
 } from '../protocol/protobuf/cluster.js';
 import {
+  decodePutResponse,
   decodeRangeResponse,
   encodePutRequest,
   encodeRangeRequest,
@@ -166,13 +167,23 @@ export class MemberClient {
     }
     const value = String(Date.now());
     const writeStart = process.hrtime.bigint();
-    await this.call('probe write', KV_PUT, encodePutRequest(key, value, grant.id), () => undefined);
+    const put = await this.call(
+      'probe write',
+      KV_PUT,
+      encodePutRequest(key, value, grant.id),
+      decodePutResponse,
+    );
     const writeSeconds = Number(process.hrtime.bigint() - writeStart) / 1e9;
     const readStart = process.hrtime.bigint();
     const read = await this.call('probe read', KV_RANGE, encodeRangeRequest(key, false), decodeRangeResponse);
     const readSeconds = Number(process.hrtime.bigint() - readStart) / 1e9;
-    const got = read.kvs[0]?.value.toString('utf8');
-    if (got !== value) {
+    const kv = read.kvs[0];
+    const got = kv?.value.toString('utf8');
+    // A linearizable read must show this write or a later one. Later is normal when a second exporter
+    // watches the cluster (an HA pair, a rolling update's surge pod, two shards during a rollout): both
+    // probe the same key, so the value may be the other's — at a higher revision, never a lower one.
+    const later = kv !== undefined && put.revision > 0 && kv.modRevision > put.revision;
+    if (got !== value && !later) {
       throw new BadResponseError(
         this.endpoint,
         `returned ${got === undefined ? 'no key' : JSON.stringify(got)}, expected what was just written`,

@@ -55,6 +55,22 @@ describe('probe keys live on their lease', () => {
     );
   });
 
+  it('two exporters probing one key at once (an HA pair, a rollout) both succeed: a later write is not a bad read', async () => {
+    // Each probe is grant, put, linearizable range; run side by side, one exporter's range often returns
+    // the other's put (same key, higher revision). Before the check compared revisions, that was a
+    // BAD_RESPONSE: a failing probe, and EtcdProbeFailing, for every cluster two exporters watched.
+    const key = '/etcd-monitor/probe/test/shared';
+    const other = new MemberClient(cluster.endpoints[0]!, undefined, TIMEOUTS);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const results = await Promise.allSettled([client.probe(key, 5), other.probe(key, 5)]);
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok']);
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   it('a failed lease grant writes no key (no unleased fallback)', async () => {
     const key = '/etcd-monitor/probe/test/b';
     // etcd refuses TTLs above MaxLeaseTTL (9,000,000,000 s): ErrGRPCLeaseTTLTooLarge, OUT_OF_RANGE

@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { normaliseAlarms, normaliseMemberList, normaliseStatus } from '../../src/etcd/normalise.js';
 import { decodeAuthenticateResponse, encodeAuthenticateRequest } from '../../src/protocol/protobuf/auth.js';
 import { decodeMemberListResponse } from '../../src/protocol/protobuf/cluster.js';
-import { decodeRangeResponse, encodePutRequest, encodeRangeRequest } from '../../src/protocol/protobuf/kv.js';
+import {
+  decodePutResponse,
+  decodeRangeResponse,
+  encodePutRequest,
+  encodeRangeRequest,
+} from '../../src/protocol/protobuf/kv.js';
 import { decodeLeaseGrantResponse, encodeLeaseGrantRequest } from '../../src/protocol/protobuf/lease.js';
 import {
   decodeAlarmResponse,
@@ -73,6 +78,12 @@ describe('decoding what etcd 3.4 answered', () => {
     expect(range.kvs[0]?.lease).toBe(capture.leaseId);
     expect(range.count).toBe(1);
     expect(decodeRangeResponse(bytes('RangeMissing')).kvs).toEqual([]);
+  });
+
+  it('PutResponse: the revision of its header (field 1, ResponseHeader.revision = field 3); 0 without one', () => {
+    // header { cluster_id: 7, revision: 300 }: 0a 05 | 08 07 | 18 ac 02
+    expect(decodePutResponse(Buffer.from('0a05080718ac02', 'hex'))).toEqual({ revision: 300 });
+    expect(decodePutResponse(Buffer.alloc(0))).toEqual({ revision: 0 });
   });
 });
 

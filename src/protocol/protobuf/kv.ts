@@ -1,7 +1,7 @@
 /**
  * etcdserverpb.KV messages (field numbers from etcd's api/etcdserverpb/rpc.proto): PutRequest{key 1,
- * value 2, lease 3}, RangeRequest{key 1, serializable 7}, RangeResponse{header 1, kvs 2, count 4},
- * KeyValue{key 1, ..., value 5, lease 6}. Two encoders: plain ones for the probe, and fixed-layout
+ * value 2, lease 3}, PutResponse{header 1}, RangeRequest{key 1, serializable 7}, RangeResponse{header 1,
+ * kvs 2, count 4}, KeyValue{key 1, mod_revision 3, value 5, lease 6}. Two encoders: plain ones for the probe, and fixed-layout
  * templates for the load generator's hot path, where only the key bytes change between calls.
  */
 import { decodeHeader } from './header.js';
@@ -67,6 +67,18 @@ export function decodeRangeResponse(bytes: Uint8Array): RangeResponse {
     else r.skip(type);
   }
   return { revision, kvs, count };
+}
+
+/** PutResponse{header 1}: the revision the put was applied at. 0 when the header is missing. */
+export function decodePutResponse(bytes: Uint8Array): { readonly revision: number } {
+  const r = new Reader(bytes);
+  let revision = 0;
+  while (!r.done) {
+    const [field, type] = r.tag();
+    if (field === 1 && type === BYTES) revision = Number(decodeHeader(r.nested())['revision'] ?? 0);
+    else r.skip(type);
+  }
+  return { revision };
 }
 
 function decodeKeyValue(r: Reader): KeyValue {
